@@ -1,0 +1,1 @@
+"""Polyroute's MCP servers and the `polyroute` command: thin layers over the `polyroute` library."""

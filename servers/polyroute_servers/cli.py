@@ -1,0 +1,75 @@
+"""The `polyroute` command and the `polyroute-<server>` console scripts.
+
+`main()` only parses; each subcommand lives in `commands/<name>.py` with `register(subparsers)` and a
+handler `(app, args) -> exit code`. Exit codes: 0 ok, 1 denied / failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from polyroute_servers.output import error
+
+COMMANDS = ("demo", "serve", "complete", "catalog", "residency", "cost", "audit", "keys", "install")
+EXIT_OK, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="polyroute",
+        description="Route model requests to compliant providers, quote costs, audit every call.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"polyroute_servers.commands.{name}").register(subparsers)
+    return parser
+
+
+def exit_code_for(exc: BaseException) -> int:
+    from polyroute import errors
+
+    if isinstance(exc, (errors.ConfigError, errors.UnknownDeployment)):
+        return EXIT_USAGE
+    return EXIT_DENIED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from polyroute.errors import PolyrouteError
+
+    try:
+        from polyroute.app import App
+
+        return int(args.handler(App(), args))
+    except PolyrouteError as exc:
+        error(str(exc))
+        return exit_code_for(exc)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _serve(name: str) -> int:
+    return main(["serve", name, *sys.argv[1:]])
+
+
+def router_main() -> int:
+    return _serve("router")
+
+
+def cost_main() -> int:
+    return _serve("cost")
+
+
+def residency_main() -> int:
+    return _serve("residency")
+
+
+def audit_main() -> int:
+    return _serve("audit")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Where things are: cloud regions → ISO 3166 countries, Bedrock cross-region profiles → member
+regions, and named country groups (EEA, GCC, adequacy lists).
+
+A *location* is written as an ISO alpha-2 country (`SA`), a cloud region (`aws:me-central-1`,
+`azure:uaenorth`, `gcp:me-central2`), a group (`EEA`, `GCC`), or `ANY` (no geographic guarantee).
+`countries()` expands any of these to a set of countries; an unknown name expands to nothing and is
+reported by `unknown()`, so callers can fail closed. Facts as of 2026-11-25; sources per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ANY = "ANY"
+
+# AWS Regions and their countries [docs.aws.amazon.com/global-infrastructure/latest/regions, 2026-11-25]
+AWS_REGIONS: dict[str, str] = {
+    "us-east-1": "US", "us-east-2": "US", "us-west-1": "US", "us-west-2": "US",
+    "us-gov-east-1": "US", "us-gov-west-1": "US", "ca-central-1": "CA", "ca-west-1": "CA",
+    "mx-central-1": "MX", "sa-east-1": "BR",
+    "eu-central-1": "DE", "eu-central-2": "CH", "eu-west-1": "IE", "eu-west-2": "GB", "eu-west-3": "FR",
+    "eu-north-1": "SE", "eu-south-1": "IT", "eu-south-2": "ES",
+    "me-central-1": "AE", "me-south-1": "BH", "il-central-1": "IL", "af-south-1": "ZA",
+    "ap-east-1": "HK", "ap-east-2": "TW", "ap-south-1": "IN", "ap-south-2": "IN",
+    "ap-northeast-1": "JP", "ap-northeast-2": "KR", "ap-northeast-3": "JP",
+    "ap-southeast-1": "SG", "ap-southeast-2": "AU", "ap-southeast-3": "ID", "ap-southeast-4": "AU",
+    "ap-southeast-5": "MY", "ap-southeast-7": "TH",
+}  # fmt: skip
+
+# Azure regions [learn.microsoft.com/azure/reliability/regions-list, 2026-11-25]
+AZURE_REGIONS: dict[str, str] = {
+    "uaenorth": "AE", "uaecentral": "AE", "qatarcentral": "QA", "israelcentral": "IL",
+    "westeurope": "NL", "northeurope": "IE", "francecentral": "FR", "germanywestcentral": "DE",
+    "swedencentral": "SE", "switzerlandnorth": "CH", "norwayeast": "NO", "polandcentral": "PL",
+    "italynorth": "IT", "spaincentral": "ES", "uksouth": "GB", "ukwest": "GB",
+    "eastus": "US", "eastus2": "US", "westus": "US", "westus2": "US", "westus3": "US",
+    "centralus": "US", "northcentralus": "US", "southcentralus": "US",
+    "canadacentral": "CA", "canadaeast": "CA", "brazilsouth": "BR", "southafricanorth": "ZA",
+    "japaneast": "JP", "koreacentral": "KR", "centralindia": "IN", "southindia": "IN",
+    "australiaeast": "AU", "southeastasia": "SG", "eastasia": "HK",
+}  # fmt: skip
+
+# Google Cloud regions [cloud.google.com/about/locations, 2026-11-25]
+GCP_REGIONS: dict[str, str] = {
+    "me-central1": "QA", "me-central2": "SA", "me-west1": "IL",
+    "europe-west1": "BE", "europe-west2": "GB", "europe-west3": "DE", "europe-west4": "NL",
+    "europe-west6": "CH", "europe-west8": "IT", "europe-west9": "FR", "europe-west10": "DE",
+    "europe-west12": "IT", "europe-north1": "FI", "europe-central2": "PL", "europe-southwest1": "ES",
+    "us-central1": "US", "us-east1": "US", "us-east4": "US", "us-east5": "US", "us-south1": "US",
+    "us-west1": "US", "us-west4": "US", "northamerica-northeast1": "CA", "southamerica-east1": "BR",
+    "asia-northeast1": "JP", "asia-south1": "IN", "asia-southeast1": "SG", "australia-southeast1": "AU",
+}  # fmt: skip
+
+CLOUDS: dict[str, dict[str, str]] = {"aws": AWS_REGIONS, "azure": AZURE_REGIONS, "gcp": GCP_REGIONS}
+
+# Bedrock cross-region inference profiles: the prefix of the profile id → regions it may route to
+# [docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-support.html, 2026-11-25].
+# `global.` routes to any commercial region: no geographic guarantee.
+BEDROCK_PROFILES: dict[str, tuple[str, ...] | None] = {
+    "us": ("us-east-1", "us-east-2", "us-west-1", "us-west-2"),
+    "us-gov": ("us-gov-east-1", "us-gov-west-1"),
+    "eu": ("eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1",
+           "eu-south-1", "eu-south-2"),
+    "apac": ("ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
+             "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-east-2",
+             "me-central-1"),
+    "jp": ("ap-northeast-1", "ap-northeast-3"),
+    "au": ("ap-southeast-2", "ap-southeast-4"),
+    "global": None,
+}  # fmt: skip
+
+EU = frozenset(
+    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+)
+# EEA = EU + Iceland, Liechtenstein, Norway [EEA Agreement, Art. 126]
+EEA = EU | {"IS", "LI", "NO"}
+# Gulf Cooperation Council members [GCC Charter, 1981]
+GCC = frozenset({"SA", "AE", "QA", "BH", "KW", "OM"})
+# EU adequacy decisions under GDPR Art. 45 [commission.europa.eu, "Adequacy decisions", 2026-11-25].
+# The EU-US Data Privacy Framework covers only certified organisations, which this tool cannot see:
+# the US is left out on purpose (strict by default); a user policy can add it.
+EU_ADEQUATE = frozenset({"AD", "AR", "CA", "CH", "FO", "GB", "GG", "IL", "IM", "JE", "JP", "KR", "NZ", "UY"})
+# UK adequacy regulations ("data bridges") under UK GDPR Art. 45 [ico.org.uk / gov.uk, 2026-11-25]:
+# the EEA, the EU's pre-2021 list, Korea (2022) and the DIFC (2023, as a territory of AE; a
+# country-level tool cannot tell DIFC from the rest of the UAE, so it is left out). US: see above.
+UK_ADEQUATE = frozenset({"AD", "AR", "CA", "CH", "FO", "GG", "IL", "IM", "JE", "JP", "KR", "NZ", "UY"})
+
+GROUPS: dict[str, frozenset[str]] = {
+    "EU": EU,
+    "EEA": EEA,
+    "GCC": GCC,
+    "EEA+ADEQUATE": EEA | EU_ADEQUATE,
+    "GB+ADEQUATE": frozenset({"GB"}) | EEA | UK_ADEQUATE,
+}
+
+# Every ISO 3166-1 alpha-2 code this module can name, plus the ones policies commonly use.
+KNOWN_COUNTRIES = frozenset(
+    set().union(*(set(table.values()) for table in CLOUDS.values()), *GROUPS.values())
+    | {"KW", "OM", "SA", "QA", "EG", "JO", "TR", "CN", "RU", "NG", "KE", "ZA", "SA"}
+)
+
+
+def is_country(name: str) -> bool:
+    return len(name) == 2 and name.isalpha() and name.isupper()
+
+
+def countries(location: str) -> frozenset[str] | None:
+    """The countries a location stands for: {ANY} for ANY, None when the name is unknown."""
+    if location == ANY:
+        return frozenset({ANY})
+    if is_country(location):
+        return frozenset({location})
+    if location in GROUPS:
+        return GROUPS[location]
+    cloud, _, region = location.partition(":")
+    table = CLOUDS.get(cloud)
+    if table is not None and region in table:
+        return frozenset({table[region]})
+    return None
+
+
+def expand(locations: Iterable[str]) -> tuple[frozenset[str], list[str]]:
+    """Expand many locations: (the countries, the names that were unknown)."""
+    found: set[str] = set()
+    unknown: list[str] = []
+    for location in locations:
+        resolved = countries(location)
+        if resolved is None:
+            unknown.append(location)
+        else:
+            found |= resolved
+    return frozenset(found), unknown
+
+
+def bedrock_profile_regions(prefix: str) -> tuple[str, ...] | None:
+    """Member regions of a Bedrock cross-region profile; None for `global` (anywhere).
+
+    Raises KeyError for a prefix that is not a known profile group.
+    """
+    return BEDROCK_PROFILES[prefix]
+
+
+def region_country(cloud: str, region: str) -> str | None:
+    return CLOUDS.get(cloud, {}).get(region)

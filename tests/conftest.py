@@ -1,0 +1,25 @@
+"""Every test runs in a sandbox: no real config, data dir, keyring or provider key is ever used."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for var in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        path = tmp_path / "sandbox" / var.lower()
+        path.mkdir(parents=True)
+        monkeypatch.setenv(var, str(path))
+    for var in ("POLYROUTE_CONFIG", "POLYROUTE_AUDIT_URL", "POLYROUTE_AUDIT_KEY_FILE", "POLYROUTE_POLICY",
+                "POLYROUTE_DATA_DIR", "POLYROUTE_HTTP_TOKENS", "ANTHROPIC_API_KEY", "OPENAI_API_KEY",
+                "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN", "AWS_PROFILE", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL",
+                "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("POLYROUTE_DATA_DIR", str(tmp_path / "sandbox" / "data"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    yield tmp_path
