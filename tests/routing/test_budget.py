@@ -1,0 +1,133 @@
+"""The budget ledger on a real SQLite file: reserve, settle, release, periods, and no overspend."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from polyroute.budget import Budgets, BudgetKey, SQLiteBudgetLedger
+from polyroute.errors import BudgetExceeded
+from polyroute.settings import Budget, Settings
+
+
+def settings(tmp_path: Path, *budgets: Budget) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data", budgets=list(budgets), teams={"legal": ["alice", "bob"], "ops": ["carol"]}
+    )
+
+
+NOV_25 = datetime(2026, 11, 25, 12, tzinfo=UTC).timestamp()
+
+
+def test_no_budget_means_no_reservation_and_no_ledger_file(tmp_path: Path) -> None:
+    budgets = Budgets(settings(tmp_path))
+    assert budgets.reserve("alice", Decimal("1000")) is None
+    assert budgets.headroom("alice") is None
+    assert not (tmp_path / "data" / "budget.db").exists()
+
+
+def test_principal_and_team_budgets_both_apply(tmp_path: Path) -> None:
+    config = settings(
+        tmp_path,
+        Budget(scope="principal:alice", period="day", limit_usd=Decimal("1")),
+        Budget(scope="team:legal", period="month", limit_usd=Decimal("1.5")),
+        Budget(scope="team:ops", period="month", limit_usd=Decimal("0.01")),
+    )
+    budgets = Budgets(config, clock=lambda: NOV_25)
+    assert [(k.scope, k.period_key) for k in budgets.keys_for("alice")] == [
+        ("principal:alice", "2026-11-25"),
+        ("team:legal", "2026-11"),
+    ]
+    first = budgets.reserve("alice", Decimal("0.9"))
+    budgets.settle(first, Decimal("0.25"))
+    second = budgets.reserve("bob", Decimal("1.2"))  # team budget: 0.25 spent + 1.2 ≤ 1.5
+    assert second is not None
+    with pytest.raises(BudgetExceeded, match=r"team:legal per month .*limit \$1.5"):
+        budgets.reserve("alice", Decimal("0.1"))
+    budgets.release(second)
+    status = {s.scope: s for s in budgets.status("alice")}
+    assert status["principal:alice"].spent_usd == Decimal("0.25")
+    assert status["team:legal"].reserved_usd == 0
+    assert status["team:legal"].remaining_usd == Decimal("1.25")
+    assert budgets.headroom("alice") == Decimal("0.75")
+
+
+def test_refused_reservation_reserves_nothing(tmp_path: Path) -> None:
+    config = settings(
+        tmp_path,
+        Budget(scope="principal:alice", period="day", limit_usd=Decimal("10")),
+        Budget(scope="team:legal", period="day", limit_usd=Decimal("0.5")),
+    )
+    budgets = Budgets(config, clock=lambda: NOV_25)
+    with pytest.raises(BudgetExceeded):
+        budgets.reserve("alice", Decimal("0.6"))
+    assert all(s.reserved_usd == 0 for s in budgets.status("alice"))
+
+
+def test_new_day_starts_a_new_period(tmp_path: Path) -> None:
+    now = [NOV_25]
+    config = settings(tmp_path, Budget(scope="principal:carol", period="day", limit_usd=Decimal("1")))
+    budgets = Budgets(config, clock=lambda: now[0])
+    budgets.settle(budgets.reserve("carol", Decimal("1")), Decimal("1"))
+    with pytest.raises(BudgetExceeded):
+        budgets.reserve("carol", Decimal("0.01"))
+    now[0] += 86400
+    assert budgets.reserve("carol", Decimal("0.99")) is not None
+
+
+def test_stale_reservations_are_given_back(tmp_path: Path) -> None:
+    now = [NOV_25]
+    config = settings(tmp_path, Budget(scope="principal:carol", period="month", limit_usd=Decimal("1")))
+    budgets = Budgets(config, clock=lambda: now[0])
+    budgets.reserve("carol", Decimal("1"))  # the caller dies without settling
+    with pytest.raises(BudgetExceeded):
+        budgets.reserve("carol", Decimal("0.5"))
+    now[0] += 16 * 60
+    assert budgets.reserve("carol", Decimal("0.5")) is not None
+
+
+def test_ledger_survives_reopen(tmp_path: Path) -> None:
+    key = BudgetKey("principal:x", "month", "2026-11", Decimal("5"))
+    ledger = SQLiteBudgetLedger(tmp_path / "b.db")
+    ledger.reserve([key], Decimal("2"), reservation_id="r1", now=NOV_25)
+    ledger.settle("r1", [key], Decimal("1.234567891234"))
+    ledger.close()
+    (status,) = SQLiteBudgetLedger(tmp_path / "b.db").totals([key])
+    assert status.spent_usd == Decimal("1.234567891234")
+    assert status.reserved_usd == 0
+
+
+def test_threads_with_separate_connections_never_overspend(tmp_path: Path) -> None:
+    """50 writers, each with its own connection to one file (as separate processes would be)."""
+    key = BudgetKey("team:legal", "day", "2026-11-25", Decimal("1"))
+    amount, actual = Decimal("0.03"), Decimal("0.021")
+    granted: list[str] = []
+    refused: list[str] = []
+
+    def worker(index: int) -> None:
+        ledger = SQLiteBudgetLedger(tmp_path / "shared.db")
+        try:
+            ledger.reserve([key], amount, reservation_id=f"r{index}", now=NOV_25)
+        except BudgetExceeded:
+            refused.append(f"r{index}")
+        else:
+            granted.append(f"r{index}")
+            ledger.settle(f"r{index}", [key], actual)
+        finally:
+            ledger.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (status,) = SQLiteBudgetLedger(tmp_path / "shared.db").totals([key])
+    assert len(granted) + len(refused) == 50
+    assert status.spent_usd == actual * len(granted)
+    assert status.reserved_usd == 0
+    assert status.spent_usd <= key.limit_usd
+    assert len(granted) >= 33  # settled calls free their unused reservation for later callers
