@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from polyroute.budget import Budgets, BudgetKey, SQLiteBudgetLedger
+from polyroute.budget import BudgetKey, Budgets, SQLiteBudgetLedger
 from polyroute.errors import BudgetExceeded
 from polyroute.settings import Budget, Settings
 
