@@ -77,6 +77,7 @@ class ProviderError(PolyrouteError):
         self.retry_after = retry_after
         self.status = status
         self.code = code
+        self.attempts: list[Any] = []  # list[Attempt], set by the retry policy when it gives up
 
 
 class ProviderHTTPError(ProviderError):

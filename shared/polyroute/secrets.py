@@ -1,0 +1,125 @@
+"""API keys: the deployment's env var (or the vendor's) first, then the OS keyring, else a clear error.
+
+Keys live only in the environment or the OS keyring (service `polyroute`, username = a deployment id
+or a provider kind), never in the config file, and never in a message: errors name the variable and
+the command that stores a key, not the key. `redact` scrubs key-shaped strings out of text that came
+back from a provider (OpenAI, for one, echoes a masked key in its 401 message).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from polyroute.errors import ConfigError
+
+if TYPE_CHECKING:
+    from polyroute.catalog import Deployment
+    from polyroute.settings import Settings
+
+SERVICE = "polyroute"
+VENDOR_ENV = {
+    "anthropic": "ANTHROPIC_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "azure_openai": "AZURE_OPENAI_API_KEY",
+}
+KEY_OPTIONAL = frozenset({"openai_compatible", "bedrock"})  # local endpoints; the AWS credential chain
+_KEY_SHAPED = re.compile(r"\b(sk-[A-Za-z0-9_\-*.]{4,}|AKIA[A-Z0-9]{12,}|key-[A-Za-z0-9]{16,})")
+
+
+class NoKeyringBackend(ConfigError):
+    """This machine has no usable OS keyring (typically headless Linux without a Secret Service)."""
+
+
+def env_var_for(deployment: Deployment) -> str | None:
+    """The variable a deployment's key is read from: its own `api_key_env`, else the vendor's."""
+    return deployment.api_key_env or VENDOR_ENV.get(deployment.provider)
+
+
+def api_key(deployment: Deployment, settings: Settings | None = None) -> str | None:
+    """The key to call `deployment` with, or None where a key is optional (local endpoints, Bedrock).
+
+    Raises ConfigError naming the variable and `polyroute keys set …` when a required key is missing.
+    """
+    del settings  # keys come from the environment and the keyring only, never from the config file
+    variable = env_var_for(deployment)
+    if variable and os.environ.get(variable):
+        return os.environ[variable]
+    if deployment.provider == "bedrock":
+        return None  # boto3 resolves AWS credentials through its own chain
+    keyring_note = ""
+    for username in (deployment.id, deployment.provider):
+        try:
+            stored = get_key(username)
+        except NoKeyringBackend:
+            keyring_note = " (and this machine has no OS keyring backend, so only the variable can work)"
+            break
+        if stored:
+            return stored
+    if deployment.provider in KEY_OPTIONAL:
+        return None
+    raise ConfigError(
+        f"no API key for deployment {deployment.id!r}: set {variable}{keyring_note}"
+        + ("" if keyring_note else f", or run `polyroute keys set {deployment.provider}`")
+    )
+
+
+def _keyring_call(action: str, call: Callable[..., object], *args: str) -> str | None:
+    """Run one keyring call, turning 'no backend' into a plain NoKeyringBackend."""
+    import keyring.errors
+
+    try:
+        result = call(*args)
+        return result if isinstance(result, str) else None
+    except keyring.errors.NoKeyringError:
+        raise NoKeyringBackend(
+            f"cannot {action}: no OS keyring backend is available on this machine (headless, no Secret "
+            "Service?); put the key in the provider's environment variable instead"
+        ) from None
+    except keyring.errors.PasswordDeleteError:
+        raise ConfigError(f"cannot {action}: no key is stored for {args[-1]!r}") from None
+    except keyring.errors.KeyringError as error:
+        raise ConfigError(f"cannot {action}: the OS keyring refused ({type(error).__name__})") from None
+
+
+def get_key(username: str) -> str | None:
+    """The key stored in the keyring for a deployment id or provider kind, if any."""
+    import keyring
+
+    return _keyring_call("read the OS keyring", keyring.get_password, SERVICE, username)
+
+
+def set_key(username: str, key: str) -> None:
+    """Store a key, then read it back: some backends (the null one) accept and silently drop writes."""
+    import keyring
+
+    if not key.strip():
+        raise ConfigError("refusing to store an empty key")
+    _keyring_call("store the key", keyring.set_password, SERVICE, username, key.strip())
+    if get_key(username) != key.strip():
+        backend = type(keyring.get_keyring()).__module__
+        raise NoKeyringBackend(
+            f"the OS keyring backend ({backend}) did not keep the key: no usable keyring on this machine; "
+            "put the key in the provider's environment variable instead"
+        )
+
+
+def delete_key(username: str) -> None:
+    import keyring
+
+    _keyring_call("delete the key", keyring.delete_password, SERVICE, username)
+
+
+def last4(key: str) -> str:
+    """What may be shown of a key: its last four characters, and only for keys long enough to hide."""
+    return f"…{key[-4:]}" if len(key) >= 12 else "…"
+
+
+def redact(text: str, *keys: str | None) -> str:
+    """`text` with the given keys and anything key-shaped replaced by `[redacted]`."""
+    for key in keys:
+        if key and len(key) >= 4:
+            text = text.replace(key, "[redacted]")
+    return _KEY_SHAPED.sub("[redacted]", text)
