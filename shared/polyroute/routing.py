@@ -1,30 +1,45 @@
-"""INTERFACE STUB — owned by the router work; replace the bodies, keep the names.
+"""The router: filter the catalog to what may and can take a request, rank it, call with fallbacks.
 
-filter → rank → plan with fallbacks inside the policy; health; budgets.
+Candidates = catalog ∩ capabilities ∩ context window ∩ residency ∩ health ∩ capacity ∩ budget, ranked by
+strategy (see `ranking`). The call tries candidates in order; the provider layer retries one deployment,
+the router falls back to the next — only ever inside the compliant set computed here, so a fallback
+never crosses a residency boundary. Every routed call leaves exactly one receipt (see `receipt`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from polyroute import cost
+from polyroute.budget import Budgets
+from polyroute.catalog import CAPABILITIES, Deployment
+from polyroute.errors import BudgetExceeded, ConfigError, NoRoute, PolicyDenied, PolyrouteError
+from polyroute.health import Health
+from polyroute.ranking import Option, Strategy, rank, task_of
 from polyroute.types import Attempt, CompletionRequest, Money, Usage
 
 if TYPE_CHECKING:
     from polyroute.app import App
+    from polyroute.residency import Verdict
 
-Strategy = Literal["cheapest", "fastest", "best", "balanced"]
+NO_JURISDICTION = "unspecified"
+
+__all__ = ["Candidate", "Exclusion", "RoutePlan", "RouteRequest", "RoutedCompletion", "Router", "Strategy"]
 
 
 class RouteRequest(BaseModel):
     request: CompletionRequest
-    model: str | None = None
+    model: str | None = Field(default=None, description="a catalog deployment id or a model name to pin")
     jurisdiction: str | None = None
     data_class: str | None = None
     strategy: Strategy | None = None
     require: list[str] = Field(default_factory=list[str])
     principal: str
+    tool: str | None = Field(default=None, description="who asked, for the receipt (e.g. 'complete', 'cli')")
+    request_id: str | None = None
 
 
 class Candidate(BaseModel):
@@ -35,11 +50,14 @@ class Candidate(BaseModel):
     expected_cost_usd: Money
     max_cost_usd: Money
     score: float
+    latency_ms: float = 0.0
+    quality: int = 5
+    input_tokens: int = 0
 
 
 class Exclusion(BaseModel):
     deployment: str
-    stage: str  # pin | capability | context | residency | budget | health | capacity | failed
+    stage: str  # capability | context | residency | budget | health | capacity | failed
     reason: str
 
 
@@ -52,6 +70,9 @@ class RoutePlan(BaseModel):
     policy_version: str
     candidates: list[Candidate]
     exclusions: list[Exclusion]
+    pinned: str | None = None
+    task: str | None = None
+    required: list[str] = Field(default_factory=list[str])
 
 
 class RoutedCompletion(BaseModel):
@@ -69,14 +90,213 @@ class RoutedCompletion(BaseModel):
     inference_geo: str | None = None
     residency_mismatch: bool = False
     classification_defaulted: bool = False
+    jurisdiction: str | None = None
+    data_class: str | None = None
+    strategy: Strategy | None = None
+    exclusions: list[Exclusion] = Field(default_factory=list[Exclusion])
+
+
+class _Request:
+    """One request's routing inputs, resolved once: classification, pool, capabilities, token counts."""
+
+    def __init__(self, router: Router, req: RouteRequest) -> None:
+        defaults = router.app.settings.defaults
+        self.jurisdiction = req.jurisdiction or defaults.jurisdiction or NO_JURISDICTION
+        self.data_class = req.data_class or defaults.data_class or "public"
+        self.defaulted = req.jurisdiction is None or req.data_class is None
+        self.strategy: Strategy = req.strategy or defaults.strategy
+        self.required = sorted(_required(req))
+        self.text = req.request.text()
+        self.task = task_of(self.text)
+        self._counts: dict[str, cost.TokenCount] = {}
+
+    def tokens(self, deployment: Deployment) -> cost.TokenCount:
+        """Input tokens, counted once per model family (deployments of one model share a tokenizer)."""
+        counted = self._counts.get(deployment.model)
+        if counted is None:
+            counted = self._counts[deployment.model] = cost.count_tokens(self.text, deployment)
+        return counted
+
+
+def _required(req: RouteRequest) -> set[str]:
+    unknown = [cap for cap in req.require if cap not in CAPABILITIES]
+    if unknown:
+        raise ConfigError(f"unknown capability {unknown[0]!r}; known: {', '.join(CAPABILITIES)}")
+    required = set(req.require)
+    if req.request.has_image():
+        required.add("vision")
+    if req.request.response_format == "json":
+        required.add("json")
+    return required
 
 
 class Router:
-    def __init__(self, app: App) -> None:
+    """Plans and runs routed calls for one App; breakers and verdict cache are shared by its calls."""
+
+    def __init__(self, app: App, *, health: Health | None = None, budgets: Budgets | None = None) -> None:
         self.app = app
+        self.health = health or Health()
+        self.budgets = budgets or Budgets(app.settings)
+        self._verdicts: dict[tuple[str, str, str, str], Verdict] = {}
+
+    def verdict(self, jurisdiction: str, data_class: str, deployment: Deployment) -> Verdict:
+        """The policy's verdict, cached per (jurisdiction, data class, policy version, deployment)."""
+        policy = self.app.policy
+        key = (jurisdiction, data_class, policy.version, deployment.id)
+        found = self._verdicts.get(key)
+        if found is None:
+            found = self._verdicts[key] = self.judge(jurisdiction, data_class, deployment)
+        return found
+
+    def judge(self, jurisdiction: str, data_class: str, deployment: Deployment) -> Verdict:
+        """The policy's verdict, uncached (e.g. for where a provider says a call actually ran)."""
+        from polyroute.residency import Verdict
+
+        if jurisdiction != NO_JURISDICTION:
+            return self.app.policy.check(jurisdiction, data_class, deployment, deployment_id=deployment.id)
+        allowed = data_class == "public"
+        reason = (
+            "public data with no jurisdiction given: no residency constraint applies"
+            if allowed
+            else f"{data_class} data needs a jurisdiction (pass one, or set one under [defaults] in config)"
+        )
+        return Verdict(
+            allowed=allowed,
+            rule=None,
+            reasons=[reason],
+            processing_locations=list(deployment.processing_locations),
+            storage_locations=list(deployment.storage_locations),
+            deployment=deployment.id,
+            jurisdiction=jurisdiction,
+            data_class=data_class,
+            policy_version=self.app.policy.version,
+        )
+
+    def pool(self, model: str | None) -> list[Deployment]:
+        """The deployments a request may consider: all, the pinned one, or those of a pinned model name."""
+        catalog = self.app.catalog
+        if model is None:
+            return list(catalog)
+        pinned = catalog.find(model)
+        if pinned is not None:
+            return [pinned]
+        of_model = catalog.of_model(model)
+        if not of_model:
+            catalog.get(model)  # raises UnknownDeployment with close matches
+        return of_model
 
     def plan(self, request: RouteRequest) -> RoutePlan:
-        raise NotImplementedError
+        """The ranked candidates and every exclusion with its reason; never calls a provider."""
+        resolved = _Request(self, request)
+        headroom = self.budgets.headroom(request.principal)
+        options: list[tuple[Option, Candidate]] = []
+        exclusions: list[Exclusion] = []
+        for deployment in self.pool(request.model):
+            outcome = self._consider(resolved, request.request, deployment, headroom)
+            if isinstance(outcome, Exclusion):
+                exclusions.append(outcome)
+            else:
+                options.append(outcome)
+        ranked = rank([option for option, _ in options], resolved.strategy)
+        by_id = {option.deployment: candidate for option, candidate in options}
+        candidates = [
+            by_id[option.deployment].model_copy(update={"score": score}) for option, score in ranked
+        ]
+        return RoutePlan(
+            jurisdiction=resolved.jurisdiction,
+            data_class=resolved.data_class,
+            classification_defaulted=resolved.defaulted,
+            strategy=resolved.strategy,
+            input_tokens=candidates[0].input_tokens if candidates else _any_count(resolved),
+            policy_version=self.app.policy.version,
+            candidates=candidates,
+            exclusions=exclusions,
+            pinned=request.model,
+            task=resolved.task,
+            required=resolved.required,
+        )
+
+    def _consider(
+        self, resolved: _Request, request: CompletionRequest, deployment: Deployment, headroom: Money | None
+    ) -> tuple[Option, Candidate] | Exclusion:
+        def out(stage: str, reason: str) -> Exclusion:
+            return Exclusion(deployment=deployment.id, stage=stage, reason=reason)
+
+        missing = [cap for cap in resolved.required if cap not in deployment.capabilities]
+        if missing:
+            return out("capability", f"lacks {', '.join(missing)}")
+        verdict = self.verdict(resolved.jurisdiction, resolved.data_class, deployment)
+        if not verdict.allowed:
+            return out("residency", "; ".join(verdict.reasons) or "denied by policy")
+        tokens = resolved.tokens(deployment)
+        quote = cost.quote(deployment, tokens, max_tokens=request.max_tokens)
+        if not quote.fits_context or request.max_tokens > deployment.max_output_tokens:
+            return out("context", _context_reason(deployment, tokens.tokens, request.max_tokens))
+        blocked = self.health.blocked(deployment.id) or self.health.capacity_blocked(
+            deployment, tokens.tokens + request.max_tokens
+        )
+        if blocked:
+            return out("health" if "circuit" in blocked else "capacity", blocked)
+        if headroom is not None and quote.max_usd > headroom:
+            return out("budget", f"may cost up to ${quote.max_usd}; budget headroom is ${headroom}")
+        latency = self.health.latency_ms(deployment)
+        quality = deployment.quality_for(resolved.task)
+        option = Option(deployment.id, quote.expected_usd, latency, quality)
+        candidate = Candidate(
+            deployment=deployment.id,
+            provider=deployment.provider,
+            model=deployment.model,
+            processing_locations=list(verdict.processing_locations),
+            expected_cost_usd=quote.expected_usd,
+            max_cost_usd=quote.max_usd,
+            score=0.0,
+            latency_ms=latency,
+            quality=quality,
+            input_tokens=tokens.tokens,
+        )
+        return option, candidate
+
+    def refusal(self, plan: RoutePlan) -> PolyrouteError | None:
+        """Why a plan cannot be carried out at all, as the error to raise; None when it has candidates."""
+        if plan.candidates:
+            return None
+        denied = [e for e in plan.exclusions if e.stage == "residency"]
+        if plan.pinned is not None and plan.pinned in self.app.catalog and denied:
+            deployment = self.app.catalog.get(plan.pinned)
+            verdict = self.verdict(plan.jurisdiction, plan.data_class, deployment)
+            return PolicyDenied(
+                f"{plan.pinned} may not take {plan.data_class} data for {plan.jurisdiction}: "
+                f"{denied[0].reason}",
+                verdict=verdict,
+            )
+        if any(e.stage == "budget" for e in plan.exclusions):
+            budget = next(e for e in plan.exclusions if e.stage == "budget")
+            return BudgetExceeded(f"no call made: {budget.deployment} {budget.reason}")
+        return no_route(plan.exclusions, plan)
 
     async def complete(self, request: RouteRequest) -> RoutedCompletion:
-        raise NotImplementedError
+        """Route and call; raises PolicyDenied, BudgetExceeded or NoRoute (each after writing a receipt)."""
+        from polyroute.dispatch import dispatch
+
+        return await dispatch(self, request)
+
+
+def _any_count(resolved: _Request) -> int:
+    return next(iter(resolved._counts.values())).tokens if resolved._counts else 0  # pyright: ignore[reportPrivateUsage]
+
+
+def _context_reason(deployment: Deployment, tokens: int, max_tokens: int) -> str:
+    if max_tokens > deployment.max_output_tokens:
+        return f"max_tokens {max_tokens} exceeds its output limit of {deployment.max_output_tokens}"
+    window = deployment.context_window
+    return f"{tokens} input + {max_tokens} output tokens exceed its context window of {window}"
+
+
+def no_route(exclusions: Sequence[Exclusion], plan: RoutePlan) -> NoRoute:
+    """A NoRoute naming every deployment considered and why it was excluded or failed."""
+    if not exclusions:
+        return NoRoute("no deployment in the catalog to consider", exclusions=[])
+    listed = "; ".join(f"{e.deployment}: {e.stage}: {e.reason}" for e in exclusions[:20])
+    more = f"; and {len(exclusions) - 20} more" if len(exclusions) > 20 else ""
+    subject = f"{plan.data_class} data for {plan.jurisdiction}"
+    return NoRoute(f"no deployment can take {subject} — {listed}{more}", exclusions=list(exclusions))

@@ -1,0 +1,238 @@
+"""Carrying out a route plan: reserve budget, call candidates in order, settle, and write the receipt.
+
+Split from `routing` because planning is pure and fast (the dry run) while this part spends money,
+touches providers and writes the audit log. Exactly one receipt per routed call: "completion" on
+success, "refusal" when nothing was called or everything failed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from polyroute import cost, locations
+from polyroute.audit import EventDraft, content_digest
+from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError
+from polyroute.providers import call_with_retries
+from polyroute.routing import Candidate, Exclusion, RoutedCompletion, no_route
+from polyroute.types import Attempt, Completion, Money
+
+if TYPE_CHECKING:
+    from polyroute.catalog import Deployment
+    from polyroute.routing import RoutePlan, Router, RouteRequest
+
+_BREAKER_STATUSES = frozenset({401, 403, 404, 408, 409, 429})  # the deployment's fault, not the request's
+
+
+@dataclass
+class _Run:
+    router: Router
+    request: RouteRequest
+    plan: RoutePlan
+    attempts: list[Attempt] = field(default_factory=list[Attempt])
+    failures: list[Exclusion] = field(default_factory=list[Exclusion])
+    budget_refused: bool = False
+
+    def fail(self, deployment: str, stage: str, reason: str) -> None:
+        self.failures.append(Exclusion(deployment=deployment, stage=stage, reason=reason))
+
+    async def first_success(self) -> tuple[Candidate, Deployment, Completion, Money] | None:
+        for candidate in self.plan.candidates:
+            outcome = await self.attempt(candidate)
+            if outcome is not None:
+                return outcome
+        return None
+
+    async def attempt(self, candidate: Candidate) -> tuple[Candidate, Deployment, Completion, Money] | None:
+        """One candidate: reserve, claim the breaker, call with the provider layer's retries, settle."""
+        router, request = self.router, self.request.request
+        deployment = router.app.catalog.get(candidate.deployment)
+        try:
+            reservation = router.budgets.reserve(self.request.principal, candidate.max_cost_usd)
+        except BudgetExceeded as error:
+            self.budget_refused = True
+            self.fail(deployment.id, "budget", str(error))
+            return None
+        if not router.health.acquire(deployment.id):
+            router.budgets.release(reservation)
+            self.fail(deployment.id, "health", router.health.blocked(deployment.id) or "circuit open")
+            return None
+        router.health.record_use(deployment, candidate.input_tokens + request.max_tokens)
+        try:
+            completion, tries = await call_with_retries(router.app.providers, deployment, request)
+        except PolyrouteError as error:
+            self._failed(deployment, error)
+            router.budgets.release(reservation)
+            return None
+        except BaseException:
+            router.health.release(deployment.id)
+            router.budgets.release(reservation)
+            raise
+        self.attempts += tries
+        router.health.record_success(deployment.id, completion.latency_ms)
+        actual = cost.cost_of(deployment, completion.usage)
+        router.budgets.settle(reservation, actual)
+        return candidate, deployment, completion, actual
+
+    def _failed(self, deployment: Deployment, error: PolyrouteError) -> None:
+        if isinstance(error, ProviderError):
+            tries: list[Attempt] | None = getattr(error, "attempts", None)
+            self.attempts += tries or [
+                Attempt(
+                    deployment=deployment.id,
+                    ok=False,
+                    error=str(error),
+                    status=error.status,
+                    retryable=error.retryable,
+                )
+            ]
+            if error.retryable or error.status is None or error.status in _BREAKER_STATUSES:
+                self.router.health.record_failure(deployment.id)
+            else:
+                self.router.health.release(deployment.id)
+        else:  # e.g. no API key configured: not a health problem of the endpoint
+            self.attempts.append(Attempt(deployment=deployment.id, ok=False, error=str(error)))
+            self.router.health.release(deployment.id)
+        self.fail(deployment.id, "failed", str(error))
+
+
+async def dispatch(router: Router, request: RouteRequest) -> RoutedCompletion:
+    """Plan, call with fallbacks inside the compliant set, and write exactly one receipt."""
+    started = time.perf_counter()
+    plan = router.plan(request)
+    refusal = router.refusal(plan)
+    if refusal is not None:
+        await _refuse(router, request, plan, refusal, _Run(router, request, plan))
+        raise refusal
+    run = _Run(router, request, plan)
+    outcome = await run.first_success()
+    if outcome is None:
+        error: PolyrouteError = no_route([*plan.exclusions, *run.failures], plan)
+        if run.budget_refused and not run.attempts:
+            error = BudgetExceeded(f"no call made: {run.failures[0].reason}")
+        await _refuse(router, request, plan, error, run)
+        raise error
+    candidate, deployment, completion, actual = outcome
+    mismatch = residency_mismatch(router, plan, deployment, completion.inference_geo)
+    result = RoutedCompletion(
+        text=completion.text,
+        deployment=deployment.id,
+        provider=deployment.provider,
+        model=completion.model,
+        processing_locations=candidate.processing_locations,
+        usage=completion.usage,
+        estimated_cost_usd=candidate.expected_cost_usd,
+        cost_usd=actual,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        attempts=run.attempts,
+        receipt_id="",
+        inference_geo=completion.inference_geo,
+        residency_mismatch=mismatch,
+        classification_defaulted=plan.classification_defaulted,
+        jurisdiction=plan.jurisdiction,
+        data_class=plan.data_class,
+        strategy=plan.strategy,
+        exclusions=[*plan.exclusions, *run.failures],
+    )
+    event = await router.app.audit.append(_completion_event(router, request, plan, run, result, completion))
+    return result.model_copy(update={"receipt_id": event.id})
+
+
+def reported_locations(geo: str) -> tuple[str, ...] | None:
+    """Where a provider says inference ran, as countries (("ANY",) for global); None if unknown."""
+    name = geo.strip()
+    if name.lower() in ("global", "any"):
+        return (locations.ANY,)
+    resolved, unknown = locations.expand([name.upper()])
+    return None if unknown or not resolved else tuple(sorted(resolved))
+
+
+def residency_mismatch(router: Router, plan: RoutePlan, deployment: Deployment, geo: str | None) -> bool:
+    """True when the provider reports running somewhere the policy does not allow (or somewhere unknown)."""
+    if geo is None:
+        return False
+    where = reported_locations(geo)
+    if where is None:
+        return True
+    reported = deployment.model_copy(update={"processing_locations": where})
+    return not router.judge(plan.jurisdiction, plan.data_class, reported).allowed
+
+
+def _common(router: Router, request: RouteRequest, plan: RoutePlan, run: _Run) -> dict[str, object]:
+    settings = router.app.settings
+    return {
+        "request_hash": content_digest(settings, request.request.model_dump_json()),
+        "policy_version": plan.policy_version,
+        "classification_defaulted": plan.classification_defaulted,
+        "strategy": plan.strategy,
+        "pinned": plan.pinned,
+        "required": plan.required,
+        "input_tokens": plan.input_tokens,
+        "candidates": [c.model_dump(mode="json") for c in plan.candidates],
+        "exclusions": [e.model_dump(mode="json") for e in [*plan.exclusions, *run.failures]],
+        "attempts": [a.model_dump(mode="json") for a in run.attempts],
+    }
+
+
+def _completion_event(
+    router: Router,
+    request: RouteRequest,
+    plan: RoutePlan,
+    run: _Run,
+    result: RoutedCompletion,
+    completion: Completion,
+) -> EventDraft:
+    settings = router.app.settings
+    details = _common(router, request, plan, run)
+    details.update(
+        chosen=result.deployment,
+        inference_geo=result.inference_geo,
+        residency_mismatch=result.residency_mismatch,
+        provider_request_id=completion.request_id,
+        processing_locations=result.processing_locations,
+    )
+    return EventDraft(
+        event_type="completion",
+        principal=request.principal,
+        tool=request.tool or "complete",
+        request_id=request.request_id,
+        deployment=result.deployment,
+        provider=result.provider,
+        model=result.model,
+        jurisdiction=plan.jurisdiction,
+        data_class=plan.data_class,
+        allowed=True,
+        reasons=[f"residency mismatch: provider reported {result.inference_geo}"]
+        if result.residency_mismatch
+        else [],
+        usage=result.usage,
+        estimated_cost_usd=result.estimated_cost_usd,
+        cost_usd=result.cost_usd,
+        latency_ms=result.latency_ms,
+        prompt_digest=content_digest(settings, request.request.text()),
+        completion_digest=content_digest(settings, result.text),
+        details=details,
+    )
+
+
+async def _refuse(
+    router: Router, request: RouteRequest, plan: RoutePlan, error: PolyrouteError, run: _Run
+) -> None:
+    details = _common(router, request, plan, run)
+    details["error"] = type(error).__name__
+    draft = EventDraft(
+        event_type="refusal",
+        principal=request.principal,
+        tool=request.tool or "complete",
+        request_id=request.request_id,
+        deployment=plan.pinned if plan.pinned in router.app.catalog else None,
+        jurisdiction=plan.jurisdiction,
+        data_class=plan.data_class,
+        allowed=False,
+        reasons=[str(error)],
+        estimated_cost_usd=plan.candidates[0].expected_cost_usd if plan.candidates else None,
+        prompt_digest=content_digest(router.app.settings, request.request.text()),
+        details=details,
+    )
+    await router.app.audit.append(draft)
