@@ -3,6 +3,12 @@
 Bundled deployments come from `data/deployments.toml` (each fact with its source and date); users add
 their own (sovereign or on-prem endpoints, Azure, custom base URLs) as `[[deployments]]` tables in the
 config file — see docs/configuration.md. Ids are slugs and are never parsed.
+
+The bundled file states each model's facts once (`[models.<name>]`: context window, capabilities,
+editorial ratings) and each source once (`[sources.<key>]`); a deployment names its model and its
+source keys and adds only what is specific to it (endpoint, locations, price reference). A user entry
+whose `model` is a bundled model inherits the same model facts, so declaring e.g. another Bedrock
+region takes a few lines. Every problem is a ConfigError naming the deployment and the field.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from polyroute import locations
 from polyroute.errors import ConfigError, UnknownDeployment
@@ -21,6 +27,11 @@ from polyroute.errors import ConfigError, UnknownDeployment
 ProviderKind = Literal["anthropic", "openai", "bedrock", "azure_openai", "openai_compatible"]
 Capability = Literal["vision", "json", "reasoning", "arabic", "long_context", "tools"]
 CAPABILITIES: tuple[str, ...] = ("vision", "json", "reasoning", "arabic", "long_context", "tools")
+INFERENCE_GEOS = ("global", "us")  # Anthropic API `inference_geo`
+DATA_RESIDENCY_REGIONS = ("global", "us", "eu", "ae", "au", "in", "jp")  # openai SDK `data_residency=`
+# Fields a deployment inherits from its model's `[models.<name>]` table when it does not set them.
+MODEL_FACTS = ("context_window", "max_output_tokens", "capabilities", "quality", "quality_by_task",
+               "latency_prior_ms")  # fmt: skip
 
 
 class Source(BaseModel):
@@ -69,11 +80,13 @@ class Deployment(BaseModel):
     data_residency: str | None = None  # OpenAI
     aws_region: str | None = None  # Bedrock: the region the runtime endpoint is in
     api_version: str | None = None  # Azure OpenAI
-    base_url: str | None = None
-    api_key_env: str | None = None
+    base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+")
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     processing_locations: tuple[str, ...] = Field(description="ISO countries, or ('ANY',)")
     storage_locations: tuple[str, ...]
-    retention_days: int | None = Field(default=None, ge=0, description="0 = zero data retention; None = unknown")
+    retention_days: int | None = Field(
+        default=None, ge=0, description="0 = zero data retention; None = unknown"
+    )
     trains_on_inputs: bool | None = None
     capabilities: frozenset[Capability] = frozenset()
     context_window: int = Field(ge=1)
@@ -97,6 +110,21 @@ class Deployment(BaseModel):
         if unknown:
             raise ValueError(f"unknown location(s) {', '.join(unknown)}")
         return (locations.ANY,) if locations.ANY in resolved else tuple(sorted(resolved))
+
+    @model_validator(mode="after")
+    def _endpoint_is_complete(self) -> Deployment:
+        """Each provider needs its own way to be reached; a half-declared endpoint fails at load."""
+        if self.provider == "openai_compatible" and not self.base_url:
+            raise ValueError("base_url: required for provider openai_compatible")
+        if self.provider == "bedrock" and not self.aws_region:
+            raise ValueError("aws_region: required for provider bedrock")
+        if self.inference_geo not in (None, *INFERENCE_GEOS):
+            raise ValueError(f"inference_geo: must be one of {', '.join(INFERENCE_GEOS)}")
+        if self.data_residency not in (None, *DATA_RESIDENCY_REGIONS):
+            raise ValueError(f"data_residency: must be one of {', '.join(DATA_RESIDENCY_REGIONS)}")
+        if self.max_output_tokens > self.context_window:
+            raise ValueError("max_output_tokens: larger than context_window")
+        return self
 
     @property
     def anywhere(self) -> bool:
@@ -143,9 +171,10 @@ class Catalog:
 def parse_deployment(raw: Mapping[str, Any], *, origin: Literal["bundled", "user"], where: str) -> Deployment:
     """One `[[deployments]]` table → Deployment. `location = "SA"` is shorthand for both location lists."""
     entry = dict(raw)
-    if "location" in entry:
+    shorthand = "location" in entry
+    if shorthand:
         location = entry.pop("location")
-        where_list = [location] if isinstance(location, str) else list(location)
+        where_list = [location] if isinstance(location, str) else location
         entry.setdefault("processing_locations", where_list)
         entry.setdefault("storage_locations", where_list)
     entry.setdefault("api_model", entry.get("model"))
@@ -153,24 +182,96 @@ def parse_deployment(raw: Mapping[str, Any], *, origin: Literal["bundled", "user
     try:
         return Deployment.model_validate(entry)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        name = entry.get("id", "?")
-        raise ConfigError(f"{where}: deployment {name!r}: {field}: {first['msg']}") from None
+        raise ConfigError(
+            f"{where}: deployment {entry.get('id', '?')!r}: {_problem(error, shorthand)}"
+        ) from None
+
+
+def _problem(error: ValidationError, shorthand: bool) -> str:
+    """The first problem as `field: message`, naming `location` when the user wrote the shorthand."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"][:1])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if shorthand and field in ("processing_locations", "storage_locations"):
+        field = "location"
+    if first["type"] == "missing":
+        message = "required field is missing"
+    return f"{field}: {message}" if field else message
+
+
+def _inherit(entry: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The entry with its model's facts filled in where it is silent; model sources come first."""
+    merged = dict(entry)
+    facts = models.get(str(entry.get("model")))
+    if facts is None:
+        return merged
+    for key in MODEL_FACTS:
+        if key in facts:
+            merged.setdefault(key, facts[key])
+    merged["sources"] = [*facts.get("sources", ()), *entry.get("sources", ())]
+    return merged
+
+
+def _resolve_sources(entry: dict[str, Any], sources: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Source keys (`"anthropic-models"`) → the `[sources.<key>]` tables they name."""
+    resolved: list[Any] = []
+    for source in entry.get("sources", ()):
+        if isinstance(source, str):
+            if source not in sources:
+                raise ConfigError(
+                    f"{where}: deployment {entry.get('id', '?')!r}: sources: unknown key {source!r}"
+                )
+            source = sources[source]
+        resolved.append(source)
+    return {**entry, "sources": resolved}
+
+
+def _unique(deployments: Iterable[Deployment], where: str) -> tuple[Deployment, ...]:
+    seen: set[str] = set()
+    for deployment in deployments:
+        if deployment.id in seen:
+            raise ConfigError(f"{where}: deployment {deployment.id!r}: id: declared more than once")
+        seen.add(deployment.id)
+    return tuple(deployments)
+
+
+@functools.cache
+def _bundled_data() -> dict[str, Any]:
+    import tomllib
+
+    text = resources.files("polyroute").joinpath("data/deployments.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def bundled_models() -> Mapping[str, Mapping[str, Any]]:
+    """The bundled `[models.<name>]` facts, with their source keys already resolved."""
+    data = _bundled_data()
+    sources: Mapping[str, Any] = data.get("sources", {})
+    models: dict[str, Any] = data.get("models", {})
+    return {name: _resolve_sources(dict(facts), sources, "bundled catalog") for name, facts in models.items()}
 
 
 @functools.cache
 def bundled_deployments() -> tuple[Deployment, ...]:
-    import tomllib
-
-    text = resources.files("polyroute").joinpath("data/deployments.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
-    return tuple(
-        parse_deployment(entry, origin="bundled", where="bundled catalog") for entry in data.get("deployments", [])
-    )
+    data = _bundled_data()
+    sources: Mapping[str, Any] = data.get("sources", {})
+    models = bundled_models()
+    where = "bundled catalog"
+    parsed = [
+        parse_deployment(
+            _inherit(_resolve_sources(dict(raw), sources, where), models), origin="bundled", where=where
+        )
+        for raw in data.get("deployments", [])
+    ]
+    return _unique(parsed, where)
 
 
 def load_catalog(user_deployments: Iterable[Mapping[str, Any]] = (), *, bundled: bool = True) -> Catalog:
     """The bundled catalog plus the user's deployments (which win on equal ids)."""
-    user = [parse_deployment(entry, origin="user", where="config file") for entry in user_deployments]
+    where = "config file"
+    models = bundled_models()
+    user = _unique(
+        [parse_deployment(_inherit(entry, models), origin="user", where=where) for entry in user_deployments],
+        where,
+    )
     return Catalog([*(bundled_deployments() if bundled else ()), *user])

@@ -2,7 +2,8 @@
 regions, and named country groups (EEA, GCC, adequacy lists).
 
 A *location* is written as an ISO alpha-2 country (`SA`), a cloud region (`aws:me-central-1`,
-`azure:uaenorth`, `gcp:me-central2`), a group (`EEA`, `GCC`), or `ANY` (no geographic guarantee).
+`azure:uaenorth`, `gcp:me-central2`), a Bedrock cross-region profile (`bedrock:eu`, all its member
+regions; `bedrock:global` is ANY), a group (`EEA`, `GCC`), or `ANY` (no geographic guarantee).
 `countries()` expands any of these to a set of countries; an unknown name expands to nothing and is
 reported by `unknown()`, so callers can fail closed. Facts as of 2026-11-25; sources per table.
 """
@@ -24,7 +25,7 @@ AWS_REGIONS: dict[str, str] = {
     "ap-east-1": "HK", "ap-east-2": "TW", "ap-south-1": "IN", "ap-south-2": "IN",
     "ap-northeast-1": "JP", "ap-northeast-2": "KR", "ap-northeast-3": "JP",
     "ap-southeast-1": "SG", "ap-southeast-2": "AU", "ap-southeast-3": "ID", "ap-southeast-4": "AU",
-    "ap-southeast-5": "MY", "ap-southeast-7": "TH",
+    "ap-southeast-5": "MY", "ap-southeast-6": "NZ", "ap-southeast-7": "TH",
 }  # fmt: skip
 
 # Azure regions [learn.microsoft.com/azure/reliability/regions-list, 2026-11-25]
@@ -38,6 +39,10 @@ AZURE_REGIONS: dict[str, str] = {
     "canadacentral": "CA", "canadaeast": "CA", "brazilsouth": "BR", "southafricanorth": "ZA",
     "japaneast": "JP", "koreacentral": "KR", "centralindia": "IN", "southindia": "IN",
     "australiaeast": "AU", "southeastasia": "SG", "eastasia": "HK",
+    "switzerlandwest": "CH", "germanynorth": "DE", "norwaywest": "NO", "francesouth": "FR",
+    "westcentralus": "US", "mexicocentral": "MX", "southafricawest": "ZA", "westindia": "IN",
+    "japanwest": "JP", "koreasouth": "KR", "australiasoutheast": "AU", "australiacentral": "AU",
+    "newzealandnorth": "NZ",
 }  # fmt: skip
 
 # Google Cloud regions [cloud.google.com/about/locations, 2026-11-25]
@@ -49,6 +54,10 @@ GCP_REGIONS: dict[str, str] = {
     "us-central1": "US", "us-east1": "US", "us-east4": "US", "us-east5": "US", "us-south1": "US",
     "us-west1": "US", "us-west4": "US", "northamerica-northeast1": "CA", "southamerica-east1": "BR",
     "asia-northeast1": "JP", "asia-south1": "IN", "asia-southeast1": "SG", "australia-southeast1": "AU",
+    "europe-north2": "SE", "us-west2": "US", "us-west3": "US", "northamerica-northeast2": "CA",
+    "northamerica-south1": "MX", "southamerica-west1": "CL", "asia-east1": "TW", "asia-east2": "HK",
+    "asia-northeast2": "JP", "asia-northeast3": "KR", "asia-south2": "IN", "asia-southeast2": "ID",
+    "australia-southeast2": "AU", "africa-south1": "ZA",
 }  # fmt: skip
 
 CLOUDS: dict[str, dict[str, str]] = {"aws": AWS_REGIONS, "azure": AZURE_REGIONS, "gcp": GCP_REGIONS}
@@ -69,9 +78,7 @@ BEDROCK_PROFILES: dict[str, tuple[str, ...] | None] = {
     "global": None,
 }  # fmt: skip
 
-EU = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
-)
+EU = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())  # noqa: SIM905
 # EEA = EU + Iceland, Liechtenstein, Norway [EEA Agreement, Art. 126]
 EEA = EU | {"IS", "LI", "NO"}
 # Gulf Cooperation Council members [GCC Charter, 1981]
@@ -82,8 +89,9 @@ GCC = frozenset({"SA", "AE", "QA", "BH", "KW", "OM"})
 EU_ADEQUATE = frozenset({"AD", "AR", "CA", "CH", "FO", "GB", "GG", "IL", "IM", "JE", "JP", "KR", "NZ", "UY"})
 # UK adequacy regulations ("data bridges") under UK GDPR Art. 45 [ico.org.uk / gov.uk, 2026-11-25]:
 # the EEA, the EU's pre-2021 list, Korea (2022) and the DIFC (2023, as a territory of AE; a
-# country-level tool cannot tell DIFC from the rest of the UAE, so it is left out). US: see above.
-UK_ADEQUATE = frozenset({"AD", "AR", "CA", "CH", "FO", "GG", "IL", "IM", "JE", "JP", "KR", "NZ", "UY"})
+# country-level tool cannot tell DIFC from the rest of the UAE, so it is left out) and Gibraltar.
+# US: see above.
+UK_ADEQUATE = frozenset({"AD", "AR", "CA", "CH", "FO", "GG", "GI", "IL", "IM", "JE", "JP", "KR", "NZ", "UY"})
 
 GROUPS: dict[str, frozenset[str]] = {
     "EU": EU,
@@ -93,15 +101,24 @@ GROUPS: dict[str, frozenset[str]] = {
     "GB+ADEQUATE": frozenset({"GB"}) | EEA | UK_ADEQUATE,
 }
 
-# Every ISO 3166-1 alpha-2 code this module can name, plus the ones policies commonly use.
-KNOWN_COUNTRIES = frozenset(
-    set().union(*(set(table.values()) for table in CLOUDS.values()), *GROUPS.values())
-    | {"KW", "OM", "SA", "QA", "EG", "JO", "TR", "CN", "RU", "NG", "KE", "ZA", "SA"}
+# ISO 3166-1 alpha-2: every officially assigned code [iso.org/obp, ISO 3166 Maintenance Agency, 2026-11-25].
+# A two-letter name outside this set (e.g. "XX", "UK", "EL") is unknown, never guessed.
+ISO_COUNTRIES = frozenset(
+    """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT
+    BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES
+    ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL
+    IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC
+    MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA
+    PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS
+    ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF
+    WS YE YT ZA ZM ZW""".split()  # noqa: SIM905
 )
+KNOWN_COUNTRIES = ISO_COUNTRIES  # kept for callers of the earlier name
 
 
 def is_country(name: str) -> bool:
-    return len(name) == 2 and name.isalpha() and name.isupper()
+    """An assigned ISO 3166-1 alpha-2 code, upper case (so `sa` and `KSA` are not countries)."""
+    return name in ISO_COUNTRIES
 
 
 def countries(location: str) -> frozenset[str] | None:
@@ -113,10 +130,21 @@ def countries(location: str) -> frozenset[str] | None:
     if location in GROUPS:
         return GROUPS[location]
     cloud, _, region = location.partition(":")
+    if cloud == "bedrock":
+        return _profile_countries(region)
     table = CLOUDS.get(cloud)
     if table is not None and region in table:
         return frozenset({table[region]})
     return None
+
+
+def _profile_countries(prefix: str) -> frozenset[str] | None:
+    if prefix not in BEDROCK_PROFILES:
+        return None
+    regions = BEDROCK_PROFILES[prefix]
+    if regions is None:
+        return frozenset({ANY})
+    return frozenset(AWS_REGIONS[region] for region in regions)
 
 
 def expand(locations: Iterable[str]) -> tuple[frozenset[str], list[str]]:
