@@ -1,22 +1,117 @@
-"""PLACEHOLDER — `polyroute demo`: owned by the issue that builds it; replace this module."""
+"""`polyroute demo [--keep] [--offline]`: the whole path, no API keys needed.
+
+Starts `polyroute serve suite` as a real stdio MCP server and drives it with the SDK's MCP client, in
+a throwaway data dir (its own audit log and signing key) so a real audit log is never touched.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from polyroute_servers.commands import Subparsers
 from polyroute_servers.output import error
 
 if TYPE_CHECKING:
     from polyroute.app import App
+    from polyroute_servers.demo_setup import Stage
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("demo", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "demo", help="the whole path over MCP, no API keys needed",
+        description="Start the suite MCP server and walk through catalog, residency, cost, a routed call and "
+        "the audit trail. Providers without a key in this shell are served by local stand-ins.",
+    )  # fmt: skip
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the demo's data dir (audit log, key) afterwards"
+    )
+    parser.add_argument("--offline", action="store_true", help="use local stand-ins even where keys are set")
     parser.set_defaults(handler=run)
 
 
 def run(app: App, args: argparse.Namespace) -> int:
-    error("polyroute demo is not built yet")
-    return 2
+    import anyio
+
+    from polyroute_servers.demo_setup import build_stage
+
+    workdir = Path(tempfile.mkdtemp(prefix="polyroute-demo-"))
+    stage = build_stage(workdir, offline=args.offline)
+    try:
+        return anyio.run(_drive, stage)
+    finally:
+        stage.close()
+        if args.keep:
+            print(f"\nKept the demo's data in {workdir}. Inspect it with:\n"
+                  f"  POLYROUTE_DATA_DIR={workdir / 'data'} POLYROUTE_CONFIG={workdir / 'config.toml'} "
+                  "polyroute audit verify")  # fmt: skip
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _drive(stage: Stage) -> int:
+    from mcp import Client, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    from polyroute_servers.client_config import server_command
+    from polyroute_servers.demo_script import Demo, DemoFailure
+
+    command, arguments = server_command("suite")
+    params = StdioServerParameters(command=command, args=arguments, env=stage.env)
+    log_path = stage.workdir / "server.log"
+    started = time.perf_counter()
+    with log_path.open("w", encoding="utf-8") as server_log:
+        try:
+            async with Client(stdio_client(params, errlog=server_log)) as client:
+                tools = await client.list_tools()
+                _header(stage, command, arguments, len(tools.tools), time.perf_counter() - started)
+                await Demo(client).run()
+        except DemoFailure as failure:
+            error(f"demo failed: {failure}")
+            _tail(log_path, sys.stderr)
+            return 1
+        except Exception as failure:  # the server died or never spoke MCP: say so, show its log
+            cause = _leaf(failure)
+            error(f"demo failed: the suite server stopped answering ({type(cause).__name__}: {cause})")
+            _tail(log_path, sys.stderr)
+            return 1
+    print(f"\nDone in {time.perf_counter() - started:.1f} s. Everything above came over MCP from "
+          "`polyroute serve suite`; connect your own client with `polyroute install claude-code` (or "
+          "claude-desktop, cursor, vscode).")  # fmt: skip
+    return 0
+
+
+def _header(stage: Stage, command: str, arguments: list[str], tools: int, seconds: float) -> None:
+    from polyroute_servers.output import table
+
+    print("Polyroute demo — an MCP client talking to the Polyroute suite server over stdio")
+    print(f"  server: {command} {' '.join(arguments)}  ({tools} tools, ready in {seconds:.1f} s)")
+    print(f"  data:   throwaway audit log and signing key in {stage.workdir}")
+    print("  providers:")
+    rows = [(provider, how) for provider, how in stage.providers.items()]
+    print("    " + table(rows, ["provider", "served by"]).replace("\n", "\n    "))
+    print(
+        "  Answers from a LOCAL STAND-IN are echoes for the demo, not model output;"
+        " prices are real list prices."
+    )
+
+
+def _leaf(failure: BaseException) -> BaseException:
+    """The first real error inside (nested) exception groups, which task groups wrap errors in."""
+    while isinstance(failure, BaseExceptionGroup) and failure.exceptions:
+        failure = failure.exceptions[0]
+    return failure
+
+
+def _tail(path: Path, stream: TextIO, lines: int = 15) -> None:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+    except OSError:
+        return
+    if text:
+        stream.write("--- last lines of the server's log ---\n" + "\n".join(text) + "\n")

@@ -1,0 +1,256 @@
+"""The demo's script: drive the suite server with a real MCP client and print what each tool answers.
+
+Every figure printed comes from a tool result over the wire (structured content), never from the
+library directly, so the demo shows exactly what an assistant connected to Polyroute would see.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from mcp import Client
+
+from polyroute_servers.demo_setup import SOVEREIGN_ID
+from polyroute_servers.demo_view import (
+    allowed_cell,
+    choose_showcase,
+    count_of,
+    dep_id,
+    deployments_of,
+    footprint,
+    quote_cell,
+    quotes_of,
+    shorten,
+    usage_of,
+)
+from polyroute_servers.output import table, usd
+
+CASES: tuple[tuple[str, str, str], ...] = (
+    ("SA", "government_secret", "Saudi government-secret data"),
+    ("EU", "personal", "EU personal data"),
+    ("AE", "personal", "UAE personal data"),
+)
+PROMPTS: tuple[tuple[str, str], ...] = (
+    ("English", "Summarise the attached procurement memo in three bullet points for the steering committee."),
+    ("Arabic", "لخّص مذكرة المشتريات المرفقة في ثلاث نقاط للجنة التوجيهية."),
+)
+MAX_TOKENS = 400
+
+
+class DemoFailure(Exception):
+    """A step did not produce what the demo needs; the message says which and why."""
+
+
+class Demo:
+    """One walk through the suite's tools, printing readable tables to `out`."""
+
+    def __init__(self, client: Client, out: TextIO = sys.stdout) -> None:
+        self.client = client
+        self.out = out
+        self.showcase: list[dict[str, Any]] = []
+        self.receipt_id: str | None = None
+
+    async def call(
+        self, tool: str, arguments: dict[str, Any], *, expect_error: bool = False
+    ) -> dict[str, Any]:
+        """One tool call; its structured result, or its error message under 'error' when one is expected."""
+        result = await self.client.call_tool(tool, arguments)
+        text = " ".join(block.text for block in result.content if hasattr(block, "text"))  # pyright: ignore
+        if result.is_error:
+            if expect_error:
+                return {"error": text}
+            raise DemoFailure(f"{tool} returned an error: {text}")
+        if expect_error:
+            raise DemoFailure(f"{tool} was expected to refuse but answered")
+        content = result.structured_content
+        if isinstance(content, dict):
+            return content  # pyright: ignore[reportUnknownVariableType]
+        return {"result": content if content is not None else json.loads(text or "null")}
+
+    def say(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+
+    def heading(self, number: int, title: str, tool: str) -> None:
+        self.say()
+        self.say(f"{number}. {title}   [tool: {tool}]")
+
+    def print_table(self, rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
+        self.say("   " + table(rows, headers).replace("\n", "\n   "))
+
+    async def run(self) -> None:
+        await self.models()
+        await self.residency()
+        await self.costs()
+        await self.completion()
+        await self.refusal()
+        await self.receipt()
+        await self.audit()
+        await self.verify()
+
+    async def models(self) -> None:
+        listing = await self.call("list_models", {})
+        deployments = deployments_of(listing)
+        if not deployments:
+            raise DemoFailure("list_models returned no deployments")
+        self.showcase = choose_showcase(deployments)
+        self.heading(
+            1, f"The catalog: {len(deployments)} deployments; a few with different footprints", "list_models"
+        )
+        self.print_table(
+            [(dep_id(d), d.get("provider"), d.get("model"), footprint(d)) for d in self.showcase],
+            ["deployment", "provider", "model", "may process in"],
+        )
+        self.say("   (every deployment: `polyroute catalog list`)")
+
+    async def residency(self) -> None:
+        self.heading(2, "Residency: may this data go to that deployment? (fails closed)", "check_residency")
+        verdicts: dict[tuple[str, str], dict[str, Any]] = {}
+        for jurisdiction, data_class, _ in CASES:
+            for deployment in self.showcase:
+                verdicts[(jurisdiction, dep_id(deployment))] = await self.call(
+                    "check_residency",
+                    {
+                        "jurisdiction": jurisdiction,
+                        "data_class": data_class,
+                        "deployment": dep_id(deployment),
+                    },
+                )
+        headers = ["deployment", *(f"{j} {c}" for j, c, _ in CASES)]
+        rows = [
+            [
+                dep_id(d),
+                *("allowed" if verdicts[(j, dep_id(d))]["allowed"] else "DENIED" for j, _, _ in CASES),
+            ]
+            for d in self.showcase
+        ]
+        self.print_table(rows, headers)
+        for jurisdiction, _, label in CASES:
+            self.say(f"   {label} — why:")
+            for deployment in self.showcase[:3]:
+                verdict = verdicts[(jurisdiction, dep_id(deployment))]
+                reason = (verdict.get("reasons") or ["(no reason given)"])[0]
+                self.say(f"     {dep_id(deployment)}: {reason}")
+
+    async def costs(self) -> None:
+        self.heading(
+            3, f"Cost: one prompt in English and in Arabic (max {MAX_TOKENS} output tokens)", "compare_costs"
+        )
+        ids = [dep_id(d) for d in self.showcase]
+        quotes: dict[str, dict[str, dict[str, Any]]] = {}
+        for language, prompt in PROMPTS:
+            comparison = await self.call(
+                "compare_costs", {"prompt": prompt, "deployments": ids, "max_tokens": MAX_TOKENS}
+            )
+            for quote in quotes_of(comparison):
+                quotes.setdefault(str(quote.get("deployment")), {})[language] = quote
+        rows = [
+            [name, *(quote_cell(by_language.get(language)) for language, _ in PROMPTS)]
+            for name, by_language in quotes.items()
+        ]
+        self.print_table(
+            rows, ["deployment", *(f"{language}: tokens, expected (max)" for language, _ in PROMPTS)]
+        )
+        self.say(
+            "   Token counts: exact where an offline tokenizer exists,"
+            " else a heuristic with its error band (±)."
+        )
+
+    async def completion(self) -> None:
+        self.heading(4, "A routed completion of Saudi government-secret data", "complete")
+        answer = await self.call("complete", {
+            "prompt": PROMPTS[1][1], "jurisdiction": "SA", "data_class": "government_secret",
+            "max_tokens": MAX_TOKENS,
+        })  # fmt: skip
+        self.receipt_id = str(answer["receipt_id"])
+        stand_in = (
+            " (a LOCAL STAND-IN that echoes, not a model)" if answer.get("deployment") == SOVEREIGN_ID else ""
+        )
+        self.print_table(
+            [
+                ("routed to", f"{answer['deployment']}{stand_in}"),
+                ("provider / model", f"{answer['provider']} / {answer['model']}"),
+                ("may process in", footprint(answer)),
+                (
+                    "tokens in / out",
+                    f"{usage_of(answer, 'input_tokens')} / {usage_of(answer, 'output_tokens')}",
+                ),
+                (
+                    "estimated / actual",
+                    f"{usd(answer.get('estimated_cost_usd'))} / {usd(answer.get('cost_usd'))}",
+                ),
+                (
+                    "latency, attempts",
+                    f"{float(answer.get('latency_ms', 0)):.0f} ms, {len(answer.get('attempts', []))}",
+                ),
+                ("receipt", self.receipt_id),
+            ],
+            ["", ""],
+        )
+        self.say(f"   answer: {shorten(str(answer.get('text', '')), 100)}")
+
+    async def refusal(self) -> None:
+        self.heading(5, "The same data pinned to a global deployment is refused, not rerouted", "complete")
+        pinned = next(
+            (dep_id(d) for d in self.showcase if "ANY" in (d.get("processing_locations") or [])), None
+        )
+        if pinned is None:
+            self.say("   (no global deployment in the catalog to pin)")
+            return
+        refused = await self.call(
+            "complete",
+            {
+                "prompt": PROMPTS[0][1],
+                "jurisdiction": "SA",
+                "data_class": "government_secret",
+                "model": pinned,
+            },
+            expect_error=True,
+        )
+        self.say(f"   model={pinned} → refused: {shorten(refused['error'], 220)}")
+
+    async def receipt(self) -> None:
+        self.heading(6, "The receipt of the routed call", "get_receipt")
+        event = await self.call("get_receipt", {"receipt_id": self.receipt_id})
+        event = event.get("event", event) if isinstance(event.get("event"), dict) else event
+        details = event.get("details") or {}
+        self.print_table(
+            [
+                ("seq / type", f"{event.get('seq')} / {event.get('event_type')}"),
+                ("principal", event.get("principal")),
+                ("chosen", event.get("deployment")),
+                ("classification", f"{event.get('jurisdiction')} / {event.get('data_class')}"),
+                (
+                    "candidates / excluded",
+                    f"{count_of(details, 'candidates')} / {count_of(details, 'exclusions')}",
+                ),
+                ("prompt", f"keyed digest {shorten(str(event.get('prompt_digest')), 24)} (text not stored)"),
+                ("hash ← prev", f"{str(event.get('hash'))[:16]}… ← {str(event.get('prev_hash'))[:16]}…"),
+            ],
+            ["", ""],
+        )
+
+    async def audit(self) -> None:
+        self.heading(7, "The audit trail so far", "query_events")
+        result = await self.call("query_events", {"limit": 20})
+        events = result.get("events", [])
+        rows = [
+            (e.get("seq"), e.get("event_type"), e.get("deployment") or "-", allowed_cell(e.get("allowed")),
+             "-" if e.get("cost_usd") is None else usd(e.get("cost_usd")))
+            for e in events
+        ]  # fmt: skip
+        self.print_table(rows, ["seq", "type", "deployment", "allowed", "cost"])
+
+    async def verify(self) -> None:
+        self.heading(8, "Verify the hash chain and signed heads", "verify_log")
+        result = await self.call("verify_log", {})
+        if not result.get("ok"):
+            raise DemoFailure(
+                f"verify_log: chain broken at seq {result.get('first_bad_seq')}: {result.get('reason')}"
+            )
+        self.say(
+            f"   ok: {result['events_checked']} events checked, no break"
+            f" (first_bad_seq: {result['first_bad_seq']})"
+        )
