@@ -19,7 +19,7 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from polyroute import locations
 from polyroute.errors import ConfigError, UnknownDeployment
@@ -111,21 +111,6 @@ class Deployment(BaseModel):
             raise ValueError(f"unknown location(s) {', '.join(unknown)}")
         return (locations.ANY,) if locations.ANY in resolved else tuple(sorted(resolved))
 
-    @model_validator(mode="after")
-    def _endpoint_is_complete(self) -> Deployment:
-        """Each provider needs its own way to be reached; a half-declared endpoint fails at load."""
-        if self.provider == "openai_compatible" and not self.base_url:
-            raise ValueError("base_url: required for provider openai_compatible")
-        if self.provider == "bedrock" and not self.aws_region:
-            raise ValueError("aws_region: required for provider bedrock")
-        if self.inference_geo not in (None, *INFERENCE_GEOS):
-            raise ValueError(f"inference_geo: must be one of {', '.join(INFERENCE_GEOS)}")
-        if self.data_residency not in (None, *DATA_RESIDENCY_REGIONS):
-            raise ValueError(f"data_residency: must be one of {', '.join(DATA_RESIDENCY_REGIONS)}")
-        if self.max_output_tokens > self.context_window:
-            raise ValueError("max_output_tokens: larger than context_window")
-        return self
-
     @property
     def anywhere(self) -> bool:
         return locations.ANY in self.processing_locations or locations.ANY in self.storage_locations
@@ -180,11 +165,30 @@ def parse_deployment(raw: Mapping[str, Any], *, origin: Literal["bundled", "user
     entry.setdefault("api_model", entry.get("model"))
     entry["origin"] = origin
     try:
-        return Deployment.model_validate(entry)
+        deployment = Deployment.model_validate(entry)
     except ValidationError as error:
         raise ConfigError(
             f"{where}: deployment {entry.get('id', '?')!r}: {_problem(error, shorthand)}"
         ) from None
+    problem = _endpoint_problem(deployment)
+    if problem:
+        raise ConfigError(f"{where}: deployment {deployment.id!r}: {problem}")
+    return deployment
+
+
+def _endpoint_problem(deployment: Deployment) -> str | None:
+    """Each provider needs its own way to be reached: a half-declared config entry fails at load."""
+    if deployment.provider == "openai_compatible" and not deployment.base_url:
+        return "base_url: required for provider openai_compatible"
+    if deployment.provider == "bedrock" and not deployment.aws_region:
+        return "aws_region: required for provider bedrock"
+    if deployment.inference_geo not in (None, *INFERENCE_GEOS):
+        return f"inference_geo: must be one of {', '.join(INFERENCE_GEOS)}"
+    if deployment.data_residency not in (None, *DATA_RESIDENCY_REGIONS):
+        return f"data_residency: must be one of {', '.join(DATA_RESIDENCY_REGIONS)}"
+    if deployment.max_output_tokens > deployment.context_window:
+        return "max_output_tokens: larger than context_window"
+    return None
 
 
 def _problem(error: ValidationError, shorthand: bool) -> str:
