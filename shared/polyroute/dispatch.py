@@ -77,7 +77,7 @@ class _Run:
 
     def _failed(self, deployment: Deployment, error: PolyrouteError) -> None:
         if isinstance(error, ProviderError):
-            tries: list[Attempt] | None = getattr(error, "attempts", None)
+            tries: list[Attempt] = [a for a in error.attempts if isinstance(a, Attempt)]
             self.attempts += tries or [
                 Attempt(
                     deployment=deployment.id,

@@ -1,0 +1,64 @@
+"""Strategy scores and the Arabic-task detector, on plain options (no catalog, no policy)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from polyroute.ranking import BALANCED_WEIGHTS, Option, rank, scores, task_of
+
+CHEAP_SLOW = Option("cheap-slow", Decimal("0.001"), 4000.0, 6)
+PRICEY_FAST = Option("pricey-fast", Decimal("0.010"), 400.0, 9)
+MIDDLE = Option("middle", Decimal("0.002"), 900.0, 8)
+FREE_LOCAL = Option("free-local", Decimal("0"), 2500.0, 4)
+
+
+def order(options: list[Option], strategy: str) -> list[str]:
+    return [option.deployment for option, _ in rank(options, strategy)]  # type: ignore[arg-type]
+
+
+def test_cheapest_fastest_best_each_pick_their_extreme() -> None:
+    options = [CHEAP_SLOW, PRICEY_FAST, MIDDLE]
+    assert order(options, "cheapest") == ["cheap-slow", "middle", "pricey-fast"]
+    assert order(options, "fastest") == ["pricey-fast", "middle", "cheap-slow"]
+    assert order(options, "best") == ["pricey-fast", "middle", "cheap-slow"]
+
+
+def test_balanced_prefers_the_all_rounder_and_uses_documented_weights() -> None:
+    assert order([CHEAP_SLOW, PRICEY_FAST, MIDDLE], "balanced")[0] == "middle"
+    (only,) = scores([MIDDLE], "balanced")
+    assert only == pytest.approx(BALANCED_WEIGHTS["cost"] + BALANCED_WEIGHTS["latency"] + 0.3 * 0.8)
+    assert sum(BALANCED_WEIGHTS.values()) == pytest.approx(1.0)
+
+
+def test_scores_are_in_unit_interval_and_free_deployment_ranks_first_on_cost() -> None:
+    options = [CHEAP_SLOW, PRICEY_FAST, MIDDLE, FREE_LOCAL]
+    for strategy in ("cheapest", "fastest", "best", "balanced"):
+        assert all(0 <= score <= 1 for score in scores(options, strategy))  # type: ignore[arg-type]
+    assert order(options, "cheapest")[0] == "free-local"
+
+
+def test_ties_break_by_cost_then_latency_then_id() -> None:
+    a = Option("b-dep", Decimal("0.01"), 500.0, 7)
+    b = Option("a-dep", Decimal("0.01"), 500.0, 7)
+    c = Option("c-dep", Decimal("0.005"), 900.0, 7)
+    assert order([a, b, c], "best") == ["c-dep", "a-dep", "b-dep"]
+
+
+def test_empty_input_ranks_to_nothing() -> None:
+    assert rank([], "balanced") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "task"),
+    [
+        ("ما هي عاصمة المملكة العربية السعودية؟", "arabic"),
+        ("Translate: ما هي عاصمة المملكة العربية السعودية وما هو عدد سكانها", "arabic"),
+        ("What is the capital of Saudi Arabia? (الرياض)", None),
+        ("12345 !!!", None),
+        ("", None),
+    ],
+)
+def test_task_is_arabic_when_most_letters_are_arabic(text: str, task: str | None) -> None:
+    assert task_of(text) == task
