@@ -1,22 +1,76 @@
-"""PLACEHOLDER — `polyroute serve`: owned by the issue that builds it; replace this module."""
+"""`polyroute serve {router|cost|residency|audit|suite} [--http] [--host H] [--port P] [--allowed-host N]`.
+
+stdio by default (what desktop and IDE clients launch); `--http` for Streamable HTTP at `/mcp`.
+Over stdio nothing but protocol reaches stdout: the SDK points fd 1 at stderr while it serves, and
+every log goes to stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 from typing import TYPE_CHECKING
 
 from polyroute_servers.commands import Subparsers
-from polyroute_servers.output import error
 
 if TYPE_CHECKING:
     from polyroute.app import App
+    from polyroute_servers.toolkit import PolyrouteServer
+
+SERVERS = ("router", "cost", "residency", "audit", "suite")
+DEFAULT_PORT = 8765
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {port}")
+    return port
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("serve", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "serve",
+        help="run an MCP server (stdio, or Streamable HTTP with --http)",
+        description="Run one Polyroute MCP server, or the suite with every tool. docs/http.md: tokens.",
+    )
+    parser.add_argument("server", choices=SERVERS, help="which server")
+    parser.add_argument("--http", action="store_true", help="serve Streamable HTTP at /mcp instead of stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help=f"HTTP port (default {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--allowed-host", action="append", default=[], metavar="NAME",
+        help="a Host name clients use to reach this server (DNS-rebinding protection); repeatable",
+    )  # fmt: skip
     parser.set_defaults(handler=run)
 
 
+def build(name: str, app: App) -> PolyrouteServer:
+    module = importlib.import_module(f"polyroute_servers.{name}")
+    return module.build(app)
+
+
 def run(app: App, args: argparse.Namespace) -> int:
-    error("polyroute serve is not built yet")
-    return 2
+    server = build(args.server, app)
+    if args.http:
+        from polyroute_servers.http import serve_http
+
+        return serve_http(
+            server, app, host=args.host, port=args.port, allowed_hosts=args.allowed_host, env=os.environ
+        )
+    import anyio
+
+    async def stdio() -> None:
+        try:
+            await server.run_stdio_async()
+        finally:
+            await app.aclose()
+
+    anyio.run(stdio)
+    return 0

@@ -1,0 +1,169 @@
+"""The cost MCP server: what a request will cost on one deployment or across many, and budgets left."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from polyroute.budget import BudgetStatus
+from polyroute.cost import Quote
+from polyroute_servers.arguments import (
+    DeploymentId,
+    MaxTokens,
+    Messages,
+    OptionalDataClass,
+    OptionalJurisdiction,
+    Prompt,
+    Require,
+    System,
+    completion_request,
+)
+from polyroute_servers.auth import GOVERNANCE_READ
+from polyroute_servers.toolkit import PolyrouteServer, caller, note_query
+
+if TYPE_CHECKING:
+    from polyroute.app import App
+    from polyroute.budget import Budgets
+    from polyroute.catalog import Deployment
+
+INSTRUCTIONS = (
+    "Cost: call estimate_cost for the min / expected / max USD of a prompt on one deployment, "
+    "compare_costs to rank deployments by expected cost (optionally only those residency allows for a "
+    "jurisdiction and data class), and budget_status for what the caller may still spend. Amounts are USD."
+)
+
+InputTokens = Annotated[
+    int | None, Field(ge=0, description="a known input token count, instead of prompt/messages")
+]
+ExpectedOutput = Annotated[
+    int | None, Field(ge=0, description="expected output tokens; default: the library's guess")
+]
+DeploymentIds = Annotated[
+    list[str] | None, Field(description="deployment ids to compare; default: the whole catalog")
+]
+
+
+class Excluded(BaseModel):
+    deployment: str
+    reason: str
+
+
+class CostComparison(BaseModel):
+    quotes: list[Quote] = Field(description="cheapest expected cost first")
+    excluded: list[Excluded]
+
+
+class BudgetReport(BaseModel):
+    principal: str
+    teams: list[str]
+    budgets: list[BudgetStatus] = Field(description="empty when no budget applies to the caller")
+
+
+def register(server: PolyrouteServer, app: App) -> None:
+    """Add the cost tools to `server`."""
+    budgets: list[Budgets] = []  # built on first use: opening the ledger is not free
+
+    async def estimate_cost(
+        deployment: DeploymentId,
+        prompt: Prompt = None,
+        messages: Messages = None,
+        system: System = None,
+        max_tokens: MaxTokens = 1024,
+        input_tokens: InputTokens = None,
+        expected_output_tokens: ExpectedOutput = None,
+    ) -> Quote:
+        """Min / expected / max USD for one request on one deployment, with how the tokens were counted."""
+        target = app.catalog.get(deployment)
+        result = _quote(target, prompt, messages, system, max_tokens, input_tokens, expected_output_tokens)
+        await note_query(
+            app, event_type="cost_estimate", tool="estimate_cost", deployment=deployment,
+            estimated_cost_usd=result.expected_usd,
+        )  # fmt: skip
+        return result
+
+    async def compare_costs(
+        prompt: Prompt = None,
+        messages: Messages = None,
+        system: System = None,
+        max_tokens: MaxTokens = 1024,
+        deployments: DeploymentIds = None,
+        jurisdiction: OptionalJurisdiction = None,
+        data_class: OptionalDataClass = None,
+        require: Require | None = None,
+    ) -> CostComparison:
+        """Quote the same request on many deployments, cheapest first; with jurisdiction and data_class,
+        only deployments the residency policy allows."""
+        if (jurisdiction is None) != (data_class is None):
+            raise ToolError("give both jurisdiction and data_class, or neither")
+        targets = [app.catalog.get(d) for d in deployments] if deployments else list(app.catalog)
+        quotes: list[Quote] = []
+        excluded: list[Excluded] = []
+        for target in targets:
+            reason = _exclusion(app, target, jurisdiction, data_class, set(require or ()))
+            if reason:
+                excluded.append(Excluded(deployment=target.id, reason=reason))
+                continue
+            quotes.append(_quote(target, prompt, messages, system, max_tokens, None, None))
+        quotes.sort(key=lambda q: (q.expected_usd, q.deployment))
+        return CostComparison(quotes=quotes, excluded=excluded)
+
+    async def budget_status() -> BudgetReport:
+        """The caller's budgets (its own and its teams') with spent, reserved and remaining USD."""
+        if not budgets:
+            from polyroute.budget import Budgets
+
+            budgets.append(Budgets(app.settings))
+        principal = caller(app)
+        return BudgetReport(
+            principal=principal, teams=app.settings.teams_of(principal), budgets=budgets[0].status(principal)
+        )
+
+    server.register(estimate_cost, scope=GOVERNANCE_READ, title="Estimate cost")
+    server.register(compare_costs, scope=GOVERNANCE_READ, title="Compare costs")
+    server.register(budget_status, scope=GOVERNANCE_READ, title="Budget status")
+
+
+def _quote(
+    target: Deployment,
+    prompt: str | None,
+    messages: Messages,
+    system: str | None,
+    max_tokens: int,
+    input_tokens: int | None,
+    expected_output_tokens: int | None,
+) -> Quote:
+    """A quote from a prompt/messages or from a given input token count."""
+    from polyroute import cost
+
+    if input_tokens is not None:
+        if prompt is not None or messages is not None:
+            raise ToolError("give input_tokens or prompt/messages, not both")
+        counted = cost.TokenCount(tokens=input_tokens, method="exact", tokenizer="given", error_band=0.0)
+        return cost.quote(
+            target, counted, max_tokens=max_tokens, expected_output_tokens=expected_output_tokens
+        )
+    request = completion_request(prompt, messages, system=system, max_tokens=max_tokens)
+    if expected_output_tokens is None:
+        return cost.quote_request(target, request)
+    counted = cost.count_tokens(request.text(), target)
+    return cost.quote(target, counted, max_tokens=max_tokens, expected_output_tokens=expected_output_tokens)
+
+
+def _exclusion(
+    app: App, target: Deployment, jurisdiction: str | None, data_class: str | None, needed: set[str]
+) -> str | None:
+    missing = sorted(needed - target.capabilities)
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    if jurisdiction is None or data_class is None:
+        return None
+    verdict = app.policy.check(jurisdiction, data_class, target, deployment_id=target.id)
+    return None if verdict.allowed else "; ".join(verdict.reasons) or "residency policy denies it"
+
+
+def build(app: App) -> PolyrouteServer:
+    server = PolyrouteServer(app, name="polyroute-cost", instructions=INSTRUCTIONS)
+    register(server, app)
+    return server

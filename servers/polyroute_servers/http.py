@@ -1,0 +1,166 @@
+"""Streamable HTTP for the MCP servers: `/mcp`, stateless (replicas work), Host/Origin checks, bearer tokens.
+
+The gate in front of the SDK's app checks Host and Origin first (DNS-rebinding protection is always on:
+a bad Host gets 421, a bad Origin 403), then the bearer token once any token is configured (none or an
+unknown one gets 401 with `WWW-Authenticate: Bearer`). A known token becomes the SDK's access token, so
+tools see its principal and scopes. No OAuth metadata is advertised: these are static tokens, and a
+client told about an authorization server would try to log in to it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from mcp.server.auth.middleware.auth_context import auth_context_var
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from starlette.authentication import AuthCredentials
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from polyroute.errors import ConfigError
+from polyroute_servers.auth import Grant, find_grant, load_grants
+
+if TYPE_CHECKING:
+    from polyroute.app import App
+    from polyroute_servers.toolkit import PolyrouteServer
+
+log = logging.getLogger("polyroute.http")
+MCP_PATH, HEALTH_PATH = "/mcp", "/healthz"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def security_settings(host: str, allowed_hosts: Sequence[str]) -> TransportSecuritySettings:
+    """Loopback names always; the bind address (unless a wildcard) and every `--allowed-host` name too."""
+    names: list[str] = list(LOOPBACK)
+    if not is_loopback(host) and host not in ("0.0.0.0", "::", ""):
+        names.append(host)
+    names += [name.strip() for name in allowed_hosts if name.strip()]
+    hosts: list[str] = []
+    origins: list[str] = []
+    for name in dict.fromkeys(names):
+        shown = f"[{name}]" if ":" in name else name
+        hosts += [shown, f"{shown}:*"]
+        origins += [f"{scheme}://{shown}{port}" for scheme in ("http", "https") for port in ("", ":*")]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+def _challenge(error: str | None, description: str) -> Response:
+    header = 'Bearer realm="polyroute"' + (
+        f', error="{error}", error_description="{description}"' if error else ""
+    )
+    body = json.dumps({"error": error or "unauthorized", "error_description": description})
+    return Response(
+        body, status_code=401, media_type="application/json", headers={"WWW-Authenticate": header}
+    )
+
+
+class Gate:
+    """ASGI middleware: Host/Origin checks, then bearer-token authentication when tokens are configured."""
+
+    def __init__(self, app: ASGIApp, *, security: TransportSecuritySettings, grants: Sequence[Grant]) -> None:
+        self.app = app
+        self.security = TransportSecurityMiddleware(security)
+        self.grants = tuple(grants)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] == HEALTH_PATH:  # for load balancers: says nothing but "alive"
+            await PlainTextResponse("ok")(scope, receive, send)
+            return
+        request = Request(scope)
+        refusal = await self.security.validate_request(request, is_post=False)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        if not self.grants:
+            await self.app(scope, receive, send)
+            return
+        user = self._authenticate(request.headers.get("authorization"))
+        if isinstance(user, Response):
+            await user(scope, receive, send)
+            return
+        scope["user"], scope["auth"] = user, AuthCredentials(user.scopes)
+        reset = auth_context_var.set(user)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            auth_context_var.reset(reset)
+
+    def _authenticate(self, header: str | None) -> AuthenticatedUser | Response:
+        scheme, _, token = (header or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return _challenge(None, "this server needs a bearer token (Authorization: Bearer <token>)")
+        grant = find_grant(self.grants, token.strip())
+        if grant is None:
+            return _challenge("invalid_token", "the bearer token is not one this server knows")
+        # The raw token is never kept: tools and logs see only the principal and scopes.
+        access = AccessToken(token="", client_id=grant.principal, scopes=sorted(grant.scopes))
+        return AuthenticatedUser(access)
+
+
+def build_http_app(
+    server: PolyrouteServer, *, host: str, grants: Sequence[Grant], allowed_hosts: Sequence[str] = ()
+) -> ASGIApp:
+    """The whole ASGI app: the gate in front of the SDK's stateless Streamable HTTP app at `/mcp`."""
+    security = security_settings(host, allowed_hosts)
+    inner = server.streamable_http_app(
+        streamable_http_path=MCP_PATH, stateless_http=True, transport_security=security, host=host
+    )
+    return Gate(inner, security=security, grants=grants)
+
+
+def serve_http(
+    server: PolyrouteServer,
+    app: App,
+    *,
+    host: str,
+    port: int,
+    allowed_hosts: Sequence[str],
+    env: Mapping[str, str],
+) -> int:
+    """Run until interrupted. Refuses (ConfigError, exit 2) a non-loopback bind without tokens."""
+    import anyio
+    import uvicorn
+
+    grants = load_grants(app.settings, env)
+    if not grants and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to serve on {host} without bearer tokens: set POLYROUTE_HTTP_TOKENS or "
+            "[[http.tokens]] (docs/http.md), or bind 127.0.0.1"
+        )
+    names = [*app.settings.http.allowed_hosts, *allowed_hosts]
+    asgi = build_http_app(server, host=host, grants=grants, allowed_hosts=names)
+    config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    shown = f"[{host}]" if ":" in host else host
+    auth = f"{len(grants)} token(s)" if grants else "no tokens (loopback only)"
+    sys.stderr.write(f"polyroute: {server.name} on http://{shown}:{port}{MCP_PATH} ({auth})\n")
+
+    async def run() -> None:
+        try:
+            await uvicorn.Server(config).serve()
+        finally:
+            await app.aclose()
+
+    anyio.run(run)
+    return 0

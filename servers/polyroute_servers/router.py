@@ -1,0 +1,180 @@
+"""The router MCP server: which deployments exist, where a request would go, and the routed call itself."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from polyroute.catalog import Deployment
+from polyroute.routing import RoutedCompletion, RoutePlan, RouteRequest
+from polyroute.types import CompletionRequest
+from polyroute_servers.arguments import (
+    MaxTokens,
+    Messages,
+    ModelPin,
+    OptionalDataClass,
+    OptionalJurisdiction,
+    Prompt,
+    Require,
+    ResponseFormat,
+    Strategy,
+    System,
+    Temperature,
+    completion_request,
+)
+from polyroute_servers.auth import ROUTE
+from polyroute_servers.toolkit import Context, PolyrouteServer, caller
+
+if TYPE_CHECKING:
+    from polyroute.app import App
+
+INSTRUCTIONS = (
+    "Router: call list_models to see deployments (provider, model, where they process data, capabilities); "
+    "route_request for a dry run that shows the ranked plan and why each other deployment was excluded; "
+    "complete to send a prompt to the best compliant deployment and get the text with a receipt id. "
+    "Always pass jurisdiction and data_class when the prompt holds anything but public data: the router "
+    "never sends data where the residency policy forbids, and every call is audited."
+)
+
+
+class ModelInfo(BaseModel):
+    deployment: str
+    provider: str
+    model: str
+    processing_locations: list[str]
+    storage_locations: list[str]
+    capabilities: list[str]
+    context_window: int
+    max_output_tokens: int
+
+
+class ModelList(BaseModel):
+    deployments: list[ModelInfo]
+    filtered_by: str | None = Field(default=None, description="the residency filter applied, if any")
+
+
+def register(server: PolyrouteServer, app: App) -> None:
+    """Add the router tools and the catalog resource to `server`."""
+
+    async def list_models(
+        jurisdiction: OptionalJurisdiction = None,
+        data_class: OptionalDataClass = None,
+        require: Require | None = None,
+    ) -> ModelList:
+        """Deployments with their processing locations and capabilities; with jurisdiction and data_class,
+        only those the residency policy allows."""
+        if (jurisdiction is None) != (data_class is None):
+            raise ToolError("give both jurisdiction and data_class, or neither")
+        needed = set(require or ())
+        rows: list[ModelInfo] = []
+        for entry in app.catalog:
+            if needed - entry.capabilities:
+                continue
+            if jurisdiction and data_class and not _allows(app, jurisdiction, data_class, entry):
+                continue
+            rows.append(_info(entry))
+        return ModelList(
+            deployments=rows, filtered_by=f"{jurisdiction}/{data_class}" if jurisdiction else None
+        )
+
+    async def route_request(
+        prompt: Prompt = None,
+        messages: Messages = None,
+        system: System = None,
+        max_tokens: MaxTokens = 1024,
+        model: ModelPin = None,
+        jurisdiction: OptionalJurisdiction = None,
+        data_class: OptionalDataClass = None,
+        strategy: Strategy = None,
+        require: Require | None = None,
+        response_format: ResponseFormat = "text",
+    ) -> RoutePlan:
+        """Dry run, sends nothing: the ranked compliant candidates, and why each other one was excluded."""
+        request = completion_request(
+            prompt, messages, system=system, max_tokens=max_tokens, response_format=response_format
+        )
+        return app.router.plan(_route(app, request, model, jurisdiction, data_class, strategy, require))
+
+    async def complete(
+        ctx: Context,
+        prompt: Prompt = None,
+        messages: Messages = None,
+        system: System = None,
+        max_tokens: MaxTokens = 1024,
+        model: ModelPin = None,
+        jurisdiction: OptionalJurisdiction = None,
+        data_class: OptionalDataClass = None,
+        strategy: Strategy = None,
+        require: Require | None = None,
+        response_format: ResponseFormat = "text",
+        temperature: Temperature = None,
+    ) -> RoutedCompletion:
+        """Send the request to the best deployment the policy allows (falling back only within the policy);
+        returns the text, where it ran, usage, cost and the audit receipt id."""
+        request = completion_request(
+            prompt, messages, system=system, max_tokens=max_tokens,
+            response_format=response_format, temperature=temperature,
+        )  # fmt: skip
+        await ctx.report_progress(0, 2, "routing to a compliant deployment")
+        result = await app.router.complete(
+            _route(app, request, model, jurisdiction, data_class, strategy, require)
+        )
+        await ctx.report_progress(2, 2, f"answered by {result.deployment}")
+        return result
+
+    server.register(list_models, scope=ROUTE, title="List models")
+    server.register(route_request, scope=ROUTE, title="Plan a route (dry run)")
+    server.register(complete, scope=ROUTE, title="Complete (routed call)", read_only=False, open_world=True)
+    server.add_json_resource(
+        "polyroute://catalog",
+        lambda: _catalog_json(app),
+        name="catalog",
+        description="every deployment: provider, model, processing locations, capabilities, sources",
+    )
+
+
+def _route(
+    app: App,
+    request: CompletionRequest,
+    model: str | None,
+    jurisdiction: str | None,
+    data_class: str | None,
+    strategy: str | None,
+    require: Sequence[str] | None,
+) -> RouteRequest:
+    return RouteRequest.model_validate({
+        "request": request, "model": model, "jurisdiction": jurisdiction, "data_class": data_class,
+        "strategy": strategy, "require": list(require or ()), "principal": caller(app),
+    })  # fmt: skip
+
+
+def _allows(app: App, jurisdiction: str, data_class: str, entry: Deployment) -> bool:
+    return app.policy.check(jurisdiction, data_class, entry, deployment_id=entry.id).allowed
+
+
+def _info(entry: Deployment) -> ModelInfo:
+    return ModelInfo(
+        deployment=entry.id,
+        provider=entry.provider,
+        model=entry.model,
+        processing_locations=list(entry.processing_locations),
+        storage_locations=list(entry.storage_locations),
+        capabilities=sorted(entry.capabilities),
+        context_window=entry.context_window,
+        max_output_tokens=entry.max_output_tokens,
+    )
+
+
+def _catalog_json(app: App) -> str:
+    rows = [entry.model_dump(mode="json") for entry in app.catalog]
+    return json.dumps({"deployments": rows}, indent=2, ensure_ascii=False)
+
+
+def build(app: App) -> PolyrouteServer:
+    server = PolyrouteServer(app, name="polyroute-router", instructions=INSTRUCTIONS)
+    register(server, app)
+    return server

@@ -1,0 +1,137 @@
+"""What every Polyroute MCP server shares: scoped tool registration, error translation, the caller.
+
+The server modules stay declarations: each tool says its scope and whether it writes; this module
+turns library errors and argument mistakes into one-line `isError` messages a person can act on,
+refuses calls the HTTP token's scopes do not cover, and tells tools who is calling (the token's
+principal over HTTP, the local user over stdio) without mutating the shared App.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import ValidationError
+
+from polyroute_servers.auth import ALL
+
+if TYPE_CHECKING:
+    from polyroute.app import App
+
+log = logging.getLogger("polyroute.servers")
+
+__all__ = ["Context", "PolyrouteServer", "caller", "describe_validation", "note_query"]
+
+
+def caller(app: App) -> str:
+    """Who is calling: the HTTP token's principal when there is one, else the App's (local) principal."""
+    token = get_access_token()
+    return token.client_id if token is not None else app.principal
+
+
+def _granted_scopes() -> list[str] | None:
+    """The HTTP token's scopes, or None when no token applies (stdio, in-memory, open loopback HTTP)."""
+    token = get_access_token()
+    return None if token is None else list(token.scopes)
+
+
+def describe_validation(error: ValidationError) -> str:
+    """A pydantic error as one line naming each bad argument, without echoing the values sent."""
+    problems: list[str] = []
+    for item in error.errors()[:5]:
+        where = ".".join(str(part) for part in item["loc"]) or "arguments"
+        if item["type"] == "missing":
+            problems.append(f"{where} is required")
+        else:
+            problems.append(f"{where}: {item['msg'].rstrip('.')}")
+    more = f" (+{error.error_count() - 5} more)" if error.error_count() > 5 else ""
+    return "; ".join(problems) + more
+
+
+def _explain(tool: str, error: BaseException) -> str:
+    """The message a person sees for a failed call: what was wrong, never a stack trace or a secret."""
+    from polyroute.errors import PolyrouteError
+
+    cause = error.__cause__ if isinstance(error, ToolError) and error.__cause__ is not None else error
+    if isinstance(cause, ValidationError):
+        return f"invalid arguments for {tool}: {describe_validation(cause)}"
+    if isinstance(cause, PolyrouteError):
+        return " ".join(str(cause).split())
+    if isinstance(cause, NotImplementedError):
+        return f"{tool} is not available in this build of Polyroute yet"
+    if isinstance(cause, ToolError):  # a tool's own refusal, or the SDK's words (e.g. unknown tool)
+        return " ".join(str(cause).split())
+    log.error("tool %s failed unexpectedly", tool, exc_info=cause)
+    return f"{tool} failed with an internal error ({type(cause).__name__}); the server log has details"
+
+
+class PolyrouteServer(MCPServer[Any]):
+    """An MCPServer whose tools carry a scope and whose failures read as one clear line."""
+
+    def __init__(self, app: App, *, name: str, instructions: str) -> None:
+        super().__init__(name=name, instructions=instructions, version=_version(), log_level="WARNING")
+        self.app = app
+        self.scopes: dict[str, str] = {}
+        self.resource_uris: set[str] = set()
+
+    def register(
+        self,
+        fn: Callable[..., Any],
+        *,
+        scope: str,
+        title: str,
+        read_only: bool = True,
+        open_world: bool = False,
+        idempotent: bool | None = None,
+    ) -> None:
+        """Add one tool with its annotations; `scope` is what an HTTP token needs to call it."""
+        annotations = ToolAnnotations(
+            title=title,
+            read_only_hint=read_only,
+            destructive_hint=None if read_only else False,
+            idempotent_hint=read_only if idempotent is None else idempotent,
+            open_world_hint=open_world,
+        )
+        self.add_tool(fn, title=title, annotations=annotations, structured_output=True)
+        self.scopes[fn.__name__] = scope
+
+    def add_json_resource(self, uri: str, fn: Callable[[], str], *, name: str, description: str) -> None:
+        """A read-only JSON resource, added once even when several composed servers offer it."""
+        if uri in self.resource_uris:
+            return
+        self.resource_uris.add(uri)
+        self.resource(uri, name=name, description=description, mime_type="application/json")(fn)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        """Check the caller's scope, run the tool, and turn any failure into a one-line ToolError."""
+        granted = _granted_scopes()
+        needed = self.scopes.get(name)
+        if granted is not None and needed is not None and ALL not in granted and needed not in granted:
+            have = ", ".join(granted) or "none"
+            raise ToolError(f"access denied: {name} needs the {needed!r} scope; this token has {have}")
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as error:
+            raise ToolError(_explain(name, error)) from None
+
+
+async def note_query(app: App, **fields: Any) -> None:
+    """Audit a read-only governance query (as the caller), only when `audit.log_queries` is on."""
+    if app.settings.audit.log_queries:
+        from polyroute.audit import EventDraft
+
+        await app.audit.append(EventDraft(principal=caller(app), **fields))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("polyroute")
+    except PackageNotFoundError:
+        return "0"
