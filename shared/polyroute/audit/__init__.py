@@ -1,70 +1,53 @@
-"""INTERFACE STUB — owned by the audit work; replace the bodies, keep the names.
+"""Append-only, hash-chained, Ed25519-signed audit log.
 
-Append-only, hash-chained, Ed25519-signed audit log.
+    event.py       events, queries, results and the canonical encoding that is hashed
+    signing.py     the signing key (0600 file or opt-in keyring), key ids, signed heads
+    digest.py      keyed digests of prompt / completion text
+    chain.py       verification of a chain and its heads (store and export alike)
+    export.py      the JSONL export format and `verify_export`
+    store.py       the `AuditStore` protocol and `open_store`
+    sqlite.py      `SqliteAuditStore`; writer.py its group-commit thread; query.py its SQL;
+    migrations.py  its schema, as an ordered list of migrations
+
+docs/audit.md describes the encoding, the chain and how a third party verifies an export.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from polyroute.audit.digest import content_digest
+from polyroute.audit.event import (
+    GENESIS_HASH,
+    AuditEvent,
+    EventContent,
+    EventDraft,
+    EventQuery,
+    EventType,
+    GroupBy,
+    SignedHead,
+    UsageSummary,
+    VerifyResult,
+    canonical_json,
+)
+from polyroute.audit.export import verify_export
+from polyroute.audit.signing import key_id_of, parse_public_key
+from polyroute.audit.store import AuditStore, open_store
 
-from pydantic import BaseModel, Field
-
-from polyroute.settings import Settings
-from polyroute.types import Money, Usage
-
-EventType = Literal["completion", "refusal", "route_decision", "residency_check", "cost_estimate", "budget", "external"]
-
-
-class EventDraft(BaseModel):
-    """What a caller hands to `append`; the store adds seq, time, hashes."""
-
-    event_type: EventType
-    principal: str
-    tool: str | None = None
-    request_id: str | None = None
-    deployment: str | None = None
-    provider: str | None = None
-    model: str | None = None
-    jurisdiction: str | None = None
-    data_class: str | None = None
-    allowed: bool | None = None
-    reasons: list[str] = Field(default_factory=list[str])
-    usage: Usage | None = None
-    estimated_cost_usd: Money | None = None
-    cost_usd: Money | None = None
-    latency_ms: float | None = None
-    prompt_digest: str | None = None
-    completion_digest: str | None = None
-    details: dict[str, Any] = Field(default_factory=dict[str, Any])
-
-
-class AuditEvent(EventDraft):
-    seq: int
-    id: str  # the receipt id
-    time: datetime
-    prev_hash: str
-    hash: str
-
-
-class VerifyResult(BaseModel):
-    ok: bool
-    events_checked: int
-    first_bad_seq: int | None
-    reason: str | None = None
-
-
-class AuditStore(Protocol):
-    async def append(self, draft: EventDraft) -> AuditEvent: ...
-    async def get(self, event_id: str) -> AuditEvent | None: ...
-    async def verify(self) -> VerifyResult: ...
-    async def aclose(self) -> None: ...
-
-
-def open_store(settings: Settings) -> AuditStore:
-    raise NotImplementedError
-
-
-def content_digest(settings: Settings, text: str) -> str:
-    """Keyed digest (HMAC-SHA256 with a local secret) of prompt/completion text."""
-    raise NotImplementedError
+__all__ = [
+    "GENESIS_HASH",
+    "AuditEvent",
+    "AuditStore",
+    "EventContent",
+    "EventDraft",
+    "EventQuery",
+    "EventType",
+    "GroupBy",
+    "SignedHead",
+    "UsageSummary",
+    "VerifyResult",
+    "canonical_json",
+    "content_digest",
+    "key_id_of",
+    "open_store",
+    "parse_public_key",
+    "verify_export",
+]

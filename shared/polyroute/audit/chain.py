@@ -1,0 +1,151 @@
+"""Verification of a hash chain and its signed heads, shared by the store and by offline exports.
+
+Every event is checked (sequence, link to the previous hash, its own hash). Heads are checked cheaply
+on the way (each must name the recomputed hash at its sequence) and the latest head's signature is
+verified: chain hashes are cumulative, so one valid signature over the last hash vouches for every
+event before it. Only when something is wrong are the other heads' signatures checked, to locate the
+first event no valid head vouches for — which is how a consistently rewritten chain is pinned down.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from polyroute.audit.event import GENESIS_HASH, SignedHead, VerifyResult, body_hash
+from polyroute.audit.signing import head_signature_ok
+
+
+class ChainVerifier:
+    """Feed heads (any time) and events (in order), then read `result()`."""
+
+    def __init__(self, public_keys: Mapping[str, Ed25519PublicKey]) -> None:
+        self._keys = dict(public_keys)
+        self._heads: list[SignedHead] = []
+        self._pending: dict[int, list[SignedHead]] = {}
+        self._checked = 0
+        self._last_hash = GENESIS_HASH
+        self._bad: tuple[int, str] | None = None
+        self._bad_head: int | None = None  # index into _heads of the first head naming a wrong hash
+
+    @property
+    def failed(self) -> bool:
+        return self._bad is not None
+
+    def head(self, head: SignedHead) -> None:
+        """Take a head before its event is fed or right after it; an older head is a ValueError."""
+        if head.seq < 1 or head.seq < self._checked:
+            raise ValueError(f"the head for event {head.seq} comes after later events")
+        self._heads.append(head)
+        if head.seq == self._checked:
+            self._match(head, self._last_hash)
+        else:
+            self._pending.setdefault(head.seq, []).append(head)
+
+    def _match(self, head: SignedHead, hash_: str) -> None:
+        if head.hash != hash_ and self._bad_head is None:
+            self._bad_head = len(self._heads) - 1 if self._heads[-1] is head else self._heads.index(head)
+
+    def event(self, seq: int, body: str, stored_hash: str) -> bool:
+        """Check the next event; False once the chain is broken (later events are not checked)."""
+        if self._bad is not None:
+            return False
+        expected = self._checked + 1
+        problem = self._problem(expected, seq, body, stored_hash)
+        if problem is not None:
+            self._bad = (expected, problem)
+            return False
+        self._checked = expected
+        self._last_hash = stored_hash
+        for head in self._pending.pop(seq, ()):
+            self._match(head, stored_hash)
+        return True
+
+    def _problem(self, expected: int, seq: int, body: str, stored_hash: str) -> str | None:
+        if seq != expected:
+            return (
+                f"event {expected} is missing (found {seq} next)"
+                if seq > expected
+                else f"event {seq} is out of order"
+            )
+        try:
+            fields: Any = json.loads(body)
+        except ValueError:
+            return f"event {seq} is not valid JSON"
+        if not isinstance(fields, dict):
+            return f"event {seq} is not a JSON object"
+        if fields.get("seq") != seq:  # pyright: ignore[reportUnknownMemberType]
+            return f"event {seq} records sequence {fields.get('seq')!r}"  # pyright: ignore[reportUnknownMemberType]
+        if fields.get("prev_hash") != self._last_hash:  # pyright: ignore[reportUnknownMemberType]
+            return f"event {seq} does not link to the hash of event {seq - 1}"
+        if body_hash(body) != stored_hash:
+            return f"event {seq} does not match its hash (its content was changed)"
+        return None
+
+    def result(self) -> VerifyResult:
+        if self._bad is not None:
+            return self._fail(*self._bad)
+        if not self._heads:
+            return self._fail(1, "no signed head covers the log") if self._checked else self._ok()
+        if self._pending:
+            missing = self._checked + 1
+            return self._fail(
+                missing,
+                f"a signed head covers event {max(self._pending)} but the log ends at "
+                f"{self._checked}: events were deleted",
+            )
+        return self._check_heads()
+
+    def _check_heads(self) -> VerifyResult:
+        ordered = sorted(self._heads, key=lambda h: h.seq)
+        if self._bad_head is not None:
+            bad = ordered.index(self._heads[self._bad_head])
+            return self._locate(
+                ordered,
+                bad,
+                f"the signed head at event {ordered[bad].seq} names another hash: the chain was rewritten",
+            )
+        last = ordered[-1]
+        if not self._signed(last):
+            first = next(i for i, head in enumerate(ordered) if not self._signed(head))
+            return self._locate(
+                ordered,
+                first,
+                f"the head at event {ordered[first].seq} has no valid "
+                f"signature by a trusted key ({ordered[first].key_id})",
+            )
+        if last.seq < self._checked:
+            return self._fail(last.seq + 1, f"events after {last.seq} are not covered by a signed head")
+        return self._ok(last)
+
+    def _locate(self, ordered: list[SignedHead], bad: int, reason: str) -> VerifyResult:
+        """First event not vouched for: just after the latest validly signed head before `bad`."""
+        good = next((h for h in reversed(ordered[:bad]) if self._signed(h)), None)
+        return self._fail(good.seq + 1 if good else 1, reason)
+
+    def _signed(self, head: SignedHead) -> bool:
+        key = self._keys.get(head.key_id)
+        return key is not None and head_signature_ok(head, key)
+
+    def _ok(self, head: SignedHead | None = None) -> VerifyResult:
+        return VerifyResult(
+            ok=True,
+            events_checked=self._checked,
+            first_bad_seq=None,
+            heads_checked=len(self._heads),
+            head_seq=head.seq if head else None,
+            head_hash=head.hash if head else None,
+            key_id=head.key_id if head else None,
+        )
+
+    def _fail(self, seq: int, reason: str) -> VerifyResult:
+        return VerifyResult(
+            ok=False,
+            events_checked=self._checked,
+            first_bad_seq=seq,
+            reason=reason,
+            heads_checked=len(self._heads),
+        )

@@ -1,0 +1,42 @@
+"""Keyed digests of prompt and completion text.
+
+A plain SHA-256 of a short prompt can be guessed by hashing candidates, so the log keeps an
+HMAC-SHA256 under a local 32-byte secret instead: the owner (who holds the secret) can prove what was
+sent; a reader of the log or of an export learns nothing. The secret is a 0600 file next to the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import threading
+from pathlib import Path
+
+from polyroute.audit.signing import create_secret_file, read_secret_file
+from polyroute.settings import Settings
+
+DIGEST_PREFIX = "hmac-sha256:"
+_cache: dict[Path, bytes] = {}
+_lock = threading.Lock()
+
+
+def digest_secret_file(settings: Settings) -> Path:
+    return settings.data_dir / "audit-digest.key"
+
+
+def _secret(path: Path) -> bytes:
+    with _lock:
+        secret = _cache.get(path)
+        if secret is None:
+            secret = read_secret_file(path, "audit digest secret")
+            if secret is None:
+                secret = create_secret_file(path, os.urandom(32), "audit digest secret")
+            _cache[path] = secret
+        return secret
+
+
+def content_digest(settings: Settings, text: str) -> str:
+    """`hmac-sha256:` + hex HMAC of the UTF-8 text under the local digest secret."""
+    mac = hmac.new(_secret(digest_secret_file(settings)), text.encode(), hashlib.sha256)
+    return DIGEST_PREFIX + mac.hexdigest()

@@ -1,0 +1,191 @@
+"""Audit events and their canonical encoding.
+
+The canonical encoding is what gets hashed, stored and exported, so it must never drift:
+JSON, keys sorted by code point, no whitespace, UTF-8 (non-ASCII kept as is), top-level keys whose
+value is null left out (so optional fields can be added without changing old hashes), Decimals as
+strings (`"0.0123"`), datetimes as RFC 3339 UTC with microseconds (`"2026-11-25T09:30:00.000000Z"`),
+floats as JSON numbers in their shortest round-trip form, NaN and infinities refused.
+An event's hash is SHA-256 over its canonical encoding, which holds `seq` and `prev_hash`: that is
+the chain. docs/audit.md is the reference for third-party verifiers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time as _time
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from polyroute.types import Money, Usage
+
+EventType = Literal[
+    "completion", "refusal", "route_decision", "residency_check", "cost_estimate", "budget", "external"
+]
+GroupBy = Literal["provider", "model", "principal", "day", "deployment"]
+
+GENESIS_HASH = "0" * 64
+"""The `prev_hash` of event 1."""
+
+
+class EventDraft(BaseModel):
+    """What a caller hands to `append`; the store adds seq, id, time and hashes."""
+
+    event_type: EventType
+    principal: str
+    tool: str | None = None
+    request_id: str | None = None
+    deployment: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    jurisdiction: str | None = None
+    data_class: str | None = None
+    classification_defaulted: bool | None = None
+    allowed: bool | None = None
+    reasons: list[str] = Field(default_factory=list[str])
+    policy_version: str | None = None
+    request_hash: str | None = None
+    usage: Usage | None = None
+    estimated_cost_usd: Money | None = None
+    cost_usd: Money | None = None
+    latency_ms: float | None = None
+    inference_geo: str | None = None
+    prompt_digest: str | None = None
+    completion_digest: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict[str, Any])
+
+
+class AuditEvent(EventDraft):
+    """One committed event: `hash` is SHA-256 of the canonical encoding of every other field."""
+
+    seq: int
+    id: str  # the receipt id
+    time: datetime
+    prev_hash: str
+    hash: str
+
+
+class EventContent(BaseModel):
+    """Prompt and completion text, kept only when `audit.store_content` is on (purged after retention)."""
+
+    prompt: str | None = None
+    completion: str | None = None
+
+
+class EventQuery(BaseModel):
+    """Filters for `query` and `summarize`; every filter given must match."""
+
+    model_config = ConfigDict(extra="forbid")
+    since: datetime | None = None
+    until: datetime | None = None
+    principal: str | None = None
+    provider: str | None = None
+    deployment: str | None = None
+    model: str | None = None
+    event_type: EventType | None = None
+    allowed: bool | None = None
+    limit: int = Field(default=100, ge=1, le=10_000)
+
+
+class UsageSummary(BaseModel):
+    key: str | None
+    events: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Money
+
+
+class VerifyResult(BaseModel):
+    """The outcome of verifying a log or an export; `first_bad_seq` is None when `ok`."""
+
+    ok: bool
+    events_checked: int
+    first_bad_seq: int | None
+    reason: str | None = None
+    heads_checked: int = 0
+    head_seq: int | None = Field(default=None, description="sequence covered by the latest signed head")
+    head_hash: str | None = None
+    key_id: str | None = None
+
+
+class SignedHead(BaseModel):
+    """A signature over the chain head (latest seq and hash) made at one commit."""
+
+    seq: int
+    hash: str
+    key_id: str
+    signed_at: datetime
+    signature: str  # base64 of the 64-byte Ed25519 signature
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with microseconds, always the same width."""
+    if moment.tzinfo is None:
+        raise ValueError("audit timestamps must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _scalar(value: Any) -> Any:
+    """Decimals, datetimes, dates and enums as their canonical JSON scalars."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"audit values must be finite, got {value}")
+        return str(value)
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    raise ValueError(f"cannot record a {type(value).__name__} in an audit event")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready copy of `value` under the canonical rules."""
+    if value is None or isinstance(value, bool | int | str | float):
+        return value
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump(mode="python"))
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, set | frozenset):
+        items: list[Any] = [_plain(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+        return sorted(items, key=canonical_json)
+    return _scalar(value)
+
+
+def canonical_json(value: Any) -> str:
+    """The canonical text of a JSON-ready value (see the module docstring)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def canonical_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Top-level fields under the canonical rules, nulls left out, `hash` never included."""
+    return {k: _plain(v) for k, v in fields.items() if v is not None and k != "hash"}
+
+
+def event_body(fields: Mapping[str, Any]) -> str:
+    """The canonical encoding of an event (everything but `hash`): what is stored and hashed."""
+    return canonical_json(canonical_fields(fields))
+
+
+def body_hash(body: str) -> str:
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def new_event_id(now: float | None = None) -> str:
+    """`evt_` + 32 hex: 48-bit milliseconds then 80 random bits, so ids sort by creation time."""
+    millis = int((now if now is not None else _time.time()) * 1000)
+    return f"evt_{millis:012x}{os.urandom(10).hex()}"
+
+
+def event_from_body(body: str, hash_: str) -> AuditEvent:
+    return AuditEvent.model_validate({**json.loads(body), "hash": hash_})

@@ -1,0 +1,100 @@
+"""The JSONL export format and its offline verification.
+
+One JSON object per line, in sequence order, each head right after the event it covers:
+
+    {"type":"event","hash":"<hex>","event":{...canonical fields...}}
+    {"type":"head","seq":N,"hash":"<hex>","key_id":"ed25519:…","signed_at":"…","signature":"<base64>"}
+
+A verifier needs only these lines and the public key: it re-encodes each `event` object canonically
+(the encoding round-trips exactly), recomputes the chain and checks the signed heads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
+
+from polyroute.audit.chain import ChainVerifier
+from polyroute.audit.event import SignedHead, VerifyResult, canonical_json, format_time
+from polyroute.audit.signing import key_id_of, parse_public_key
+
+EXPORT_FORMAT = "polyroute-audit-export/1"
+
+
+def event_line(body: str, hash_: str) -> str:
+    """An event line; `body` is already canonical JSON, embedded as is."""
+    return f'{{"type":"event","hash":"{hash_}","event":{body}}}'
+
+
+def head_line(head: SignedHead) -> str:
+    fields = {
+        "type": "head",
+        "seq": head.seq,
+        "hash": head.hash,
+        "key_id": head.key_id,
+        "signed_at": format_time(head.signed_at),
+        "signature": head.signature,
+    }
+    return canonical_json(fields)
+
+
+def _keys(
+    public_key: Ed25519PublicKey | str | bytes | Sequence[Ed25519PublicKey],
+) -> dict[str, Ed25519PublicKey]:
+    if isinstance(public_key, str | bytes):
+        public_key = parse_public_key(public_key)
+    keys = [public_key] if isinstance(public_key, Ed25519PublicKey) else list(public_key)
+    return {key_id_of(key): key for key in keys}
+
+
+def verify_export(
+    lines: Iterable[str], public_key: Ed25519PublicKey | str | bytes | Sequence[Ed25519PublicKey]
+) -> VerifyResult:
+    """Verify an export offline with only the trusted public key(s) (PEM text or key objects)."""
+    verifier = ChainVerifier(_keys(public_key))
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        problem = _feed(verifier, line)
+        if problem is not None:
+            result = verifier.result()
+            seq = result.first_bad_seq if verifier.failed else result.events_checked + 1
+            return VerifyResult(
+                ok=False,
+                events_checked=result.events_checked,
+                first_bad_seq=seq,
+                reason=f"line {number}: {problem}",
+                heads_checked=result.heads_checked,
+            )
+        if verifier.failed:
+            break
+    return verifier.result()
+
+
+def _feed(verifier: ChainVerifier, line: str) -> str | None:
+    """Give one line to the verifier; a problem with the line itself (not the chain) as text."""
+    try:
+        record: Any = json.loads(line)
+    except ValueError:
+        return "not valid JSON"
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    kind = record.get("type")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    if kind == "event":
+        event = record.get("event")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        if not isinstance(event, dict) or not isinstance(event.get("seq"), int):  # pyright: ignore[reportUnknownMemberType]
+            return "an event line without an event object and its seq"
+        seq: int = event["seq"]  # pyright: ignore[reportUnknownVariableType]
+        verifier.event(seq, canonical_json(event), str(record.get("hash")))  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+        return None
+    if kind == "head":
+        try:
+            verifier.head(SignedHead.model_validate(record))
+        except (ValidationError, ValueError):
+            return "a malformed signed head, or one placed after the event it covers should be"
+        return None
+    return f"unknown line type {kind!r}"

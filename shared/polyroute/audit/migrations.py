@@ -1,0 +1,74 @@
+"""SQLite schema migrations: an ordered list of functions, applied once each, tracked by user_version.
+
+The canonical body is the only stored truth of an event; every queryable column is generated from it
+by SQLite, so a filter or a summary can never disagree with what the hash covers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(function: Migration) -> Migration:
+    MIGRATIONS.append(function)
+    return function
+
+
+def _generated(name: str, path: str, kind: str = "TEXT") -> str:
+    return f"{name} {kind} GENERATED ALWAYS AS (body ->> '{path}') VIRTUAL"
+
+
+@migration
+def create_events_heads_content(db: sqlite3.Connection) -> None:
+    columns = ",\n  ".join(
+        [
+            _generated("id", "$.id"),
+            _generated("time", "$.time"),
+            _generated("event_type", "$.event_type"),
+            _generated("principal", "$.principal"),
+            _generated("provider", "$.provider"),
+            _generated("deployment", "$.deployment"),
+            _generated("model", "$.model"),
+            _generated("allowed", "$.allowed", "INTEGER"),
+            _generated("cost_usd", "$.cost_usd"),
+            _generated("input_tokens", "$.usage.input_tokens", "INTEGER"),
+            _generated("output_tokens", "$.usage.output_tokens", "INTEGER"),
+        ]
+    )
+    db.execute(
+        f"CREATE TABLE events (\n  seq INTEGER PRIMARY KEY,\n  hash TEXT NOT NULL,\n  body TEXT NOT NULL,\n"
+        f"  {columns}\n)"
+    )
+    db.execute("CREATE UNIQUE INDEX events_id ON events(id)")
+    for column in ("time", "principal", "provider", "deployment", "event_type"):
+        db.execute(f"CREATE INDEX events_{column} ON events({column})")
+    db.execute(
+        "CREATE TABLE heads (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, key_id TEXT NOT NULL, "
+        "signed_at TEXT NOT NULL, signature TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE content (event_id TEXT PRIMARY KEY, stored_at TEXT NOT NULL, prompt TEXT, "
+        "completion TEXT)"
+    )
+    db.execute("CREATE INDEX content_stored_at ON content(stored_at)")
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring the schema up to date inside one write transaction (safe with several processes)."""
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version >= len(MIGRATIONS):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+            step(db)
+            db.execute(f"PRAGMA user_version = {number}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise

@@ -1,0 +1,269 @@
+"""The embedded SQLite audit store (WAL, synchronous=FULL, group commit, several processes per file).
+
+Writes go through one `GroupCommitWriter` thread; reads run on a worker thread with their own
+connection, so no blocking I/O touches the event loop. A store that was never written to is not
+created by reading it: verify, query and export of a missing file see an empty log.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from pydantic import ValidationError
+
+from polyroute.audit.chain import ChainVerifier
+from polyroute.audit.digest import content_digest
+from polyroute.audit.event import (
+    AuditEvent,
+    EventContent,
+    EventDraft,
+    EventQuery,
+    GroupBy,
+    SignedHead,
+    UsageSummary,
+    VerifyResult,
+    canonical_fields,
+    event_from_body,
+    new_event_id,
+)
+from polyroute.audit.export import event_line, head_line
+from polyroute.audit.migrations import migrate
+from polyroute.audit.query import summary_sql, where_clause
+from polyroute.audit.signing import Signer, load_signer, public_pem
+from polyroute.audit.writer import ContentRow, GroupCommitWriter, open_path
+from polyroute.errors import PolyrouteError
+from polyroute.settings import Settings
+
+T = TypeVar("T")
+EXPORT_PAGE = 2000
+
+
+class _DecimalSum:
+    """SQL aggregate summing decimal strings exactly (SQLite's SUM would go through floats)."""
+
+    def __init__(self) -> None:
+        self.total = Decimal(0)
+
+    def step(self, value: Any, /) -> None:
+        if value is not None:
+            self.total += Decimal(value)
+
+    def finalize(self) -> Any:
+        return str(self.total)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the store's pragmas and schema; the caller decides if the file may be created."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    db.execute("PRAGMA busy_timeout = 30000")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    db.create_aggregate("decimal_sum", 1, _DecimalSum)
+    migrate(db)
+    return db
+
+
+class SqliteAuditStore:
+    """`AuditStore` on one SQLite file; safe to share between tasks, threads and processes."""
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        self.path = path
+        self._settings = settings
+        self._signer: Signer | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
+        retention = settings.audit.content_retention_days if settings.audit.store_content else None
+        self._writer = GroupCommitWriter(self._connect_writer, self._load_signer, retention_days=retention)
+
+    def _connect_writer(self) -> sqlite3.Connection:
+        open_path(self.path)
+        return connect(self.path)
+
+    def _load_signer(self) -> Signer:
+        if self._signer is None:
+            self._signer = load_signer(self._settings)
+            assert self._signer is not None
+        return self._signer
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
+        """Record one event; returns once it is durable and covered by a signed head."""
+        fields = draft.model_dump()
+        if content is not None:
+            for kind in ("prompt", "completion"):
+                text = getattr(content, kind)
+                if text is not None and fields.get(f"{kind}_digest") is None:
+                    fields[f"{kind}_digest"] = content_digest(self._settings, text)
+        fields["id"] = new_event_id()
+        try:
+            plain = canonical_fields(fields)
+        except ValueError as error:
+            raise PolyrouteError(f"cannot record audit event: {error}") from None
+        kept = (
+            ContentRow(content.prompt, content.completion)
+            if content and self._settings.audit.store_content
+            else None
+        )
+        try:
+            body, hash_ = await self._writer.submit(plain, kept)
+        except PolyrouteError:
+            raise
+        except (sqlite3.Error, OSError) as error:
+            raise PolyrouteError(f"audit store {self.path}: append failed: {error}") from None
+        return event_from_body(body, hash_)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _read_sync(self, work: Callable[[sqlite3.Connection], T], empty: T) -> T:
+        with self._read_lock:
+            if self._reader is None:
+                if not self.path.exists():
+                    return empty
+                self._reader = connect(self.path)
+            try:
+                return work(self._reader)
+            except sqlite3.Error as error:
+                raise PolyrouteError(
+                    f"audit store {self.path}: {error} (run `polyroute audit verify`)"
+                ) from None
+            except (ValidationError, ValueError):
+                raise PolyrouteError(
+                    f"audit store {self.path} holds an unreadable event (run `polyroute audit verify`)"
+                ) from None
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T], empty: T) -> T:
+        return await anyio.to_thread.run_sync(self._read_sync, work, empty)
+
+    async def get(self, event_id: str) -> AuditEvent | None:
+        def work(db: sqlite3.Connection) -> AuditEvent | None:
+            row = db.execute("SELECT body, hash FROM events WHERE id = ?", (event_id,)).fetchone()
+            return event_from_body(row[0], row[1]) if row else None
+
+        return await self._read(work, None)
+
+    async def query(self, query: EventQuery | None = None) -> list[AuditEvent]:
+        """Events matching every filter, newest first, at most `limit`."""
+        query = query or EventQuery()
+        where, params = where_clause(query)
+        sql = f"SELECT body, hash FROM events {where} ORDER BY seq DESC LIMIT ?"
+
+        def work(db: sqlite3.Connection) -> list[AuditEvent]:
+            return [event_from_body(body, h) for body, h in db.execute(sql, (*params, query.limit))]
+
+        return await self._read(work, [])
+
+    async def tail(self, n: int = 20) -> list[AuditEvent]:
+        """The last `n` events, oldest first (like `tail`)."""
+        events = await self.query(EventQuery(limit=max(1, min(n, 10_000))))
+        return list(reversed(events))
+
+    async def summarize(self, group_by: GroupBy, filters: EventQuery | None = None) -> list[UsageSummary]:
+        sql, params = summary_sql(group_by, filters or EventQuery())
+
+        def work(db: sqlite3.Connection) -> list[UsageSummary]:
+            return [
+                UsageSummary(
+                    key=key, events=events, input_tokens=tin, output_tokens=tout, cost_usd=Decimal(cost)
+                )
+                for key, events, tin, tout, cost in db.execute(sql, params)
+            ]
+
+        return await self._read(work, [])
+
+    async def content(self, event_id: str) -> EventContent | None:
+        """Stored prompt/completion text for an event, if content logging kept it and it is not purged."""
+
+        def work(db: sqlite3.Connection) -> EventContent | None:
+            row = db.execute(
+                "SELECT prompt, completion FROM content WHERE event_id = ?", (event_id,)
+            ).fetchone()
+            return EventContent(prompt=row[0], completion=row[1]) if row else None
+
+        return await self._read(work, None)
+
+    # -- verification and export -----------------------------------------------------------------
+
+    async def verify(self) -> VerifyResult:
+        """Recompute the whole chain and check the signed heads against this machine's key."""
+        signer = load_signer(self._settings, create=False) if self.path.exists() else None
+        keys = {signer.key_id: signer.public_key} if signer else {}
+        return await self._read(partial(_verify_snapshot, ChainVerifier(keys)), ChainVerifier(keys).result())
+
+    async def export_lines(self) -> AsyncIterator[str]:
+        """JSONL lines (see `polyroute.audit.export`) up to the latest signed head at the start."""
+        end = await self._read(
+            lambda db: db.execute("SELECT COALESCE(MAX(seq), 0) FROM heads").fetchone()[0], 0
+        )
+        after = 0
+        while after < end:
+            page_end = min(after + EXPORT_PAGE, end)
+            lines = await self._read(partial(_export_page, after, page_end), list[str]())
+            for line in lines:
+                yield line
+            after = page_end
+
+    async def export(self, write: Callable[[str], Any]) -> int:
+        """Write every export line (with its newline) through `write`; returns the number of lines."""
+        count = 0
+        async for line in self.export_lines():
+            write(line + "\n")
+            count += 1
+        return count
+
+    async def public_key_pem(self) -> str:
+        signer = await anyio.to_thread.run_sync(self._load_signer)
+        return public_pem(signer.public_key)
+
+    async def key_id(self) -> str:
+        return (await anyio.to_thread.run_sync(self._load_signer)).key_id
+
+    async def aclose(self) -> None:
+        await anyio.to_thread.run_sync(self._writer.close)
+        with self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+
+
+def _head(row: tuple[int, str, str, str, str]) -> SignedHead:
+    return SignedHead(seq=row[0], hash=row[1], key_id=row[2], signed_at=row[3], signature=row[4])  # pyright: ignore[reportArgumentType]
+
+
+def _verify_snapshot(verifier: ChainVerifier, db: sqlite3.Connection) -> VerifyResult:
+    """Heads and events from one read transaction, so concurrent appends cannot look like tampering."""
+    db.execute("BEGIN")
+    try:
+        for row in db.execute("SELECT seq, hash, key_id, signed_at, signature FROM heads ORDER BY seq"):
+            verifier.head(_head(row))
+        for seq, hash_, body in db.execute("SELECT seq, hash, body FROM events ORDER BY seq"):
+            if not verifier.event(seq, body, hash_):
+                break
+    finally:
+        db.execute("COMMIT")
+    return verifier.result()
+
+
+def _export_page(after: int, end: int, db: sqlite3.Connection) -> list[str]:
+    heads: dict[int, list[str]] = {}
+    for row in db.execute(
+        "SELECT seq, hash, key_id, signed_at, signature FROM heads WHERE seq > ? AND seq <= ? ORDER BY seq",
+        (after, end),
+    ):
+        heads.setdefault(row[0], []).append(head_line(_head(row)))
+    lines: list[str] = []
+    for seq, hash_, body in db.execute(
+        "SELECT seq, hash, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq", (after, end)
+    ):
+        lines.append(event_line(body, hash_))
+        lines.extend(heads.pop(seq, ()))
+    for orphans in heads.values():  # heads whose event is missing: the verifier will say so
+        lines.extend(orphans)
+    return lines

@@ -1,0 +1,65 @@
+"""The `AuditStore` protocol every backend implements, and `open_store` that picks one from the URL.
+
+The protocol is what the router, the MCP servers and the CLI code against; the shared test suite in
+tests/audit runs against any implementation (SQLite today, PostgreSQL later).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from polyroute.audit.event import (
+    AuditEvent,
+    EventContent,
+    EventDraft,
+    EventQuery,
+    GroupBy,
+    UsageSummary,
+    VerifyResult,
+)
+from polyroute.errors import ConfigError
+from polyroute.settings import Settings
+
+
+class AuditStore(Protocol):
+    async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
+        """Record one event; returns once it is durable and covered by a signed head."""
+        ...
+
+    async def get(self, event_id: str) -> AuditEvent | None: ...
+    async def query(self, query: EventQuery | None = None) -> list[AuditEvent]: ...
+    async def summarize(self, group_by: GroupBy, filters: EventQuery | None = None) -> list[UsageSummary]: ...
+    async def tail(self, n: int = 20) -> list[AuditEvent]: ...
+    async def content(self, event_id: str) -> EventContent | None: ...
+    async def verify(self) -> VerifyResult: ...
+    def export_lines(self) -> AsyncIterator[str]: ...
+    async def export(self, write: Callable[[str], Any]) -> int: ...
+    async def public_key_pem(self) -> str: ...
+    async def key_id(self) -> str: ...
+    async def aclose(self) -> None: ...
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a `sqlite:///relative` or `sqlite:////absolute` URL."""
+    rest = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+    if not rest or rest == ":memory:" or "?" in rest:
+        raise ConfigError(
+            "the audit store URL must name a SQLite file: sqlite:////absolute/path/audit.db "
+            "(four slashes) or sqlite:///relative/path.db"
+        )
+    return Path(rest)
+
+
+def open_store(settings: Settings) -> AuditStore:
+    """The store `settings.audit_url` names. Nothing is opened or created until first use."""
+    url = settings.audit_url
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "sqlite":
+        from polyroute.audit.sqlite import SqliteAuditStore
+
+        return SqliteAuditStore(sqlite_path(url), settings)
+    if scheme.split("+", 1)[0] in ("postgresql", "postgres"):
+        raise ConfigError("PostgreSQL store not available yet")
+    raise ConfigError(f"unsupported audit store URL scheme {scheme!r}: use sqlite:////path/audit.db")

@@ -1,0 +1,187 @@
+"""Group commit for the SQLite store: one writer thread, one transaction and one signature per batch.
+
+Appends from any number of tasks (and event loops) queue up while the previous batch commits; the
+thread then takes everything waiting, and in one `BEGIN IMMEDIATE` transaction reads the chain head
+(inside the lock, so other processes appending to the same file can neither fork nor gap the chain),
+inserts the events, signs the new head and commits. With WAL and `synchronous=FULL` the commit is
+fsynced, so an append returns only once its event is durable and covered by a signed head.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from polyroute.audit.event import GENESIS_HASH, body_hash, canonical_json, format_time
+from polyroute.audit.signing import Signer
+
+MAX_BATCH = 1000
+PURGE_EVERY_S = 3600.0
+Connect = Callable[[], sqlite3.Connection]
+
+
+@dataclass(frozen=True)
+class ContentRow:
+    prompt: str | None
+    completion: str | None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One append waiting for the writer: canonical fields without seq, time and prev_hash."""
+
+    fields: dict[str, Any]
+    content: ContentRow | None
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[tuple[str, str]]
+
+
+def _resolve(
+    future: asyncio.Future[tuple[str, str]], value: tuple[str, str] | None, error: BaseException | None
+) -> None:
+    if future.done():  # the caller was cancelled; the event may still have been committed
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        assert value is not None
+        future.set_result(value)
+
+
+class GroupCommitWriter:
+    """The one thread that writes to one SQLite file from this process."""
+
+    def __init__(self, connect: Connect, signer: Callable[[], Signer], *, retention_days: int | None) -> None:
+        self._connect = connect
+        self._signer = signer
+        self._retention = retention_days
+        self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._purged_at = 0.0
+
+    async def submit(self, fields: dict[str, Any], content: ContentRow | None) -> tuple[str, str]:
+        """Queue one event; returns (canonical body, hash) once it is committed and signed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[str, str]] = loop.create_future()
+        self._queue.put(Pending(fields, content, loop, future))
+        self._start()
+        return await future
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="polyroute-audit-writer", daemon=True)
+                self._thread.start()
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the thread and close the connection (blocking)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(item)
+            self._commit_and_answer(batch)
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _commit_and_answer(self, batch: list[Pending]) -> None:
+        try:
+            results = self._commit(batch)
+        except BaseException as error:  # noqa: BLE001 - every waiting caller must hear about it
+            answers = [(pending, None, error) for pending in batch]
+        else:
+            answers = [(pending, result, None) for pending, result in zip(batch, results, strict=True)]
+        for pending, result, error in answers:
+            with contextlib.suppress(RuntimeError):  # that caller's event loop may be gone
+                pending.loop.call_soon_threadsafe(_resolve, pending.future, result, error)
+
+    def _database(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._connect()
+        return self._db
+
+    def _commit(self, batch: list[Pending]) -> list[tuple[str, str]]:
+        db = self._database()
+        signer = self._signer()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            results = self._insert(db, signer, batch)
+            self._maybe_purge(db)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return results
+
+    def _insert(self, db: sqlite3.Connection, signer: Signer, batch: list[Pending]) -> list[tuple[str, str]]:
+        row = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+        now = datetime.now(UTC)
+        stamp = format_time(now)
+        rows: list[tuple[int, str, str]] = []
+        contents: list[tuple[str, str, str | None, str | None]] = []
+        for pending in batch:
+            seq += 1
+            body = canonical_json({**pending.fields, "seq": seq, "time": stamp, "prev_hash": prev})
+            prev = body_hash(body)
+            rows.append((seq, prev, body))
+            if pending.content is not None:
+                contents.append(
+                    (pending.fields["id"], stamp, pending.content.prompt, pending.content.completion)
+                )
+        db.executemany("INSERT INTO events (seq, hash, body) VALUES (?, ?, ?)", rows)
+        if contents:
+            db.executemany(
+                "INSERT INTO content (event_id, stored_at, prompt, completion) VALUES (?, ?, ?, ?)", contents
+            )
+        head = signer.sign_head(seq, prev, now)
+        db.execute(
+            "INSERT INTO heads (seq, hash, key_id, signed_at, signature) VALUES (?, ?, ?, ?, ?)",
+            (head.seq, head.hash, head.key_id, stamp, head.signature),
+        )
+        return [(body, hash_) for _, hash_, body in rows]
+
+    def _maybe_purge(self, db: sqlite3.Connection) -> None:
+        """Drop stored content past its retention; the chain holds digests only, so it stays intact."""
+        if self._retention is None or time.monotonic() - self._purged_at < PURGE_EVERY_S and self._purged_at:
+            return
+        self._purged_at = time.monotonic()
+        cutoff = format_time(datetime.now(UTC) - timedelta(days=self._retention))
+        db.execute("DELETE FROM content WHERE stored_at < ?", (cutoff,))
+
+
+def open_path(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (it would use the umask, usually 0644)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
