@@ -1,0 +1,136 @@
+"""Anthropic Messages API through the `anthropic` SDK, with the deployment's `inference_geo`.
+
+The response's `usage.inference_geo` says where inference actually ran; it goes into the Completion so
+the receipt can compare it with the policy. The SDK is imported when the first adapter is built.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from polyroute.catalog import Deployment
+from polyroute.providers.base import (
+    ProviderOptions,
+    elapsed_ms,
+    http_error,
+    malformed_error,
+    parse_retry_after,
+    system_text,
+    timeout_error,
+)
+from polyroute.types import Completion, CompletionRequest, ContentPart, ImagePart, Message, Usage
+
+if TYPE_CHECKING:
+    from anthropic.types import ContentBlockParam, MessageParam
+    from anthropic.types import Message as AnthropicMessage
+
+
+class AnthropicProvider:
+    """One Anthropic endpoint (base URL + key), shared by every deployment that uses it."""
+
+    name = "anthropic"
+
+    def __init__(self, *, api_key: str, base_url: str | None, options: ProviderOptions) -> None:
+        import anthropic
+
+        self._sdk = anthropic
+        self._key = api_key
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=0,  # the one retry policy is ours (providers/retry.py)
+            timeout=anthropic.Timeout(options.timeout, connect=options.connect_timeout),
+        )
+
+    async def complete(self, deployment: Deployment, request: CompletionRequest) -> Completion:
+        sdk = self._sdk
+        start = time.perf_counter()
+        try:
+            message = await self._client.messages.create(
+                model=deployment.api_model,
+                max_tokens=request.max_tokens,
+                messages=[_message(m) for m in request.messages],
+                system=system_text(request) or sdk.omit,
+                inference_geo=deployment.inference_geo or sdk.omit,
+                # the typed signature no longer lists temperature; models that take it still read it
+                extra_body={"temperature": request.temperature} if request.temperature is not None else None,
+            )
+        except sdk.APIStatusError as error:
+            raise self._status_error(deployment, error) from None
+        except sdk.APITimeoutError:
+            raise timeout_error(self.name, deployment) from None
+        except sdk.APIConnectionError:
+            raise timeout_error(self.name, deployment, reset=True) from None
+        except (sdk.APIResponseValidationError, ValueError):
+            raise malformed_error(self.name, deployment) from None
+        return _completion(deployment, message, elapsed_ms(start))
+
+    async def count_tokens(self, deployment: Deployment, request: CompletionRequest) -> int:
+        """Exact input tokens from `POST /v1/messages/count_tokens` (costs nothing, needs a key)."""
+        sdk = self._sdk
+        try:
+            result = await self._client.messages.count_tokens(
+                model=deployment.api_model,
+                messages=[_message(m) for m in request.messages],
+                system=system_text(request) or sdk.omit,
+            )
+        except sdk.APIStatusError as error:
+            raise self._status_error(deployment, error) from None
+        except sdk.APIConnectionError:
+            raise timeout_error(self.name, deployment, reset=True) from None
+        return result.input_tokens
+
+    def _status_error(self, deployment: Deployment, error: Any) -> Exception:
+        return http_error(
+            self.name,
+            deployment,
+            int(error.status_code),
+            code=error.error_code or error.type,
+            message=error.api_message,
+            retry_after=parse_retry_after(error.response.headers),
+            key=self._key,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _message(message: Message) -> MessageParam:
+    content = message.content if isinstance(message.content, str) else _blocks(message.content)
+    if message.role == "user":
+        return {"role": "user", "content": content}
+    return {"role": "assistant", "content": content}  # pyright: ignore[reportReturnType]
+
+
+def _blocks(parts: list[ContentPart]) -> list[ContentBlockParam]:
+    blocks: list[ContentBlockParam] = []
+    for part in parts:
+        if isinstance(part, ImagePart):
+            source = {"type": "base64", "media_type": part.media_type, "data": part.data}
+            blocks.append({"type": "image", "source": source})  # pyright: ignore[reportArgumentType]
+        else:
+            blocks.append({"type": "text", "text": part.text})
+    return blocks
+
+
+def _completion(deployment: Deployment, message: AnthropicMessage, latency_ms: float) -> Completion:
+    usage = message.usage
+    details = usage.output_tokens_details
+    return Completion(
+        text="".join(block.text for block in message.content if block.type == "text"),
+        stop_reason=message.stop_reason,
+        usage=Usage(
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_input_tokens or 0,
+            cache_write_tokens=usage.cache_creation_input_tokens or 0,
+            reasoning_tokens=details.thinking_tokens if details else 0,
+        ),
+        deployment=deployment.id,
+        provider="anthropic",
+        model=message.model,
+        request_id=getattr(message, "_request_id", None),
+        latency_ms=latency_ms,
+        inference_geo=usage.inference_geo,
+    )

@@ -1,0 +1,170 @@
+"""OpenAI Chat Completions through the `openai` SDK: OpenAI itself, Azure OpenAI, any compatible base URL.
+
+The regional host of a `data_residency` deployment is resolved here rather than with the SDK's own
+`data_residency=` argument, because that argument beats `OPENAI_BASE_URL` and would make such a
+deployment impossible to point at a local endpoint. Precedence: the deployment's `base_url`, then
+`OPENAI_BASE_URL`, then `https://{region}.api.openai.com/v1`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from typing import TYPE_CHECKING, Any, cast
+
+from polyroute.catalog import Deployment
+from polyroute.errors import ConfigError
+from polyroute.providers.base import (
+    ProviderOptions,
+    elapsed_ms,
+    http_error,
+    malformed_error,
+    parse_retry_after,
+    system_text,
+    timeout_error,
+)
+from polyroute.types import Completion, CompletionRequest, ContentPart, ImagePart, Usage
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletion, ChatCompletionContentPartParam, ChatCompletionMessageParam
+
+AZURE_API_VERSION = "2024-10-21"  # GA version; a deployment's `api_version` or OPENAI_API_VERSION overrides
+KEYLESS = "not-needed"  # what a keyless local endpoint (vLLM, Ollama) is sent: the SDK insists on a key
+
+
+def base_url(deployment: Deployment) -> str | None:
+    """The endpoint a deployment is called at (None: the SDK's default, api.openai.com)."""
+    if deployment.base_url:
+        return deployment.base_url
+    if deployment.provider == "azure_openai":
+        endpoint = os.environ.get("AZURE_OPENAI_ENDPOINT")
+        if not endpoint:
+            raise ConfigError(f"deployment {deployment.id!r} needs a base_url or AZURE_OPENAI_ENDPOINT")
+        return endpoint
+    if os.environ.get("OPENAI_BASE_URL"):
+        return os.environ["OPENAI_BASE_URL"]
+    if deployment.provider == "openai_compatible":
+        raise ConfigError(f"deployment {deployment.id!r} is openai_compatible and needs a base_url")
+    region = deployment.data_residency
+    if region and region != "global":
+        if not re.fullmatch(r"[a-z]{2,10}", region):
+            raise ConfigError(f"deployment {deployment.id!r}: data_residency {region!r} is not a region name")
+        return f"https://{region}.api.openai.com/v1"
+    return None
+
+
+class OpenAIProvider:
+    """One OpenAI-style endpoint (kind + base URL + key), shared by the deployments that use it."""
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        api_key: str | None,
+        url: str | None,
+        api_version: str | None,
+        options: ProviderOptions,
+    ) -> None:
+        import openai
+
+        self._sdk = openai
+        self._key = api_key
+        self.name = kind
+        timeout = openai.Timeout(options.timeout, connect=options.connect_timeout)
+        if kind == "azure_openai":
+            version = api_version or os.environ.get("OPENAI_API_VERSION") or AZURE_API_VERSION
+            self._client: Any = openai.AsyncAzureOpenAI(
+                azure_endpoint=url or "", api_key=api_key, api_version=version, max_retries=0, timeout=timeout
+            )
+        else:
+            self._client = openai.AsyncOpenAI(
+                api_key=api_key or KEYLESS, base_url=url, max_retries=0, timeout=timeout
+            )
+
+    async def complete(self, deployment: Deployment, request: CompletionRequest) -> Completion:
+        sdk = self._sdk
+        tokens = "max_tokens" if deployment.provider == "openai_compatible" else "max_completion_tokens"
+        options: dict[str, Any] = {tokens: request.max_tokens}
+        if request.temperature is not None:
+            options["temperature"] = request.temperature
+        if request.response_format == "json":
+            options["response_format"] = {"type": "json_object"}
+        start = time.perf_counter()
+        try:
+            answer = await self._client.chat.completions.create(
+                model=deployment.api_model, messages=_messages(request), **options
+            )
+        except sdk.APIStatusError as error:
+            raise self._status_error(deployment, error) from None
+        except sdk.APITimeoutError:
+            raise timeout_error(self.name, deployment) from None
+        except sdk.APIConnectionError:
+            raise timeout_error(self.name, deployment, reset=True) from None
+        except (sdk.APIResponseValidationError, ValueError):
+            raise malformed_error(self.name, deployment) from None
+        return self._completion(deployment, cast("ChatCompletion", answer), elapsed_ms(start))
+
+    def _status_error(self, deployment: Deployment, error: Any) -> Exception:
+        raw: object = error.body
+        body = cast(dict[str, Any], raw) if isinstance(raw, dict) else {}
+        return http_error(
+            self.name,
+            deployment,
+            int(error.status_code),
+            code=error.code or error.type,
+            message=str(body.get("message") or ""),
+            retry_after=parse_retry_after(error.response.headers),
+            key=self._key,
+        )
+
+    def _completion(self, deployment: Deployment, answer: ChatCompletion, latency_ms: float) -> Completion:
+        choice = answer.choices[0] if answer.choices else None
+        usage = answer.usage
+        prompt = usage.prompt_tokens_details if usage else None
+        generated = usage.completion_tokens_details if usage else None
+        cached = (prompt.cached_tokens or 0) if prompt else 0
+        reasoning = (generated.reasoning_tokens or 0) if generated else 0
+        return Completion(
+            text=(choice.message.content or "") if choice else "",
+            stop_reason=choice.finish_reason if choice else None,
+            usage=Usage(
+                input_tokens=(usage.prompt_tokens - cached) if usage else 0,  # cache reads apart
+                output_tokens=usage.completion_tokens if usage else 0,
+                cache_read_tokens=cached,
+                reasoning_tokens=reasoning,
+            ),
+            deployment=deployment.id,
+            provider=self.name,
+            model=answer.model or deployment.api_model,
+            request_id=getattr(answer, "_request_id", None),
+            latency_ms=latency_ms,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _messages(request: CompletionRequest) -> list[ChatCompletionMessageParam]:
+    messages: list[ChatCompletionMessageParam] = []
+    system = system_text(request)
+    if system:
+        messages.append({"role": "system", "content": system})
+    for message in request.messages:
+        content = message.content if isinstance(message.content, str) else _parts(message.content)
+        if message.role == "user":
+            messages.append({"role": "user", "content": content})
+        else:
+            messages.append({"role": "assistant", "content": message.text()})
+    return messages
+
+
+def _parts(parts: list[ContentPart]) -> list[ChatCompletionContentPartParam]:
+    converted: list[ChatCompletionContentPartParam] = []
+    for part in parts:
+        if isinstance(part, ImagePart):
+            url = f"data:{part.media_type};base64,{part.data}"
+            converted.append({"type": "image_url", "image_url": {"url": url}})
+        else:
+            converted.append({"type": "text", "text": part.text})
+    return converted
