@@ -1,30 +1,55 @@
-"""INTERFACE STUB — owned by the cost work; replace the bodies, keep the names.
+"""Token counts and quotes: what a request will cost before the call, and what it cost after.
 
-Token counting and quotes (min / expected / max USD), and actual cost from usage.
+Counting lives in `tokencount` (re-exported here): exact offline for OpenAI model families,
+otherwise a heuristic calibrated against o200k with an error band. Only `estimate` may ask a
+provider's count-tokens API (Anthropic, when a key is configured); routing never does, so it stays
+offline and fast. Prices come from `pricing` (genai-prices, uplift, overrides), cached per deployment.
+
+A quote, for `tokens` input tokens counted with relative error band `b`, and `max_tokens`:
+- input range: min = ⌊tokens·(1−b)⌋, max = ⌈tokens·(1+b)⌉ (equal to `tokens` for exact counts);
+- expected output, unless given: min(max_tokens, 500, max_tokens/4) — a documented guess, not data;
+- min_usd = min input + 1 output token (a call returns at least one);
+- expected_usd = tokens + expected output;
+- max_usd = max input + max_tokens output;
+each priced at the long-context tier its own input size falls in (so min and max may sit on
+different tiers). Reasoning models bill their reasoning as output: `max_tokens` caps both, but the
+expected figure can be far above the visible answer. A request that would not fit the context window
+(or asks more output than the deployment gives) is still quoted, with `fits_context` false and a note.
+
+Actual cost (`cost_of`) follows genai-prices' convention: `Usage.input_tokens` counts every input
+token, cached ones included; `output_tokens` includes reasoning tokens (`reasoning_tokens` is a
+breakdown, not added again).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from polyroute import pricing
 from polyroute.catalog import Deployment
+from polyroute.tokencount import TokenCount, count_tokens, count_tokens_via_api, counting_key, request_tokens
 from polyroute.types import CompletionRequest, Money, Usage
 
+if TYPE_CHECKING:
+    from polyroute.settings import Settings
 
-class TokenCount(BaseModel):
-    tokens: int
-    method: Literal["exact", "provider_api", "heuristic"]
-    tokenizer: str
-    error_band: float  # relative, e.g. 0.15 = ±15 %; 0 when exact
+DEFAULT_EXPECTED_OUTPUT = 500
 
 
 class Quote(BaseModel):
+    """Min / expected / max USD for one request on one deployment, and why."""
+
     deployment: str
     input_tokens: int
     input_method: str
+    tokenizer: str = ""
     error_band: float
+    input_tokens_min: int = 0
+    input_tokens_max: int = 0
     expected_output_tokens: int
     max_output_tokens: int
     min_usd: Money
@@ -32,20 +57,169 @@ class Quote(BaseModel):
     max_usd: Money
     fits_context: bool
     context_window: int
+    batch: bool = False
+    price_source: str = ""
     notes: list[str]
 
 
-def count_tokens(text: str, deployment: Deployment) -> TokenCount:
-    raise NotImplementedError
+def default_expected_output(max_tokens: int) -> int:
+    """The output a quote expects when the caller does not say: a quarter of max_tokens, at most 500."""
+    return max(1, min(max_tokens, DEFAULT_EXPECTED_OUTPUT, max_tokens // 4))
 
 
-def quote(deployment: Deployment, tokens: TokenCount, *, max_tokens: int, expected_output_tokens: int | None = None) -> Quote:
-    raise NotImplementedError
+def quote(
+    deployment: Deployment,
+    tokens: TokenCount,
+    *,
+    max_tokens: int,
+    expected_output_tokens: int | None = None,
+    batch: bool = False,
+) -> Quote:
+    """Price `tokens` of input and up to `max_tokens` of output on `deployment` (see module docstring)."""
+    if max_tokens < 1 or tokens.tokens < 0 or (expected_output_tokens or 0) < 0:
+        raise ValueError("token counts must be ≥ 0 and max_tokens ≥ 1")
+    rates = pricing.rates_for(deployment, batch=batch)
+    low = math.floor(tokens.tokens * (1 - tokens.error_band))
+    high = math.ceil(tokens.tokens * (1 + tokens.error_band))
+    notes = list(rates.notes)
+    expected_out = (
+        default_expected_output(max_tokens) if expected_output_tokens is None else expected_output_tokens
+    )
+    if expected_out > max_tokens:
+        notes.append(f"expected output {expected_out} capped at max_tokens {max_tokens}")
+        expected_out = max_tokens
+    fits = _fit_notes(deployment, tokens.tokens, high, max_tokens, notes)
+    _count_notes(deployment, tokens, rates, high, notes)
+    return Quote.model_construct(
+        deployment=deployment.id,
+        input_tokens=tokens.tokens,
+        input_method=tokens.method,
+        tokenizer=tokens.tokenizer,
+        error_band=tokens.error_band,
+        input_tokens_min=low,
+        input_tokens_max=high,
+        expected_output_tokens=expected_out,
+        max_output_tokens=max_tokens,
+        min_usd=rates.cost(low, min(1, max_tokens)),
+        expected_usd=rates.cost(tokens.tokens, expected_out),
+        max_usd=rates.cost(high, max_tokens),
+        fits_context=fits,
+        context_window=deployment.context_window,
+        batch=batch,
+        price_source=rates.source,
+        notes=notes,
+    )
 
 
-def quote_request(deployment: Deployment, request: CompletionRequest) -> Quote:
-    raise NotImplementedError
+def _fit_notes(deployment: Deployment, tokens: int, high: int, max_tokens: int, notes: list[str]) -> bool:
+    window = deployment.context_window
+    fits = tokens + max_tokens <= window and max_tokens <= deployment.max_output_tokens
+    if tokens + max_tokens > window:
+        notes.append(
+            f"would not fit: {tokens:,} input + {max_tokens:,} output tokens > context window {window:,}"
+        )
+    elif high + max_tokens > window:
+        notes.append(f"may not fit: up to {high:,} input + {max_tokens:,} output > context window {window:,}")
+    if max_tokens > deployment.max_output_tokens:
+        limit = deployment.max_output_tokens
+        notes.append(f"max_tokens {max_tokens:,} exceeds this deployment's max output {limit:,}")
+    return fits
 
 
-def cost_of(deployment: Deployment, usage: Usage) -> Money:
-    raise NotImplementedError
+def _count_notes(
+    deployment: Deployment, tokens: TokenCount, rates: pricing.Rates, high: int, notes: list[str]
+) -> None:
+    if tokens.method == "heuristic":
+        notes.append(
+            f"input tokens estimated (no offline tokenizer for {deployment.model}): ±{tokens.error_band:.0%}"
+        )
+    start = rates.tier_start
+    if start is not None and high > start:
+        where = "input" if tokens.tokens > start else "max input"
+        notes.append(f"{where} above {start:,} tokens: long-context rates apply to every token")
+    if "reasoning" in deployment.capabilities:
+        notes.append("reasoning tokens bill as output: max_tokens caps them, expected output may be low")
+
+
+def quote_request(deployment: Deployment, request: CompletionRequest, *, batch: bool = False) -> Quote:
+    """Quote one request offline (the request's `max_tokens`, the default expected output)."""
+    result = quote(
+        deployment, request_tokens(deployment, request), max_tokens=request.max_tokens, batch=batch
+    )
+    images = sum(1 for m in request.messages if m.has_image())
+    if images:
+        result.notes.append(f"images in {images} message(s) not counted: their input tokens come on top")
+    return result
+
+
+def compare(
+    deployments: Iterable[Deployment],
+    text: str,
+    *,
+    max_tokens: int,
+    expected_output_tokens: int | None = None,
+) -> list[Quote]:
+    """One prompt quoted on many deployments, cheapest expected cost first; each count done once."""
+    counts: dict[str, TokenCount] = {}
+    quotes: list[Quote] = []
+    for deployment in deployments:
+        key = counting_key(deployment)
+        if key not in counts:
+            counts[key] = count_tokens(text, deployment)
+        quotes.append(
+            quote(
+                deployment, counts[key], max_tokens=max_tokens, expected_output_tokens=expected_output_tokens
+            )
+        )
+    quotes.sort(key=lambda q: (q.expected_usd, q.deployment))
+    return quotes
+
+
+def cost_of(deployment: Deployment, usage: Usage, *, batch: bool = False) -> Money:
+    """What a call cost, from the provider's usage (see module docstring for the token conventions)."""
+    rates = pricing.rates_for(deployment, batch=batch)
+    return rates.cost(
+        usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens
+    )
+
+
+async def estimate(
+    deployment: Deployment,
+    request: CompletionRequest,
+    settings: Settings | None = None,
+    *,
+    expected_output_tokens: int | None = None,
+) -> Quote:
+    """A quote for `estimate_cost`: the provider's count when it can give one, else offline."""
+    from polyroute.errors import ProviderError
+
+    note = None
+    try:
+        counted = await count_tokens_via_api(deployment, request, settings)
+    except ProviderError as error:
+        counted, note = None, f"count-tokens API failed ({error}); counted offline"
+    if counted is None:
+        counted = request_tokens(deployment, request)
+    result = quote(
+        deployment, counted, max_tokens=request.max_tokens, expected_output_tokens=expected_output_tokens
+    )
+    if note:
+        result.notes.insert(0, note)
+    return result
+
+
+__all__ = [
+    "DEFAULT_EXPECTED_OUTPUT",
+    "Money",
+    "Quote",
+    "TokenCount",
+    "compare",
+    "cost_of",
+    "count_tokens",
+    "count_tokens_via_api",
+    "default_expected_output",
+    "estimate",
+    "quote",
+    "quote_request",
+    "request_tokens",
+]

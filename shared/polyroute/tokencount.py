@@ -1,0 +1,202 @@
+"""Input token counts for a deployment: exact offline, estimated offline, or from the provider's API.
+
+Offline (`count_tokens`, `request_tokens`): exact for OpenAI model families (o200k / cl100k,
+hash-checked, see `tokenizer`); otherwise `tokenizer.estimate` (calibrated against o200k) scaled by
+the model family's factor, with its error band widened for what the calibration could not measure.
+Only `count_tokens_via_api` calls out — Anthropic's `POST /v1/messages/count_tokens`, when a key is
+configured — and only cost estimates on request use it, never routing: it is a network call.
+The `anthropic` SDK is imported on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from polyroute import tokenizer
+from polyroute.errors import ConfigError, ProviderHTTPError, ProviderTimeout
+
+if TYPE_CHECKING:
+    from polyroute.catalog import Deployment
+    from polyroute.settings import Settings
+    from polyroute.types import CompletionRequest, Message
+
+TIMEOUT_S = 10.0
+MESSAGE_OVERHEAD = 3  # OpenAI chat format: tokens framing each message, and priming the reply
+
+
+class TokenCount(BaseModel):
+    """Input tokens and how they were counted."""
+
+    model_config = ConfigDict(frozen=True)
+    tokens: int = Field(ge=0)
+    method: Literal["exact", "provider_api", "heuristic"]
+    tokenizer: str
+    error_band: float = Field(ge=0, le=1, description="relative, e.g. 0.15 = ±15 %; 0 when exact")
+
+
+@dataclass(frozen=True, slots=True)
+class _Family:
+    """How a model family's tokenizer relates to o200k, for the heuristic."""
+
+    name: str
+    factor: float
+    extra_band: float
+
+
+_CLAUDE = _Family("claude", 1.15, 0.15)
+"""Anthropic says its newer tokenizer yields 1.0–1.35× the tokens of its older one; there is no offline
+Claude tokenizer to measure against, so the factor sits mid-range and the band is widened."""
+_UNKNOWN = _Family("unknown", 1.0, 0.30)
+"""Sovereign / open models (Jais, ALLaM, Llama …): tokenizers differ widely, especially on Arabic."""
+
+
+def _family(deployment: Deployment) -> _Family:
+    return _CLAUDE if "claude" in deployment.model.lower() else _UNKNOWN
+
+
+_UNMAPPED_OPENAI_BAND = 0.10
+"""An OpenAI model newer than any published encoding map (e.g. gpt-6-*): counted with o200k, the
+encoding of every OpenAI family since gpt-4o, as an assumption with a band, not as exact."""
+
+
+def _is_openai_family(deployment: Deployment) -> bool:
+    name = deployment.model.lower()
+    return deployment.provider in ("openai", "azure_openai") and (
+        name.startswith(("gpt-", "chatgpt-")) or (len(name) > 1 and name[0] == "o" and name[1].isdigit())
+    )
+
+
+def counting_key(deployment: Deployment) -> str:
+    """Deployments with equal keys count any text the same way (so a comparison counts it once)."""
+    encoding = tokenizer.encoding_for_model(deployment.model)
+    if encoding is not None:
+        return encoding
+    return "openai-unmapped" if _is_openai_family(deployment) else _family(deployment).name
+
+
+def count_tokens(text: str, deployment: Deployment) -> TokenCount:
+    """Input tokens of `text` for `deployment`, offline: exact where a tokenizer exists, else estimated."""
+    encoding = tokenizer.encoding_for_model(deployment.model)
+    if encoding is not None:
+        return TokenCount(
+            tokens=tokenizer.count_exact(text, encoding), method="exact", tokenizer=encoding, error_band=0.0
+        )
+    if _is_openai_family(deployment):
+        return TokenCount(
+            tokens=tokenizer.count_exact(text, "o200k_base"),
+            method="heuristic",
+            tokenizer="o200k_base (assumed: no published encoding for this model)",
+            error_band=_UNMAPPED_OPENAI_BAND,
+        )
+    return _heuristic(tokenizer.estimate(text), _family(deployment))
+
+
+def _heuristic(estimate: tokenizer.Estimate, family: _Family) -> TokenCount:
+    return TokenCount(
+        tokens=round(estimate.tokens * family.factor),
+        method="heuristic",
+        tokenizer=f"heuristic:{family.name}:{estimate.script}",
+        error_band=min(1.0, round(estimate.band + family.extra_band, 4)),
+    )
+
+
+def request_tokens(deployment: Deployment, request: CompletionRequest) -> TokenCount:
+    """`count_tokens` over a whole request; exact counts add the chat format's per-message framing."""
+    encoding = tokenizer.encoding_for_model(deployment.model)
+    if encoding is None:
+        return count_tokens(request.text(), deployment)
+    texts = ([request.system] if request.system else []) + [m.text() for m in request.messages]
+    tokens = sum(tokenizer.count_exact(t, encoding) for t in texts) + MESSAGE_OVERHEAD * (len(texts) + 1)
+    return TokenCount(tokens=tokens, method="exact", tokenizer=encoding, error_band=0.0)
+
+
+async def count_tokens_via_api(
+    deployment: Deployment, request: CompletionRequest, settings: Settings | None = None
+) -> TokenCount | None:
+    """Exact input tokens from the provider's count-tokens API, or None when it has none / no key is set.
+
+    Anthropic only (`POST /v1/messages/count_tokens`); base URL from the deployment, else the SDK's
+    ANTHROPIC_BASE_URL. Raises ProviderError when the API answers with an error.
+    """
+    tokens = await anthropic_count(deployment, request, settings)
+    if tokens is None:
+        return None
+    return TokenCount(
+        tokens=tokens, method="provider_api", tokenizer="anthropic count_tokens API", error_band=0.0
+    )
+
+
+def api_key(deployment: Deployment, settings: Settings | None) -> str | None:
+    """The deployment's key (env var, then keyring) or None when none is configured."""
+    from polyroute import secrets
+
+    try:
+        return secrets.api_key(deployment, settings)
+    except ConfigError:
+        return None
+
+
+async def anthropic_count(
+    deployment: Deployment, request: CompletionRequest, settings: Settings | None
+) -> int | None:
+    """`POST /v1/messages/count_tokens` through the SDK; None for non-Anthropic deployments or no key."""
+    if deployment.provider != "anthropic":
+        return None
+    key = api_key(deployment, settings)
+    if key is None:
+        return None
+    import anthropic
+
+    client = anthropic.AsyncAnthropic(
+        api_key=key, base_url=deployment.base_url, max_retries=1, timeout=TIMEOUT_S
+    )
+    try:
+        result = await client.messages.count_tokens(
+            model=deployment.api_model,
+            messages=[_message(m) for m in request.messages],
+            system=request.system or anthropic.omit,
+        )
+    except anthropic.APIStatusError as error:
+        raise ProviderHTTPError(
+            f"anthropic count_tokens answered {error.status_code}",
+            deployment=deployment.id,
+            status=error.status_code,
+        ) from None
+    except anthropic.APIConnectionError:
+        raise ProviderTimeout("anthropic count_tokens: no answer", deployment=deployment.id) from None
+    finally:
+        await client.close()
+    return int(result.input_tokens)
+
+
+def _message(message: Message) -> Any:
+    """A Message in the Messages API's shape (text and base64 images)."""
+    if isinstance(message.content, str):
+        return {"role": message.role, "content": message.content}
+    blocks: list[dict[str, Any]] = []
+    for part in message.content:
+        if part.type == "text":
+            blocks.append({"type": "text", "text": part.text})
+        else:
+            blocks.append(
+                {
+                    "type": "image",
+                    "source": {"type": "base64", "media_type": part.media_type, "data": part.data},
+                }
+            )
+    return {"role": message.role, "content": blocks}
+
+
+__all__ = [
+    "MESSAGE_OVERHEAD",
+    "TokenCount",
+    "anthropic_count",
+    "api_key",
+    "count_tokens",
+    "count_tokens_via_api",
+    "counting_key",
+    "request_tokens",
+]
