@@ -1,22 +1,161 @@
-"""PLACEHOLDER — `polyroute audit`: owned by the issue that builds it; replace this module."""
+"""`polyroute audit {verify|export|tail|pubkey}`: check, copy out and read the audit log."""
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
 
 from polyroute_servers.commands import Subparsers
-from polyroute_servers.output import error
+from polyroute_servers.output import print_json, print_table, usd
 
 if TYPE_CHECKING:
     from polyroute.app import App
+    from polyroute.audit import VerifyResult
+
+T = TypeVar("T")
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("audit", help="(not built yet)")
-    parser.set_defaults(handler=run)
+    audit = subparsers.add_parser("audit", help="verify, export and read the audit log")
+    actions = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
+    verify = actions.add_parser("verify", help="recompute the hash chain and check the signed heads")
+    verify.add_argument(
+        "--file", type=Path, help="verify this JSONL export (- for stdin) instead of the store"
+    )
+    verify.add_argument("--public-key", type=Path, help="PEM file of the trusted public key (`audit pubkey`)")
+    verify.add_argument("--json", action="store_true", help="one JSON document")
+    verify.set_defaults(handler=run_verify)
+    export = actions.add_parser("export", help="write the log and its signed heads as JSONL")
+    export.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    export.set_defaults(handler=run_export)
+    tail = actions.add_parser("tail", help="the most recent events")
+    tail.add_argument("-n", type=int, default=20, help="how many events (default 20)")
+    tail.add_argument("--json", action="store_true", help="one JSON document")
+    tail.set_defaults(handler=run_tail)
+    pubkey = actions.add_parser("pubkey", help="print the public key that verifies this log (PEM)")
+    pubkey.add_argument("--json", action="store_true", help="one JSON document")
+    pubkey.set_defaults(handler=run_pubkey)
 
 
-def run(app: App, args: argparse.Namespace) -> int:
-    error("polyroute audit is not built yet")
-    return 2
+def _run(app: App, work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` on an event loop, closing the store (and its writer thread) afterwards."""
+
+    async def main() -> T:
+        try:
+            return await work()
+        finally:
+            await app.aclose()
+
+    return anyio.run(main)
+
+
+def _read_text(path: Path, what: str) -> str:
+    from polyroute.errors import ConfigError
+
+    try:
+        return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise ConfigError(f"cannot read {what} {path}: {reason}") from None
+
+
+def _export_lines(path: Path) -> Iterator[str]:
+    if str(path) == "-":
+        yield from sys.stdin
+        return
+    from polyroute.errors import ConfigError
+
+    try:
+        with path.open(encoding="utf-8") as handle:
+            yield from handle
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise ConfigError(f"cannot read export {path}: {reason}") from None
+
+
+def run_verify(app: App, args: argparse.Namespace) -> int:
+    from polyroute.audit import parse_public_key, verify_export
+
+    key = None
+    if args.public_key is not None:
+        key = parse_public_key(
+            _read_text(args.public_key, "public key"), source=f"public key {args.public_key}"
+        )
+    if args.file is None:
+        result = _run(app, lambda: app.audit.verify(public_key=key))
+    else:
+        if key is None:
+            key = parse_public_key(_run(app, app.audit.public_key_pem), source="the local signing key")
+        result = verify_export(_export_lines(args.file), key)
+    _print_verify(result, as_json=args.json)
+    return 0 if result.ok else 1
+
+
+def _print_verify(result: VerifyResult, *, as_json: bool) -> None:
+    if as_json:
+        print_json(result)
+    elif result.ok:
+        covered = (
+            f"; latest signed head: event {result.head_seq} by {result.key_id}" if result.head_seq else ""
+        )
+        sys.stdout.write(f"OK: {result.events_checked} events, chain and signed heads verified{covered}\n")
+    else:
+        sys.stdout.write(f"FAILED at event {result.first_bad_seq}: {result.reason} "
+                         f"({result.events_checked} events verified before it)\n")  # fmt: skip
+
+
+def run_export(app: App, args: argparse.Namespace) -> int:
+    from polyroute.errors import ConfigError
+
+    if args.output is None:
+        try:
+            _run(app, lambda: app.audit.export(sys.stdout.write))
+            sys.stdout.flush()
+        except BrokenPipeError:  # `polyroute audit export | head`: the reader left, which is fine
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    try:
+        with args.output.open("w", encoding="utf-8") as handle:
+            count = _run(app, lambda: app.audit.export(handle.write))
+    except OSError as error:
+        raise ConfigError(f"cannot write export {args.output}: {error.strerror}") from None
+    sys.stderr.write(f"polyroute: wrote {count} lines to {args.output}\n")
+    return 0
+
+
+def run_tail(app: App, args: argparse.Namespace) -> int:
+    from polyroute.errors import ConfigError
+
+    if args.n < 1:
+        raise ConfigError("-n must be at least 1")
+    events = _run(app, lambda: app.audit.tail(args.n))
+    if args.json:
+        print_json({"events": [event.model_dump(mode="json") for event in events]})
+        return 0
+    rows: list[list[Any]] = [
+        [e.seq, e.time.strftime("%Y-%m-%d %H:%M:%S"), e.event_type, e.principal, e.deployment or "-",
+         "-" if e.allowed is None else ("yes" if e.allowed else "NO"), usd(e.cost_usd), e.id]
+        for e in events
+    ]  # fmt: skip
+    headers = ["seq", "time (UTC)", "type", "principal", "deployment", "allowed", "cost", "receipt id"]
+    print_table(rows, headers, title=f"last {len(events)} audit events")
+    return 0
+
+
+def run_pubkey(app: App, args: argparse.Namespace) -> int:
+    async def both() -> tuple[str, str]:
+        return await app.audit.public_key_pem(), await app.audit.key_id()
+
+    pem, key_id = _run(app, both)
+    if args.json:
+        print_json({"key_id": key_id, "public_key_pem": pem})
+    else:
+        sys.stdout.write(pem)
+        sys.stderr.write(f"polyroute: key id {key_id}\n")
+    return 0

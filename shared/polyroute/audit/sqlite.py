@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from polyroute.audit.chain import ChainVerifier
@@ -36,7 +37,7 @@ from polyroute.audit.event import (
 from polyroute.audit.export import event_line, head_line
 from polyroute.audit.migrations import migrate
 from polyroute.audit.query import summary_sql, where_clause
-from polyroute.audit.signing import Signer, load_signer, public_pem
+from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
 from polyroute.audit.writer import ContentRow, GroupCommitWriter, open_path
 from polyroute.errors import PolyrouteError
 from polyroute.settings import Settings
@@ -191,10 +192,12 @@ class SqliteAuditStore:
 
     # -- verification and export -----------------------------------------------------------------
 
-    async def verify(self) -> VerifyResult:
-        """Recompute the whole chain and check the signed heads against this machine's key."""
-        signer = load_signer(self._settings, create=False) if self.path.exists() else None
-        keys = {signer.key_id: signer.public_key} if signer else {}
+    async def verify(self, *, public_key: Ed25519PublicKey | None = None) -> VerifyResult:
+        """Recompute the whole chain and check the signed heads against `public_key` (default: ours)."""
+        if public_key is None:
+            signer = load_signer(self._settings, create=False) if self.path.exists() else None
+            public_key = signer.public_key if signer else None
+        keys = {key_id_of(public_key): public_key} if public_key else {}
         return await self._read(partial(_verify_snapshot, ChainVerifier(keys)), ChainVerifier(keys).result())
 
     async def export_lines(self) -> AsyncIterator[str]:
