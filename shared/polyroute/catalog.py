@@ -108,7 +108,10 @@ class Deployment(BaseModel):
             raise ValueError("must name at least one location (ISO country, region, group or ANY)")
         resolved, unknown = locations.expand(value)
         if unknown:
-            raise ValueError(f"unknown location(s) {', '.join(unknown)}")
+            raise ValueError(
+                f"unknown location(s) {', '.join(unknown)} (use ISO countries such as SA, cloud regions such"
+                " as aws:me-central-1, Bedrock profiles such as bedrock:eu, groups such as GCC, or ANY)"
+            )
         return (locations.ANY,) if locations.ANY in resolved else tuple(sorted(resolved))
 
     @property

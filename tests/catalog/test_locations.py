@@ -20,3 +20,37 @@ def test_bedrock_eu_profile_reaches_london_and_zurich() -> None:
     assert regions is not None
     assert {locations.region_country("aws", r) for r in regions} >= {"GB", "CH", "DE"}
     assert locations.bedrock_profile_regions("global") is None
+
+
+def test_only_assigned_iso_codes_are_countries() -> None:
+    assert locations.countries("SA") == {"SA"}
+    for name in ("XX", "UK", "KSA", "sa", "EL"):
+        assert locations.countries(name) is None, name
+    assert len(locations.ISO_COUNTRIES) == 249
+
+
+def test_every_cloud_region_and_group_maps_to_iso_countries() -> None:
+    for table in locations.CLOUDS.values():
+        assert set(table.values()) <= locations.ISO_COUNTRIES
+    for group in locations.GROUPS.values():
+        assert group <= locations.ISO_COUNTRIES
+    assert len(locations.EU) == 27 and len(locations.EEA) == 30
+    assert "GB" in locations.GROUPS["EEA+ADEQUATE"] and "US" not in locations.GROUPS["EEA+ADEQUATE"]
+
+
+def test_bedrock_profiles_as_locations() -> None:
+    assert locations.countries("bedrock:global") == {locations.ANY}
+    assert locations.countries("bedrock:us") == {"US"}
+    assert locations.countries("bedrock:jp") == {"JP"}
+    eu = locations.countries("bedrock:eu")
+    assert eu is not None and {"GB", "CH"} <= eu and not eu <= locations.EU  # London/Zurich leave the EU
+    assert locations.countries("bedrock:mars") is None
+    for regions in locations.BEDROCK_PROFILES.values():
+        assert regions is None or set(regions) <= set(locations.AWS_REGIONS)
+
+
+def test_middle_east_regions() -> None:
+    assert locations.region_country("aws", "me-south-1") == "BH"
+    assert locations.region_country("azure", "qatarcentral") == "QA"
+    assert locations.region_country("gcp", "me-central1") == "QA"
+    assert locations.region_country("gcp", "me-west1") == "IL"

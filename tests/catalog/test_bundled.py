@@ -1,0 +1,114 @@
+"""The bundled catalog: it loads, every fact is sourced and dated, every location resolves, every
+price reference prices with the offline price library."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+
+import pytest
+from genai_prices import Usage, calc_price
+
+from polyroute import locations
+from polyroute.catalog import CAPABILITIES, Deployment, bundled_deployments, load_catalog
+
+BUNDLED = bundled_deployments()
+TODAY = date(2026, 11, 25)
+
+
+def raw_catalog() -> dict[str, object]:
+    text = resources.files("polyroute").joinpath("data/deployments.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def test_bundled_catalog_covers_every_provider_the_issue_names() -> None:
+    providers = {d.provider for d in BUNDLED}
+    assert providers == {"anthropic", "openai", "bedrock", "azure_openai"}
+    assert len(BUNDLED) >= 30
+    assert all(d.origin == "bundled" for d in BUNDLED)
+
+
+def test_ids_are_unique_in_the_file_itself() -> None:
+    ids = [entry["id"] for entry in raw_catalog()["deployments"]]  # type: ignore[index, union-attr]
+    assert len(ids) == len(set(ids)) == len(BUNDLED)
+
+
+@pytest.mark.parametrize("deployment", BUNDLED, ids=lambda d: d.id)
+def test_every_fact_has_a_dated_source(deployment: Deployment) -> None:
+    assert len(deployment.sources) >= 2, "model facts and location facts each need a source"
+    for source in deployment.sources:
+        assert source.url.startswith("https://")
+        assert source.fact
+        assert date.fromisoformat(source.date) <= TODAY
+
+
+@pytest.mark.parametrize("deployment", BUNDLED, ids=lambda d: d.id)
+def test_locations_resolve_to_countries_or_any(deployment: Deployment) -> None:
+    for where in (deployment.processing_locations, deployment.storage_locations):
+        assert where
+        assert where == (locations.ANY,) or all(code in locations.ISO_COUNTRIES for code in where)
+    assert set(deployment.capabilities) <= set(CAPABILITIES)
+    assert deployment.max_output_tokens <= deployment.context_window
+
+
+@pytest.mark.parametrize("deployment", [d for d in BUNDLED if d.price_ref], ids=lambda d: d.id)
+def test_genai_prices_can_price_every_price_ref(deployment: Deployment) -> None:
+    ref = deployment.price_ref
+    assert ref is not None
+    usage = Usage(input_tokens=1000, output_tokens=100)
+    price = calc_price(usage, model_ref=ref.model_ref, provider_id=ref.provider_id)
+    assert price.total_price > 0
+
+
+def test_every_bundled_deployment_has_a_price() -> None:
+    assert all(d.price_ref or d.price for d in BUNDLED)
+
+
+def test_anthropic_inference_geo_maps_to_locations() -> None:
+    catalog = load_catalog()
+    global_ = catalog.get("anthropic-claude-sonnet-5-5")
+    us = catalog.get("anthropic-us-claude-sonnet-5-5")
+    assert (global_.inference_geo, global_.processing_locations) == ("global", ("ANY",))
+    assert (us.inference_geo, us.processing_locations, us.storage_locations) == ("us", ("US",), ("US",))
+    assert us.price_ref is not None and us.price_ref.uplift == Decimal("1.1")
+    assert global_.trains_on_inputs is False
+
+
+def test_bedrock_profiles_expand_to_member_countries_and_global_is_anywhere() -> None:
+    catalog = load_catalog()
+    eu = catalog.get("bedrock-eu-claude-sonnet-5-5")
+    assert {"DE", "FR", "IE", "GB", "CH"} <= set(eu.processing_locations)  # London and Zurich are members
+    assert eu.storage_locations == ("DE",)  # the source Region
+    assert catalog.get("bedrock-global-claude-sonnet-5-5").processing_locations == ("ANY",)
+    assert "AE" in catalog.get("bedrock-apac-claude-sonnet-5-5").processing_locations
+    assert catalog.get("bedrock-eu-central-1-claude-sonnet-4-6").processing_locations == ("DE",)
+
+
+def test_openai_residency_regions_and_the_storage_only_uae_region() -> None:
+    catalog = load_catalog()
+    eu = catalog.get("openai-eu-gpt-6-1-sol")
+    assert eu.data_residency == "eu" and set(eu.processing_locations) == locations.EEA
+    ae = catalog.get("openai-ae-gpt-6-1-sol")
+    assert (ae.processing_locations, ae.storage_locations) == (("ANY",), ("AE",))
+    residency_regions = {d.data_residency for d in catalog if d.provider == "openai"}
+    assert residency_regions == {None, "us", "eu", "au", "in", "jp", "ae"}
+
+
+def test_azure_deployment_types_including_uae_north() -> None:
+    catalog = load_catalog()
+    assert catalog.get("azure-global-gpt-5-1").processing_locations == ("ANY",)
+    assert set(catalog.get("azure-datazone-eu-gpt-5-1").processing_locations) == locations.EU
+    uae = catalog.get("azure-uaenorth-gpt-5-1")
+    assert uae.processing_locations == ("AE",)
+    assert "AE" in uae.storage_locations
+
+
+def test_model_facts_are_inherited_and_lookup_by_model_name_works() -> None:
+    catalog = load_catalog()
+    sonnet = catalog.of_model("claude-sonnet-5-5")
+    assert {d.provider for d in sonnet} == {"anthropic", "bedrock"}
+    assert {d.context_window for d in sonnet} == {1_000_000}
+    assert catalog.of_model("eu.anthropic.claude-sonnet-5-5")[0].id == "bedrock-eu-claude-sonnet-5-5"
+    assert catalog.get("openai-gpt-6-luna").quality_for("arabic") == 6
