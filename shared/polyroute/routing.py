@@ -106,15 +106,15 @@ class _Request:
         self.defaulted = req.jurisdiction is None or req.data_class is None
         self.strategy: Strategy = req.strategy or defaults.strategy
         self.required = sorted(_required(req))
-        self.text = req.request.text()
-        self.task = task_of(self.text)
+        self.request = req.request
+        self.task = task_of(req.request.text())
         self._counts: dict[str, cost.TokenCount] = {}
 
     def tokens(self, deployment: Deployment) -> cost.TokenCount:
         """Input tokens, counted once per model family (deployments of one model share a tokenizer)."""
         counted = self._counts.get(deployment.model)
         if counted is None:
-            counted = self._counts[deployment.model] = cost.count_tokens(self.text, deployment)
+            counted = self._counts[deployment.model] = cost.request_tokens(deployment, self.request)
         return counted
 
 

@@ -16,10 +16,16 @@ class FakeClock:
 
 def deployment(**overrides: object) -> Deployment:
     fields: dict[str, object] = {
-        "id": "local-a", "provider": "openai_compatible", "model": "m", "api_model": "m",
-        "processing_locations": ("SA",), "storage_locations": ("SA",), "context_window": 8000,
-        "max_output_tokens": 1000, "latency_prior_ms": 800,
-    }  # fmt: skip
+        "id": "local-a",
+        "provider": "openai_compatible",
+        "model": "m",
+        "api_model": "m",
+        "processing_locations": ("SA",),
+        "storage_locations": ("SA",),
+        "context_window": 8000,
+        "max_output_tokens": 1000,
+        "latency_prior_ms": 800,
+    }
     fields.update(overrides)
     return Deployment.model_validate(fields)
 

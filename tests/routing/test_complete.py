@@ -1,0 +1,204 @@
+"""Routed calls end to end: real SDKs against the loopback fakes, a real audit store, a real ledger."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from routing_fixtures import TINY_BUDGET, Clock, make_app
+
+from polyroute.app import App
+from polyroute.budget import Budgets
+from polyroute.errors import BudgetExceeded, NoRoute, PolicyDenied
+from polyroute.routing import RoutedCompletion, RouteRequest
+from polyroute.settings import Budget
+from polyroute.testing import FakeProviders, Fault
+from polyroute.types import CompletionRequest
+
+NON_COMPLIANT_SA = ("de-cheapest-model", "us-declared-model")
+
+
+def route(prompt: str = "Hello router", **fields: object) -> RouteRequest:
+    request = CompletionRequest.from_prompt(prompt, max_tokens=100)
+    return RouteRequest.model_validate({"request": request, "principal": "local:tester", **fields})
+
+
+def seen_models(fakes: FakeProviders) -> list[str | None]:
+    return [r.model for server in fakes.servers for r in server.seen()]
+
+
+async def complete(app: App, request: RouteRequest) -> RoutedCompletion:
+    try:
+        return await app.router.complete(request)
+    finally:
+        await app.providers.aclose()
+
+
+def test_success_returns_text_costs_attempts_and_a_receipt(app: App, fakes: FakeProviders) -> None:
+    async def go() -> None:
+        result = await app.router.complete(
+            route(jurisdiction="SA", data_class="personal", strategy="cheapest")
+        )
+        assert result.deployment == "sa-cheap" and "Hello router" in result.text
+        assert result.cost_usd > 0 and result.estimated_cost_usd > 0
+        assert [a.ok for a in result.attempts] == [True]
+        event = await app.audit.get(result.receipt_id)
+        assert event is not None and event.event_type == "completion"
+        assert event.deployment == "sa-cheap" and event.cost_usd == result.cost_usd
+        details = event.details
+        assert details["policy_version"] == app.policy.version
+        assert {e["deployment"] for e in details["exclusions"]} == {"de-cheapest", "us-declared"}
+        assert "Hello router" not in event.model_dump_json()  # only digests of the text
+        await app.aclose()
+
+    asyncio.run(go())
+    assert seen_models(fakes) == ["sa-cheap-model"]
+
+
+def test_cheapest_overloaded_falls_back_to_next_with_attempts(app: App, fakes: FakeProviders) -> None:
+    fakes.anthropic.inject("sa-cheap-model", Fault(status=529, retry_after=0, times=3))
+    result = asyncio.run(complete(app, route(jurisdiction="SA", data_class="personal", strategy="cheapest")))
+    assert result.deployment == "sa-mid"
+    assert [(a.deployment, a.ok) for a in result.attempts] == [("sa-cheap", False)] * 3 + [("sa-mid", True)]
+    assert result.attempts[0].status == 529 and result.attempts[0].retryable
+    assert seen_models(fakes) == ["sa-cheap-model"] * 3 + ["sa-mid-model"]
+
+
+def test_every_compliant_failing_never_touches_a_non_compliant_deployment(
+    app: App, fakes: FakeProviders
+) -> None:
+    fakes.anthropic.inject("sa-cheap-model", Fault(status=401, times=None))
+    for model in ("sa-mid-model", "sa-pricey-model"):
+        fakes.openai.inject(model, Fault(status=503, retry_after=0, times=None))
+
+    async def go() -> None:
+        with pytest.raises(NoRoute) as raised:
+            await app.router.complete(route(jurisdiction="SA", data_class="personal"))
+        message = str(raised.value)
+        for deployment in ("sa-cheap", "sa-mid", "sa-pricey", "de-cheapest", "us-declared"):
+            assert deployment in message
+        stages = {(e.deployment, e.stage) for e in raised.value.exclusions}
+        assert ("sa-mid", "failed") in stages and ("de-cheapest", "residency") in stages
+        (event,) = [e async for e in _events(app)]
+        assert event.event_type == "refusal" and event.allowed is False
+        assert len(event.details["attempts"]) == 1 + 3 + 3
+        await app.aclose()
+
+    asyncio.run(go())
+    assert not set(seen_models(fakes)) & set(NON_COMPLIANT_SA)
+
+
+async def _events(app: App):  # type: ignore[no-untyped-def]
+    from polyroute.audit import EventQuery
+
+    for event in await app.audit.query(EventQuery()):
+        yield event
+
+
+def test_pinned_deployment_denied_by_policy_is_refused_not_rerouted(app: App, fakes: FakeProviders) -> None:
+    with pytest.raises(PolicyDenied, match="de-cheapest may not take personal data for SA") as raised:
+        asyncio.run(complete(app, route(model="de-cheapest", jurisdiction="SA", data_class="personal")))
+    assert raised.value.verdict is not None and not raised.value.verdict.allowed
+    assert seen_models(fakes) == []
+
+
+def test_pinned_model_name_routes_among_its_deployments(app: App, fakes: FakeProviders) -> None:
+    result = asyncio.run(complete(app, route(model="sa-mid-model", jurisdiction="SA", data_class="personal")))
+    assert result.deployment == "sa-mid"
+
+
+def test_breaker_opens_then_recovers_after_cooldown(app: App, fakes: FakeProviders, clock: Clock) -> None:
+    fakes.anthropic.inject("sa-cheap-model", Fault(status=529, retry_after=0, times=6))
+    request = route(jurisdiction="SA", data_class="personal", strategy="cheapest")
+    for _ in range(2):  # two failed calls (each after its retries) open the breaker
+        assert asyncio.run(complete(app, request)).deployment == "sa-mid"
+    assert app.router.health.state("sa-cheap") == "open"
+    fakes.clear()
+    plan = app.router.plan(request)
+    assert ("sa-cheap", "health") in {(e.deployment, e.stage) for e in plan.exclusions}
+    assert asyncio.run(complete(app, request)).deployment == "sa-mid"
+    assert "sa-cheap-model" not in seen_models(fakes)
+
+    clock.now += 31  # cooldown over: one probe goes through and closes the breaker
+    assert asyncio.run(complete(app, request)).deployment == "sa-cheap"
+    assert app.router.health.state("sa-cheap") == "closed"
+
+
+def test_budget_refusal_before_any_provider_request(
+    fakes: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    for name, value in fakes.env().items():
+        monkeypatch.setenv(name, value)
+    fakes.clear()
+    app = make_app(fakes, tmp_path / "data", clock, TINY_BUDGET)
+
+    async def go() -> None:
+        with pytest.raises(BudgetExceeded, match="budget"):
+            await app.router.complete(route(jurisdiction="SA", data_class="personal"))
+        (event,) = [e async for e in _events(app)]
+        assert event.event_type == "refusal" and event.details["error"] == "BudgetExceeded"
+        await app.aclose()
+
+    asyncio.run(go())
+    assert seen_models(fakes) == []
+
+
+def test_fifty_concurrent_calls_keep_the_ledger_exact(
+    fakes: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    for name, value in fakes.env().items():
+        monkeypatch.setenv(name, value)
+    fakes.clear()
+    request = route(jurisdiction="SA", data_class="personal", model="sa-mid")
+    probe = make_app(fakes, tmp_path / "probe", clock)
+    max_cost = probe.router.plan(request).candidates[0].max_cost_usd
+    limit = max_cost * 20 + max_cost / 2  # room for 20 reservations at a time, well under 50 calls
+    app = make_app(
+        fakes, tmp_path / "data", clock, [Budget(scope="team:legal", period="day", limit_usd=limit)]
+    )
+
+    async def one() -> RoutedCompletion | BudgetExceeded:
+        try:
+            return await app.router.complete(request)
+        except BudgetExceeded as refused:
+            return refused
+
+    async def go() -> list[RoutedCompletion | BudgetExceeded]:
+        try:
+            return await asyncio.gather(*(one() for _ in range(50)))
+        finally:
+            await app.aclose()
+
+    outcomes = asyncio.run(go())
+    done = [o for o in outcomes if isinstance(o, RoutedCompletion)]
+    (status,) = Budgets(app.settings).status("local:tester")
+    assert status.spent_usd == sum((o.cost_usd for o in done), Decimal(0))
+    assert status.reserved_usd == 0
+    assert status.spent_usd <= limit
+    assert len(done) >= 20
+
+
+def test_reported_inference_location_outside_policy_is_flagged(app: App, fakes: FakeProviders) -> None:
+    async def go() -> None:
+        result = await app.router.complete(
+            route(model="us-declared", jurisdiction="US", data_class="personal")
+        )
+        assert result.inference_geo == "global" and result.residency_mismatch
+        event = await app.audit.get(result.receipt_id)
+        assert event is not None and event.details["residency_mismatch"] is True
+        await app.aclose()
+
+    asyncio.run(go())
+
+
+def test_defaulted_classification_is_in_result_and_receipt(app: App) -> None:
+    async def go() -> None:
+        result = await app.router.complete(route())
+        assert result.classification_defaulted and result.data_class == "public"
+        event = await app.audit.get(result.receipt_id)
+        assert event is not None and event.details["classification_defaulted"] is True
+        await app.aclose()
+
+    asyncio.run(go())

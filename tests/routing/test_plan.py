@@ -1,0 +1,119 @@
+"""Planning: the candidate filters, strategies and exclusions, without calling any provider."""
+
+from __future__ import annotations
+
+import pytest
+
+from polyroute.app import App
+from polyroute.cost import quote_request
+from polyroute.errors import ConfigError, UnknownDeployment
+from polyroute.routing import RoutePlan, RouteRequest
+from polyroute.types import CompletionRequest, ImagePart, Message, TextPart
+
+PROMPT = "Summarise the attached customer complaint in two sentences."
+
+
+def plan(app: App, **fields: object) -> RoutePlan:
+    request = fields.pop("request", None) or CompletionRequest.from_prompt(PROMPT, max_tokens=200)
+    return app.router.plan(
+        RouteRequest.model_validate({"request": request, "principal": "local:tester", **fields})
+    )
+
+
+def stages(result: RoutePlan) -> dict[str, str]:
+    return {e.deployment: e.stage for e in result.exclusions}
+
+
+def test_cheapest_picks_minimal_expected_cost_among_compliant(app: App) -> None:
+    result = plan(app, jurisdiction="SA", data_class="personal", strategy="cheapest")
+    ids = [c.deployment for c in result.candidates]
+    assert ids == ["sa-cheap", "sa-mid", "sa-pricey"]
+    assert stages(result) == {"de-cheapest": "residency", "us-declared": "residency"}
+    request = CompletionRequest.from_prompt(PROMPT, max_tokens=200)
+    expected = {d: quote_request(app.catalog.get(d), request).expected_usd for d in ids}
+    assert result.candidates[0].expected_cost_usd == min(expected.values())
+    assert all(c.expected_cost_usd == expected[c.deployment] for c in result.candidates)
+
+
+def test_public_data_may_use_the_cheapest_anywhere(app: App) -> None:
+    result = plan(app, jurisdiction="SA", data_class="public", strategy="cheapest")
+    assert result.candidates[0].deployment in ("de-cheapest", "us-declared")
+    assert result.exclusions == []
+
+
+def test_fastest_and_best_use_latency_prior_and_quality(app: App) -> None:
+    assert (
+        plan(app, jurisdiction="SA", data_class="personal", strategy="fastest").candidates[0].deployment
+        == "sa-mid"
+    )
+    assert (
+        plan(app, jurisdiction="SA", data_class="personal", strategy="best").candidates[0].deployment
+        == "sa-pricey"
+    )
+
+
+def test_defaulted_classification_is_public_and_recorded(app: App) -> None:
+    result = plan(app)
+    assert (result.data_class, result.classification_defaulted) == ("public", True)
+    assert len(result.candidates) == 5
+
+
+def test_unknown_jurisdiction_or_class_excludes_everything_with_the_policy_reason(app: App) -> None:
+    result = plan(app, jurisdiction="XX", data_class="personal")
+    assert result.candidates == []
+    assert all(e.stage == "residency" and "unknown jurisdiction" in e.reason for e in result.exclusions)
+    result = plan(app, jurisdiction="SA", data_class="secretish")
+    assert all("unknown data class" in e.reason for e in result.exclusions)
+
+
+def test_capabilities_from_require_images_and_json(app: App) -> None:
+    assert [c.deployment for c in plan(app, require=["arabic"]).candidates] == ["sa-cheap"]
+    image = Message(
+        role="user", content=[TextPart(text="what is this?"), ImagePart(media_type="image/png", data="AA==")]
+    )
+    result = plan(app, request=CompletionRequest(messages=[image]))
+    assert [c.deployment for c in result.candidates] == ["sa-pricey"]
+    assert "lacks vision" in next(e.reason for e in result.exclusions if e.deployment == "sa-mid")
+    json_request = CompletionRequest(messages=[Message(role="user", content="x")], response_format="json")
+    assert "us-declared" in stages(plan(app, request=json_request))
+
+
+def test_context_window_and_output_limit(app: App) -> None:
+    too_long = CompletionRequest.from_prompt("word " * 40000, max_tokens=100)
+    assert set(stages(plan(app, request=too_long)).values()) == {"context"}
+    too_much_output = CompletionRequest.from_prompt("hi", max_tokens=5000)
+    result = plan(app, request=too_much_output)
+    assert result.candidates == [] and "output limit of 4000" in result.exclusions[0].reason
+
+
+def test_pins_a_deployment_id_or_a_model_name(app: App) -> None:
+    result = plan(app, model="sa-mid", jurisdiction="SA", data_class="personal")
+    assert [c.deployment for c in result.candidates] == ["sa-mid"] and result.exclusions == []
+    result = plan(app, model="sa-pricey-model")
+    assert [c.deployment for c in result.candidates] == ["sa-pricey"]
+    with pytest.raises(UnknownDeployment):
+        plan(app, model="no-such-thing")
+
+
+def test_unknown_capability_is_a_usage_error(app: App) -> None:
+    with pytest.raises(ConfigError, match="unknown capability 'telepathy'"):
+        plan(app, require=["telepathy"])
+
+
+def test_arabic_prompt_ranks_by_arabic_quality(app: App) -> None:
+    app.catalog = app.catalog.__class__(
+        d.model_copy(update={"quality_by_task": {"arabic": 10}}) if d.id == "sa-cheap" else d
+        for d in app.catalog
+    )
+    result = plan(
+        app, request=CompletionRequest.from_prompt("لخص هذه الشكوى في جملتين من فضلك"), strategy="best"
+    )
+    assert result.task == "arabic"
+    assert result.candidates[0].deployment == "sa-cheap"
+
+
+def test_verdicts_are_cached_per_policy_version(app: App) -> None:
+    plan(app, jurisdiction="SA", data_class="personal")
+    cached = len(app.router._verdicts)  # pyright: ignore[reportPrivateUsage]
+    plan(app, jurisdiction="SA", data_class="personal")
+    assert len(app.router._verdicts) == cached == 5  # pyright: ignore[reportPrivateUsage]
