@@ -18,6 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import ValidationError
 
+from polyroute.errors import NoRoute, PolyrouteError
 from polyroute_servers.auth import ALL
 
 if TYPE_CHECKING:
@@ -55,11 +56,11 @@ def describe_validation(error: ValidationError) -> str:
 
 def _explain(tool: str, error: BaseException) -> str:
     """The message a person sees for a failed call: what was wrong, never a stack trace or a secret."""
-    from polyroute.errors import PolyrouteError
-
     cause = error.__cause__ if isinstance(error, ToolError) and error.__cause__ is not None else error
     if isinstance(cause, ValidationError):
         return f"invalid arguments for {tool}: {describe_validation(cause)}"
+    if isinstance(cause, NoRoute) and cause.exclusions:
+        return _no_route(cause)
     if isinstance(cause, PolyrouteError):
         return " ".join(str(cause).split())
     if isinstance(cause, NotImplementedError):
@@ -70,6 +71,22 @@ def _explain(tool: str, error: BaseException) -> str:
     return f"{tool} failed with an internal error ({type(cause).__name__}); the server log has details"
 
 
+def _no_route(error: NoRoute) -> str:
+    """NoRoute in a line an assistant can read: how many were excluded at each stage, a few reasons beyond
+    residency (those are the fixable ones), and where to see all of them."""
+    stages: dict[str, int] = {}
+    others: list[str] = []
+    for exclusion in error.exclusions:
+        stage = str(getattr(exclusion, "stage", "excluded"))
+        stages[stage] = stages.get(stage, 0) + 1
+        if stage != "residency" and len(others) < 3:
+            others.append(f"{getattr(exclusion, 'deployment', '?')}: {getattr(exclusion, 'reason', '')}")
+    head = str(error).split(" — ", 1)[0]
+    counts = ", ".join(f"{stage} {count}" for stage, count in sorted(stages.items(), key=lambda kv: -kv[1]))
+    detail = f"; e.g. {'; '.join(others)}" if others else ""
+    return " ".join(f"{head} — excluded: {counts}{detail}. route_request shows every reason.".split())
+
+
 class PolyrouteServer(MCPServer[Any]):
     """An MCPServer whose tools carry a scope and whose failures read as one clear line."""
 
@@ -78,6 +95,7 @@ class PolyrouteServer(MCPServer[Any]):
         self.app = app
         self.scopes: dict[str, str] = {}
         self.resource_uris: set[str] = set()
+        self._argument_names: dict[str, frozenset[str]] = {}
 
     def register(
         self,
@@ -114,10 +132,22 @@ class PolyrouteServer(MCPServer[Any]):
         if granted is not None and needed is not None and ALL not in granted and needed not in granted:
             have = ", ".join(granted) or "none"
             raise ToolError(f"access denied: {name} needs the {needed!r} scope; this token has {have}")
+        await self._refuse_unknown_arguments(name, arguments)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as error:
             raise ToolError(_explain(name, error)) from None
+
+    async def _refuse_unknown_arguments(self, name: str, arguments: dict[str, Any]) -> None:
+        """Fail closed on a misspelt argument: `dataclass` silently dropped would route as public data."""
+        if not self._argument_names:
+            tools = await self.list_tools()
+            self._argument_names = {t.name: frozenset(t.input_schema.get("properties", {})) for t in tools}
+        known = self._argument_names.get(name)
+        unknown = sorted(set(arguments) - known) if known is not None else []
+        if unknown:
+            allowed = ", ".join(sorted(known or ())) or "none"
+            raise ToolError(f"unknown argument(s) for {name}: {', '.join(unknown)}; it takes: {allowed}")
 
 
 async def note_query(app: App, **fields: Any) -> None:
