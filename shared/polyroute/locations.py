@@ -160,6 +160,21 @@ def expand(locations: Iterable[str]) -> tuple[frozenset[str], list[str]]:
     return frozenset(found), unknown
 
 
+def summarize(codes: Iterable[str], *, limit: int = 4) -> str:
+    """A short human label for a set of countries: a group name where one fits (`EEA+CH,GB`), else codes."""
+    found = frozenset(codes)
+    if ANY in found:
+        return ANY
+    label, rest = "", found
+    for name in ("EEA", "EU", "GCC"):
+        if GROUPS[name] <= found:
+            label, rest = name, found - GROUPS[name]
+            break
+    ordered = sorted(rest)
+    shown = ",".join(ordered[:limit]) + (f",+{len(ordered) - limit}" if len(ordered) > limit else "")
+    return f"{label}+{shown}" if label and shown else label or shown
+
+
 def bedrock_profile_regions(prefix: str) -> tuple[str, ...] | None:
     """Member regions of a Bedrock cross-region profile; None for `global` (anywhere).
 

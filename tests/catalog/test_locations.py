@@ -54,3 +54,12 @@ def test_middle_east_regions() -> None:
     assert locations.region_country("azure", "qatarcentral") == "QA"
     assert locations.region_country("gcp", "me-central1") == "QA"
     assert locations.region_country("gcp", "me-west1") == "IL"
+
+
+def test_summarize_labels_groups_and_truncates() -> None:
+    assert locations.summarize(["ANY"]) == "ANY"
+    assert locations.summarize(locations.EEA) == "EEA"
+    assert locations.summarize(locations.EEA | {"GB", "CH"}) == "EEA+CH,GB"
+    assert locations.summarize(locations.GCC) == "GCC"
+    assert locations.summarize(["US", "DE"]) == "DE,US"
+    assert locations.summarize(["AE", "AU", "ID", "IN", "JP", "KR"]) == "AE,AU,ID,IN,+2"

@@ -26,13 +26,15 @@ def list_deployments(app: App, args: argparse.Namespace) -> int:
         rows: list[dict[str, Any]] = [d.model_dump(mode="json", exclude={"sources"}) for d in deployments]
         print_json({"deployments": rows})
         return 0
+    from polyroute.locations import summarize
+
     print_table(
         [
-            (d.id, d.provider, d.model, ",".join(d.processing_locations), f"{d.context_window:,}",
-             ",".join(sorted(d.capabilities)))
+            (d.id, d.provider, d.model, summarize(d.processing_locations), summarize(d.storage_locations),
+             f"{d.context_window:,}", ",".join(sorted(d.capabilities)), d.origin)
             for d in deployments
         ],
-        ["id", "provider", "model", "processing", "context", "capabilities"],
+        ["id", "provider", "model", "processing", "storage", "context", "capabilities", "origin"],
         title=f"{len(deployments)} deployments",
-    )
+    )  # fmt: skip
     return 0
