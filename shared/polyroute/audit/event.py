@@ -188,4 +188,8 @@ def new_event_id(now: float | None = None) -> str:
 
 
 def event_from_body(body: str, hash_: str) -> AuditEvent:
-    return AuditEvent.model_validate({**json.loads(body), "hash": hash_})
+    """The event a stored body holds; ValueError (or pydantic's subclass of it) if it holds none."""
+    fields = json.loads(body)
+    if not isinstance(fields, dict):
+        raise ValueError("an audit event body must be a JSON object")
+    return AuditEvent.model_validate({**fields, "hash": hash_})

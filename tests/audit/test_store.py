@@ -1,0 +1,199 @@
+"""The store API the router and the MCP servers code against, on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import anyio
+import pytest
+from audit_helpers import db_path, draft, fill
+
+from polyroute.audit import AuditStore, EventContent, EventDraft, EventQuery, content_digest, open_store
+from polyroute.audit.store import sqlite_path
+from polyroute.errors import ConfigError, PolyrouteError
+from polyroute.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_empty_store_verifies_and_is_not_created_by_reading(
+    store: AuditStore, settings: Settings
+) -> None:
+    result = await store.verify()
+    assert (result.ok, result.events_checked, result.first_bad_seq) == (True, 0, None)
+    assert await store.query() == [] and await store.tail(5) == [] and await store.get("evt_x") is None
+    assert [line async for line in store.export_lines()] == []
+    assert not db_path(settings).exists()
+
+
+async def test_append_returns_the_committed_event_and_get_returns_the_same(store: AuditStore) -> None:
+    first = await store.append(draft(1))
+    second = await store.append(draft(2, details={"cost": Decimal("0.5"), "ratio": 0.25}))
+    assert (first.seq, second.seq) == (1, 2)
+    assert first.prev_hash == "0" * 64 and second.prev_hash == first.hash
+    assert first.id.startswith("evt_") and first.time.tzinfo is not None
+    assert await store.get(second.id) == second
+    assert second.details == {"cost": "0.5", "ratio": 0.25}  # Decimals in details are recorded as strings
+    assert second.cost_usd == Decimal("0.00125")  # 0.00105 + 2 / 10_000, exactly
+
+
+async def test_query_filters_newest_first(store: AuditStore) -> None:
+    await fill(store, 12)
+    await store.append(draft(99, event_type="refusal", allowed=False, principal="mallory"))
+    assert [e.seq for e in await store.query(EventQuery(limit=3))] == [13, 12, 11]
+    assert {e.provider for e in await store.query(EventQuery(provider="openai"))} == {"openai"}
+    assert len(await store.query(EventQuery(principal="user-0", provider="anthropic"))) == 2  # n = 0, 6
+    refused = await store.query(EventQuery(allowed=False))
+    assert [e.principal for e in refused] == ["mallory"]
+    assert [e.seq for e in await store.query(EventQuery(event_type="refusal"))] == [13]
+    assert (
+        len(await store.query(EventQuery(deployment="openai-gpt-5-4", model="gpt-5.4"))) == 7
+    )  # n odd, and 99
+
+
+async def test_query_by_time_window(store: AuditStore) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    await fill(store, 3)
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    assert len(await store.query(EventQuery(since=before, until=after))) == 3
+    assert await store.query(EventQuery(since=after)) == []
+    naive = before.replace(tzinfo=None)  # naive times are taken as UTC
+    assert len(await store.query(EventQuery(since=naive))) == 3
+
+
+async def test_summaries_group_and_sum_exactly(store: AuditStore) -> None:
+    await fill(store, 6)
+    by_provider = {s.key: s for s in await store.summarize("provider")}
+    assert set(by_provider) == {"anthropic", "openai"}
+    anthropic = by_provider["anthropic"]  # n = 0, 2, 4
+    assert (anthropic.events, anthropic.input_tokens, anthropic.output_tokens) == (3, 306, 36)
+    assert anthropic.cost_usd == Decimal("0.00105") * 3 + Decimal("0.0006")
+    day = await store.summarize("day", EventQuery(principal="user-1"))
+    assert [(s.key, s.events) for s in day] == [(datetime.now(UTC).strftime("%Y-%m-%d"), 2)]
+    with pytest.raises(PolyrouteError, match="group by"):
+        await store.summarize("colour")  # type: ignore[arg-type]
+
+
+async def test_tail_is_oldest_first(store: AuditStore) -> None:
+    await fill(store, 5)
+    assert [e.seq for e in await store.tail(2)] == [4, 5]
+
+
+async def test_concurrent_appends_share_commits_and_all_verify(store: AuditStore) -> None:
+    seqs: list[int] = []
+
+    async def writer(worker: int) -> None:
+        for n in range(20):
+            seqs.append((await store.append(draft(n, principal=f"w{worker}"))).seq)
+
+    async with anyio.create_task_group() as group:
+        for worker in range(32):
+            group.start_soon(writer, worker)
+    assert sorted(seqs) == list(range(1, 641))
+    result = await store.verify()
+    assert result.ok and result.events_checked == 640 and result.head_seq == 640
+    assert result.heads_checked < 640  # group commit: fewer signatures than events
+
+
+async def test_every_append_is_covered_by_a_head_when_it_returns(
+    store: AuditStore, settings: Settings
+) -> None:
+    event = await store.append(draft())
+    with sqlite3.connect(db_path(settings)) as db:
+        assert db.execute("SELECT hash FROM heads WHERE seq = ?", (event.seq,)).fetchone() == (event.hash,)
+
+
+async def test_bad_detail_values_fail_only_that_append(store: AuditStore) -> None:
+    with pytest.raises(PolyrouteError, match="cannot record"):
+        await store.append(draft(details={"x": object()}))
+    assert (await store.append(draft())).seq == 1
+
+
+async def test_files_are_private(store: AuditStore, settings: Settings) -> None:
+    await store.append(draft())
+    for path in (db_path(settings), settings.audit_key_file):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+async def test_content_is_digested_and_not_stored_by_default(store: AuditStore, settings: Settings) -> None:
+    event = await store.append(draft(), content=EventContent(prompt="secret plan", completion="ok"))
+    assert event.prompt_digest == content_digest(settings, "secret plan")
+    assert event.prompt_digest.startswith("hmac-sha256:")
+    assert await store.content(event.id) is None
+    assert b"secret plan" not in db_path(settings).read_bytes()
+
+
+async def test_opt_in_content_is_kept_and_purged_without_breaking_the_chain(settings: Settings) -> None:
+    kept = settings.model_copy(update={"audit": settings.audit.model_copy(update={"store_content": True})})
+    store = open_store(kept)
+    try:
+        event = await store.append(draft(), content=EventContent(prompt="hello", completion="hi"))
+        assert await store.content(event.id) == EventContent(prompt="hello", completion="hi")
+        with sqlite3.connect(db_path(settings)) as db:
+            db.execute("UPDATE content SET stored_at = '2000-01-01T00:00:00.000000Z'")
+    finally:
+        await store.aclose()
+    store = open_store(kept)  # a fresh writer purges on its first commit
+    try:
+        await store.append(draft())
+        assert await store.content(event.id) is None
+        assert (await store.verify()).ok
+    finally:
+        await store.aclose()
+
+
+def test_digests_are_keyed_stable_and_private(settings: Settings) -> None:
+    first = content_digest(settings, "hello")
+    assert first == content_digest(settings, "hello") != content_digest(settings, "hello!")
+    import hashlib
+
+    assert first.removeprefix("hmac-sha256:") != hashlib.sha256(b"hello").hexdigest()
+    secret = settings.data_dir / "audit-digest.key"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite:////var/lib/audit.db", Path("/var/lib/audit.db")),
+        ("sqlite:///rel/audit.db", Path("rel/audit.db")),
+    ],
+)
+def test_sqlite_urls(url: str, path: Path) -> None:
+    assert sqlite_path(url) == path
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///a.db?mode=ro"])
+def test_unusable_sqlite_urls_are_config_errors(url: str) -> None:
+    with pytest.raises(ConfigError, match="SQLite file"):
+        sqlite_path(url)
+
+
+def test_postgres_is_not_available_yet_and_the_password_is_not_echoed(settings: Settings) -> None:
+    pg = settings.model_copy(
+        update={"audit": settings.audit.model_copy(update={"url": "postgresql://u:pw@db/x"})}
+    )
+    with pytest.raises(ConfigError, match="PostgreSQL store not available yet") as caught:
+        open_store(pg)
+    assert "pw" not in str(caught.value)
+    other = settings.model_copy(
+        update={"audit": settings.audit.model_copy(update={"url": "mysql://u:pw@h/x"})}
+    )
+    with pytest.raises(ConfigError, match="'mysql'") as caught:
+        open_store(other)
+    assert "pw" not in str(caught.value)
+
+
+async def test_events_appended_from_two_event_loops(settings: Settings) -> None:
+    """The CLI runs one event loop per command on a shared store object."""
+    store = open_store(settings)
+    await store.append(EventDraft(event_type="external", principal="a"))
+    await anyio.to_thread.run_sync(
+        lambda: anyio.run(store.append, EventDraft(event_type="external", principal="b"))
+    )
+    assert [e.principal for e in await store.tail(2)] == ["a", "b"]
+    await store.aclose()
