@@ -98,19 +98,19 @@ def _heuristic(estimate: tokenizer.Estimate, family: _Family) -> TokenCount:
     return TokenCount(
         tokens=round(estimate.tokens * family.factor),
         method="heuristic",
-        tokenizer=f"heuristic:{family.name}:{estimate.script}",
+        tokenizer=f"estimate:{family.name}/{estimate.script}",
         error_band=min(1.0, round(estimate.band + family.extra_band, 4)),
     )
 
 
 def request_tokens(deployment: Deployment, request: CompletionRequest) -> TokenCount:
-    """`count_tokens` over a whole request; exact counts add the chat format's per-message framing."""
-    encoding = tokenizer.encoding_for_model(deployment.model)
-    if encoding is None:
+    """`count_tokens` over a whole request; OpenAI families add the chat format's per-message framing."""
+    if counting_key(deployment) not in ("o200k_base", "cl100k_base", "openai-unmapped"):
         return count_tokens(request.text(), deployment)
     texts = ([request.system] if request.system else []) + [m.text() for m in request.messages]
-    tokens = sum(tokenizer.count_exact(t, encoding) for t in texts) + MESSAGE_OVERHEAD * (len(texts) + 1)
-    return TokenCount(tokens=tokens, method="exact", tokenizer=encoding, error_band=0.0)
+    first, *rest = [count_tokens(text, deployment) for text in texts]
+    tokens = first.tokens + sum(c.tokens for c in rest) + MESSAGE_OVERHEAD * (len(texts) + 1)
+    return first.model_copy(update={"tokens": tokens})
 
 
 async def count_tokens_via_api(

