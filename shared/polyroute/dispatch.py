@@ -8,14 +8,15 @@ success, "refusal" when nothing was called or everything failed.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from polyroute import cost, locations
 from polyroute.audit import EventDraft, content_digest
-from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError
+from polyroute.errors import BudgetExceeded, NoRoute, PolicyDenied, PolyrouteError, ProviderError
 from polyroute.providers import call_with_retries
-from polyroute.routing import Candidate, Exclusion, RoutedCompletion, no_route
+from polyroute.routing import Candidate, Exclusion, RoutedCompletion
 from polyroute.types import Attempt, Completion, Money
 
 if TYPE_CHECKING:
@@ -101,10 +102,10 @@ async def dispatch(router: Router, request: RouteRequest) -> RoutedCompletion:
     """Plan, call with fallbacks inside the compliant set, and write exactly one receipt."""
     started = time.perf_counter()
     plan = router.plan(request)
-    refusal = router.refusal(plan)
-    if refusal is not None:
-        await _refuse(router, request, plan, refusal, _Run(router, request, plan))
-        raise refusal
+    refusal_error = refusal(router, plan)
+    if refusal_error is not None:
+        await _refuse(router, request, plan, refusal_error, _Run(router, request, plan))
+        raise refusal_error
     run = _Run(router, request, plan)
     outcome = await run.first_success()
     if outcome is None:
@@ -113,9 +114,21 @@ async def dispatch(router: Router, request: RouteRequest) -> RoutedCompletion:
             error = BudgetExceeded(f"no call made: {run.failures[0].reason}")
         await _refuse(router, request, plan, error, run)
         raise error
+    result = _result(router, plan, run, outcome, started)
+    event = await router.app.audit.append(_completion_event(router, request, plan, run, result, outcome[2]))
+    result.receipt_id = event.id
+    return result
+
+
+def _result(
+    router: Router,
+    plan: RoutePlan,
+    run: _Run,
+    outcome: tuple[Candidate, Deployment, Completion, Money],
+    started: float,
+) -> RoutedCompletion:
     candidate, deployment, completion, actual = outcome
-    mismatch = residency_mismatch(router, plan, deployment, completion.inference_geo)
-    result = RoutedCompletion(
+    return RoutedCompletion(
         text=completion.text,
         deployment=deployment.id,
         provider=deployment.provider,
@@ -128,15 +141,45 @@ async def dispatch(router: Router, request: RouteRequest) -> RoutedCompletion:
         attempts=run.attempts,
         receipt_id="",
         inference_geo=completion.inference_geo,
-        residency_mismatch=mismatch,
+        residency_mismatch=residency_mismatch(router, plan, deployment, completion.inference_geo),
         classification_defaulted=plan.classification_defaulted,
         jurisdiction=plan.jurisdiction,
         data_class=plan.data_class,
         strategy=plan.strategy,
         exclusions=[*plan.exclusions, *run.failures],
     )
-    event = await router.app.audit.append(_completion_event(router, request, plan, run, result, completion))
-    return result.model_copy(update={"receipt_id": event.id})
+
+
+def refusal(router: Router, plan: RoutePlan) -> PolyrouteError | None:
+    """Why a plan cannot be carried out at all, as the error to raise; None when it has candidates."""
+    if plan.candidates:
+        return None
+    denied = [e for e in plan.exclusions if e.stage == "residency"]
+    if plan.pinned is not None and plan.pinned in router.app.catalog and denied:
+        deployment = router.app.catalog.get(plan.pinned)
+        verdict = router.verdict(plan.jurisdiction, plan.data_class, deployment)
+        return PolicyDenied(
+            f"{plan.pinned} may not take {plan.data_class} data for {plan.jurisdiction}: {denied[0].reason}",
+            verdict=verdict,
+        )
+    budget = next((e for e in plan.exclusions if e.stage == "budget"), None)
+    if budget is not None:
+        return BudgetExceeded(f"no call made: {budget.deployment} {budget.reason}")
+    return no_route(plan.exclusions, plan)
+
+
+def no_route(exclusions: Sequence[Exclusion], plan: RoutePlan) -> NoRoute:
+    """A NoRoute naming every deployment considered and why it was excluded or failed.
+
+    Residency denials are listed by id only (their reasons, one long sentence each, are in `exclusions`).
+    """
+    denied = [e.deployment for e in exclusions if e.stage == "residency"]
+    parts = [f"{e.deployment}: {e.stage}: {e.reason}" for e in exclusions if e.stage != "residency"]
+    if denied:
+        parts.append(f"not allowed by the residency policy: {', '.join(denied)}")
+    listed = "; ".join(parts) or "the catalog has no deployment to consider"
+    return NoRoute(f"no deployment can take {plan.data_class} data for {plan.jurisdiction} — {listed}",
+                   exclusions=list(exclusions))  # fmt: skip
 
 
 def reported_locations(geo: str) -> tuple[str, ...] | None:

@@ -8,7 +8,6 @@ never crosses a residency boundary. Every routed call leaves exactly one receipt
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
@@ -16,7 +15,7 @@ from pydantic import BaseModel, Field
 from polyroute import cost
 from polyroute.budget import Budgets
 from polyroute.catalog import CAPABILITIES, Deployment
-from polyroute.errors import BudgetExceeded, ConfigError, NoRoute, PolicyDenied, PolyrouteError
+from polyroute.errors import ConfigError
 from polyroute.health import Health
 from polyroute.ranking import Option, Strategy, rank, task_of
 from polyroute.types import Attempt, CompletionRequest, Money, Usage
@@ -117,6 +116,9 @@ class _Request:
             counted = self._counts[deployment.model] = cost.request_tokens(deployment, self.request)
         return counted
 
+    def any_count(self) -> int:
+        return next(iter(self._counts.values())).tokens if self._counts else 0
+
 
 def _required(req: RouteRequest) -> set[str]:
     unknown = [cap for cap in req.require if cap not in CAPABILITIES]
@@ -207,7 +209,7 @@ class Router:
             data_class=resolved.data_class,
             classification_defaulted=resolved.defaulted,
             strategy=resolved.strategy,
-            input_tokens=candidates[0].input_tokens if candidates else _any_count(resolved),
+            input_tokens=candidates[0].input_tokens if candidates else resolved.any_count(),
             policy_version=self.app.policy.version,
             candidates=candidates,
             exclusions=exclusions,
@@ -256,24 +258,6 @@ class Router:
         )
         return option, candidate
 
-    def refusal(self, plan: RoutePlan) -> PolyrouteError | None:
-        """Why a plan cannot be carried out at all, as the error to raise; None when it has candidates."""
-        if plan.candidates:
-            return None
-        denied = [e for e in plan.exclusions if e.stage == "residency"]
-        if plan.pinned is not None and plan.pinned in self.app.catalog and denied:
-            deployment = self.app.catalog.get(plan.pinned)
-            verdict = self.verdict(plan.jurisdiction, plan.data_class, deployment)
-            return PolicyDenied(
-                f"{plan.pinned} may not take {plan.data_class} data for {plan.jurisdiction}: "
-                f"{denied[0].reason}",
-                verdict=verdict,
-            )
-        if any(e.stage == "budget" for e in plan.exclusions):
-            budget = next(e for e in plan.exclusions if e.stage == "budget")
-            return BudgetExceeded(f"no call made: {budget.deployment} {budget.reason}")
-        return no_route(plan.exclusions, plan)
-
     async def complete(self, request: RouteRequest) -> RoutedCompletion:
         """Route and call; raises PolicyDenied, BudgetExceeded or NoRoute (each after writing a receipt)."""
         from polyroute.dispatch import dispatch
@@ -281,22 +265,8 @@ class Router:
         return await dispatch(self, request)
 
 
-def _any_count(resolved: _Request) -> int:
-    return next(iter(resolved._counts.values())).tokens if resolved._counts else 0  # pyright: ignore[reportPrivateUsage]
-
-
 def _context_reason(deployment: Deployment, tokens: int, max_tokens: int) -> str:
     if max_tokens > deployment.max_output_tokens:
         return f"max_tokens {max_tokens} exceeds its output limit of {deployment.max_output_tokens}"
     window = deployment.context_window
     return f"{tokens} input + {max_tokens} output tokens exceed its context window of {window}"
-
-
-def no_route(exclusions: Sequence[Exclusion], plan: RoutePlan) -> NoRoute:
-    """A NoRoute naming every deployment considered and why it was excluded or failed."""
-    if not exclusions:
-        return NoRoute("no deployment in the catalog to consider", exclusions=[])
-    listed = "; ".join(f"{e.deployment}: {e.stage}: {e.reason}" for e in exclusions[:20])
-    more = f"; and {len(exclusions) - 20} more" if len(exclusions) > 20 else ""
-    subject = f"{plan.data_class} data for {plan.jurisdiction}"
-    return NoRoute(f"no deployment can take {subject} — {listed}{more}", exclusions=list(exclusions))
