@@ -13,7 +13,6 @@ from typing import Any, TextIO
 
 from mcp import Client
 
-from polyroute_servers.demo_setup import SOVEREIGN_ID
 from polyroute_servers.demo_view import (
     allowed_cell,
     choose_showcase,
@@ -23,6 +22,7 @@ from polyroute_servers.demo_view import (
     footprint,
     quote_cell,
     quotes_of,
+    reason_text,
     shorten,
     usage_of,
 )
@@ -36,6 +36,10 @@ CASES: tuple[tuple[str, str, str], ...] = (
 PROMPTS: tuple[tuple[str, str], ...] = (
     ("English", "Summarise the attached procurement memo in three bullet points for the steering committee."),
     ("Arabic", "لخّص مذكرة المشتريات المرفقة في ثلاث نقاط للجنة التوجيهية."),
+)
+ROUTED: tuple[tuple[str, str, str], ...] = (
+    ("SA", "government_secret", "SA government_secret, Arabic"),
+    ("EU", "personal", "EU personal, English"),
 )
 MAX_TOKENS = 400
 
@@ -75,7 +79,12 @@ class Demo:
 
     def heading(self, number: int, title: str, tool: str) -> None:
         self.say()
-        self.say(f"{number}. {title}   [tool: {tool}]")
+        self.say(f"{number}. {title}   [{'tools' if ',' in tool else 'tool'}: {tool}]")
+
+    def pairs(self, rows: Sequence[tuple[str, Any]]) -> None:
+        width = max(len(key) for key, _ in rows)
+        for key, value in rows:
+            self.say(f"   {key.ljust(width)}  {value}")
 
     def print_table(self, rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
         self.say("   " + table(rows, headers).replace("\n", "\n   "))
@@ -106,7 +115,8 @@ class Demo:
         self.say("   (every deployment: `polyroute catalog list`)")
 
     async def residency(self) -> None:
-        self.heading(2, "Residency: may this data go to that deployment? (fails closed)", "check_residency")
+        tools = "check_residency, list_allowed_deployments"
+        self.heading(2, "Residency: may this data go there? (fails closed)", tools)
         verdicts: dict[tuple[str, str], dict[str, Any]] = {}
         for jurisdiction, data_class, _ in CASES:
             for deployment in self.showcase:
@@ -127,12 +137,17 @@ class Demo:
             for d in self.showcase
         ]
         self.print_table(rows, headers)
-        for jurisdiction, _, label in CASES:
-            self.say(f"   {label} — why:")
-            for deployment in self.showcase[:3]:
-                verdict = verdicts[(jurisdiction, dep_id(deployment))]
-                reason = (verdict.get("reasons") or ["(no reason given)"])[0]
-                self.say(f"     {dep_id(deployment)}: {reason}")
+        for jurisdiction, data_class, label in CASES:
+            mine = {name: v for (j, name), v in verdicts.items() if j == jurisdiction}
+            allowed = [name for name, v in mine.items() if v["allowed"]]
+            case = {"jurisdiction": jurisdiction, "data_class": data_class}
+            whole = await self.call("list_allowed_deployments", case)
+            total = len(whole.get("allowed", [])) + len(whole.get("denied", []))
+            self.say(f"   {label}: {len(whole.get('allowed', []))} of {total} deployments may take it"
+                     f"; in this table: {', '.join(allowed) or 'none'}")  # fmt: skip
+            for name in [name for name in mine if name not in allowed][:2]:
+                self.say(f"     denied {name}: {reason_text(mine[name], name)}")
+        self.say("   A deployment is allowed only if every place it may process or store data is allowed.")
 
     async def costs(self) -> None:
         self.heading(
@@ -159,40 +174,33 @@ class Demo:
         )
 
     async def completion(self) -> None:
-        self.heading(4, "A routed completion of Saudi government-secret data", "complete")
-        answer = await self.call("complete", {
-            "prompt": PROMPTS[1][1], "jurisdiction": "SA", "data_class": "government_secret",
-            "max_tokens": MAX_TOKENS,
-        })  # fmt: skip
-        self.receipt_id = str(answer["receipt_id"])
-        stand_in = (
-            " (a LOCAL STAND-IN that echoes, not a model)" if answer.get("deployment") == SOVEREIGN_ID else ""
-        )
-        self.print_table(
-            [
-                ("routed to", f"{answer['deployment']}{stand_in}"),
-                ("provider / model", f"{answer['provider']} / {answer['model']}"),
-                ("may process in", footprint(answer)),
-                (
-                    "tokens in / out",
-                    f"{usage_of(answer, 'input_tokens')} / {usage_of(answer, 'output_tokens')}",
-                ),
-                (
-                    "estimated / actual",
-                    f"{usd(answer.get('estimated_cost_usd'))} / {usd(answer.get('cost_usd'))}",
-                ),
-                (
-                    "latency, attempts",
-                    f"{float(answer.get('latency_ms', 0)):.0f} ms, {len(answer.get('attempts', []))}",
-                ),
-                ("receipt", self.receipt_id),
-            ],
-            ["", ""],
-        )
-        self.say(f"   answer: {shorten(str(answer.get('text', '')), 100)}")
+        self.heading(4, "Routed completions: each goes only where its data may go", "complete")
+        rows: list[tuple[Any, ...]] = []
+        answers: list[str] = []
+        for jurisdiction, data_class, label in ROUTED:
+            answer = await self.call("complete", {
+                "prompt": PROMPTS[1][1] if jurisdiction == "SA" else PROMPTS[0][1],
+                "jurisdiction": jurisdiction, "data_class": data_class, "max_tokens": MAX_TOKENS,
+            })  # fmt: skip
+            self.receipt_id = self.receipt_id or str(answer["receipt_id"])
+            rows.append((
+                label, answer["deployment"], footprint(answer),
+                f"{usage_of(answer, 'input_tokens')}/{usage_of(answer, 'output_tokens')}",
+                usd(answer.get("estimated_cost_usd")), usd(answer.get("cost_usd")),
+                f"{float(answer.get('latency_ms', 0)):.0f} ms", len(answer.get("attempts", [])),
+            ))  # fmt: skip
+            answers.append(f"{answer['deployment']}: {shorten(str(answer.get('text', '')), 90)}")
+        headers = ["request", "routed to", "processes in", "tokens in/out", "estimated", "actual", "latency"]
+        headers.append("attempts")
+        self.print_table(rows, headers)
+        self.say("   answers (from LOCAL STAND-INs that echo the prompt, unless a key is set):")
+        for line in answers:
+            self.say(f"     {line}")
 
     async def refusal(self) -> None:
-        self.heading(5, "The same data pinned to a global deployment is refused, not rerouted", "complete")
+        self.heading(
+            5, "The same secret data pinned to a global deployment: refused, not rerouted", "complete"
+        )
         pinned = next(
             (dep_id(d) for d in self.showcase if "ANY" in (d.get("processing_locations") or [])), None
         )
@@ -209,28 +217,24 @@ class Demo:
             },
             expect_error=True,
         )
-        self.say(f"   model={pinned} → refused: {shorten(refused['error'], 220)}")
+        self.say(f"   model={pinned} → isError:")
+        self.say(f"     {shorten(refused['error'].split(';')[0], 200)}")
 
     async def receipt(self) -> None:
-        self.heading(6, "The receipt of the routed call", "get_receipt")
+        self.heading(6, "The receipt of the first routed call", "get_receipt")
         event = await self.call("get_receipt", {"receipt_id": self.receipt_id})
-        event = event.get("event", event) if isinstance(event.get("event"), dict) else event
+        event = event["event"] if isinstance(event.get("event"), dict) else event
         details = event.get("details") or {}
-        self.print_table(
-            [
-                ("seq / type", f"{event.get('seq')} / {event.get('event_type')}"),
-                ("principal", event.get("principal")),
-                ("chosen", event.get("deployment")),
-                ("classification", f"{event.get('jurisdiction')} / {event.get('data_class')}"),
-                (
-                    "candidates / excluded",
-                    f"{count_of(details, 'candidates')} / {count_of(details, 'exclusions')}",
-                ),
-                ("prompt", f"keyed digest {shorten(str(event.get('prompt_digest')), 24)} (text not stored)"),
-                ("hash ← prev", f"{str(event.get('hash'))[:16]}… ← {str(event.get('prev_hash'))[:16]}…"),
-            ],
-            ["", ""],
-        )
+        candidates, excluded = count_of(details, "candidates"), count_of(details, "exclusions")
+        self.pairs([
+            ("receipt / seq", f"{self.receipt_id} / {event.get('seq')} ({event.get('event_type')})"),
+            ("principal", event.get("principal")),
+            ("classification", f"{event.get('jurisdiction')} / {event.get('data_class')}"),
+            ("chosen", event.get("deployment")),
+            ("candidates / excluded", f"{candidates} / {excluded}"),
+            ("prompt", f"{shorten(str(event.get('prompt_digest')), 28)} (keyed digest; text not stored)"),
+            ("hash ← prev_hash", f"{str(event.get('hash'))[:20]}… ← {str(event.get('prev_hash'))[:20]}…"),
+        ])  # fmt: skip
 
     async def audit(self) -> None:
         self.heading(7, "The audit trail so far", "query_events")
@@ -250,7 +254,6 @@ class Demo:
             raise DemoFailure(
                 f"verify_log: chain broken at seq {result.get('first_bad_seq')}: {result.get('reason')}"
             )
-        self.say(
-            f"   ok: {result['events_checked']} events checked, no break"
-            f" (first_bad_seq: {result['first_bad_seq']})"
-        )
+        heads, key = result.get("heads_checked", 0), result.get("key_id") or "?"
+        checked = result["events_checked"]
+        self.say(f"   ok: {checked} events, hash chain intact; {heads} signed head(s) valid (key {key})")

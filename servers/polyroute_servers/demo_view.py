@@ -12,34 +12,37 @@ from typing import Any
 from polyroute_servers.output import usd
 
 SHOWCASE_SIZE = 6
+PREFERRED_MODEL = "claude-sonnet-4-6"  # one model across footprints keeps the cost table comparable
+
+
+def footprint_kind(deployment: dict[str, Any]) -> int | None:
+    """Which kind of footprint a deployment shows off, in the order the demo tells the story."""
+    where = set(deployment.get("processing_locations") or [])
+    kinds = [
+        where == {"SA"},  # in-Kingdom (the user-declared sovereign endpoint)
+        where == {"AE"},  # in the UAE
+        where == {"DE"},  # one EU country
+        "DE" in where and len(where) > 1 and "ANY" not in where,  # a European multi-region profile
+        where == {"US"},  # the US only
+        "ANY" in where,  # anywhere
+    ]
+    return kinds.index(True) if any(kinds) else None
 
 
 def choose_showcase(deployments: Sequence[dict[str, Any]], size: int = SHOWCASE_SIZE) -> list[dict[str, Any]]:
-    """A few deployments with different processing footprints: in-country first, global last."""
+    """One deployment per footprint kind (in-country first, global last), of the preferred model if any."""
+    best: dict[int, dict[str, Any]] = {}
+    for deployment in sorted(deployments, key=lambda d: (d.get("model") != PREFERRED_MODEL, dep_id(d))):
+        kind = footprint_kind(deployment)
+        if kind is not None and kind not in best:
+            best[kind] = deployment
+    return [best[kind] for kind in sorted(best)][:size]
 
-    def rank(d: dict[str, Any]) -> tuple[int, str]:
-        where = set(d.get("processing_locations") or [])
-        order = (
-            0
-            if where == {"SA"}
-            else 1
-            if "AE" in where
-            else 2
-            if "DE" in where
-            else 4
-            if "ANY" in where
-            else 3
-        )
-        return order, dep_id(d)
 
-    chosen: list[dict[str, Any]] = []
-    footprints: set[tuple[str, ...]] = set()
-    for deployment in sorted(deployments, key=rank):
-        footprint = tuple(deployment.get("processing_locations") or [])
-        if footprint not in footprints:
-            footprints.add(footprint)
-            chosen.append(deployment)
-    return chosen[:size]
+def reason_text(verdict: dict[str, Any], deployment: str) -> str:
+    """The verdict's first reason, without the deployment id the table already shows."""
+    reason = str((verdict.get("reasons") or ["(no reason given)"])[0])
+    return reason.removeprefix(f"{deployment}: ")
 
 
 def deployments_of(listing: dict[str, Any]) -> list[dict[str, Any]]:

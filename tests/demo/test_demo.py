@@ -1,0 +1,106 @@
+"""`polyroute demo` end to end: a subprocess in the sandbox, which itself spawns the suite server over stdio."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from polyroute_servers.demo_view import choose_showcase, footprint_kind, reason_text
+
+pytestmark = pytest.mark.slow
+
+
+def run_demo(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "polyroute_servers.cli", "demo", *args],
+        capture_output=True, text=True, timeout=110, env=env or dict(os.environ),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    """One run shared by the checks below (it spawns two Python processes; keep the area fast)."""
+    tmp = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("AWS_")}
+    env.update({"HOME": str(tmp), "XDG_DATA_HOME": str(tmp / "xdg-data"), "XDG_CONFIG_HOME": str(tmp / "xdg-config"),
+                "POLYROUTE_DATA_DIR": str(tmp / "real-data"), "TMPDIR": str(tmp)})  # fmt: skip
+    return run_demo(env=env)
+
+
+def test_demo_exits_zero_and_walks_every_tool(demo: subprocess.CompletedProcess[str]) -> None:
+    assert demo.returncode == 0, demo.stderr
+    for tool in ("list_models", "check_residency", "list_allowed_deployments", "compare_costs", "complete",
+                 "get_receipt", "query_events", "verify_log"):  # fmt: skip
+        assert f"{tool}" in demo.stdout
+    assert "Traceback" not in demo.stdout + demo.stderr
+
+
+def test_demo_labels_stand_ins_and_needs_no_keys(demo: subprocess.CompletedProcess[str]) -> None:
+    assert "LOCAL STAND-IN" in demo.stdout
+    assert "not model output" in demo.stdout
+    assert "sk-" not in demo.stdout, "no key (not even a dummy one) is printed"
+
+
+def test_demo_shows_residency_verdicts_both_ways(demo: subprocess.CompletedProcess[str]) -> None:
+    lines = demo.stdout.splitlines()
+    sovereign = next(
+        line for line in lines if line.strip().startswith("demo-riyadh-sovereign ") and "allowed" in line
+    )
+    assert sovereign.split()[1:4] == ["allowed", "DENIED", "DENIED"]
+    assert "Saudi government-secret data: 1 of" in demo.stdout
+    assert "EU personal data:" in demo.stdout and "UAE personal data:" in demo.stdout
+    assert "outside the allowed locations" in demo.stdout
+
+
+def test_demo_routes_secret_data_in_kingdom_and_refuses_a_global_pin(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    routed = next(
+        line for line in demo.stdout.splitlines() if line.strip().startswith("SA government_secret")
+    )
+    assert "demo-riyadh-sovereign" in routed and " SA " in routed
+    assert "refused, not rerouted" in demo.stdout and "isError" in demo.stdout
+    assert "may not take government_secret data for SA" in demo.stdout
+
+
+def test_demo_audit_trail_verifies(demo: subprocess.CompletedProcess[str]) -> None:
+    assert "keyed digest; text not stored" in demo.stdout
+    assert "hash chain intact" in demo.stdout
+    assert "completion" in demo.stdout and "refusal" in demo.stdout
+
+
+def test_demo_never_touches_the_real_data_dir(demo: subprocess.CompletedProcess[str], tmp_path: Path) -> None:
+    data_line = next(line for line in demo.stdout.splitlines() if line.strip().startswith("data:"))
+    workdir = Path(data_line.split(" in ", 1)[1].strip())
+    assert not workdir.exists(), "the throwaway dir is removed without --keep"
+    assert "real-data" not in demo.stdout
+
+
+def test_keep_leaves_a_verifiable_log(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env["TMPDIR"] = str(tmp_path)
+    done = run_demo("--keep", "--offline", env=env)
+    assert done.returncode == 0, done.stderr
+    (kept,) = [p for p in tmp_path.iterdir() if p.name.startswith("polyroute-demo-")]
+    assert (kept / "data").is_dir() and (kept / "config.toml").is_file()
+    assert f"POLYROUTE_DATA_DIR={kept / 'data'}" in done.stdout
+
+
+def test_showcase_takes_one_deployment_per_footprint_kind() -> None:
+    def dep(name: str, *where: str, model: str = "m") -> dict[str, object]:
+        return {"id": name, "model": model, "processing_locations": list(where)}
+
+    catalog = [dep("global", "ANY"), dep("us", "US"), dep("eu", "DE", "FR"), dep("de", "DE"), dep("au", "AU"),
+               dep("sa", "SA"), dep("ae", "AE"), dep("de-sonnet", "DE", model="claude-sonnet-4-6")]  # fmt: skip
+    chosen = [d["id"] for d in choose_showcase(catalog)]
+    assert chosen == ["sa", "ae", "de-sonnet", "eu", "us", "global"]
+    assert footprint_kind(dep("au", "AU")) is None
+
+
+def test_reason_text_drops_the_repeated_id() -> None:
+    assert reason_text({"reasons": ["x: may process in AE"]}, "x") == "may process in AE"
+    assert reason_text({"reasons": []}, "x") == "(no reason given)"
