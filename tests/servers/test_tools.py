@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from tests.servers.conftest import app_with
 
 from polyroute.app import App
 from polyroute.testing import FakeProviders
 from polyroute_servers import audit, cost, residency, router, suite
-from tests.servers.conftest import app_with
 
 pytestmark = pytest.mark.anyio
 
@@ -52,8 +52,12 @@ async def test_each_server_offers_its_contract_tools_with_schemas_and_hints(app:
 
 
 async def test_check_residency_denies_saudi_secret_data_on_a_global_deployment(client: Client) -> None:
-    verdict = ok(await client.call_tool("check_residency", {
-        "jurisdiction": "SA", "data_class": "government_secret", "deployment": "anthropic-claude-sonnet-4-6"}))  # fmt: skip
+    args = {
+        "jurisdiction": "SA",
+        "data_class": "government_secret",
+        "deployment": "anthropic-claude-sonnet-4-6",
+    }
+    verdict = ok(await client.call_tool("check_residency", args))
     assert verdict["allowed"] is False
     assert verdict["rule"] == "SA/government_secret"
     assert verdict["reasons"] and verdict["processing_locations"] == ["ANY"]
@@ -119,8 +123,8 @@ async def test_budget_status_reports_the_callers_budgets() -> None:
 async def test_list_models_and_route_request_show_the_plan_without_calling(client: Client) -> None:
     models = ok(await client.call_tool("list_models", {"jurisdiction": "EU", "data_class": "personal"}))
     assert models["deployments"] and models["filtered_by"] == "EU/personal"
-    plan = ok(await client.call_tool("route_request", {
-        "prompt": "hello", "jurisdiction": "EU", "data_class": "personal", "strategy": "cheapest"}))  # fmt: skip
+    args = {"prompt": "hello", "jurisdiction": "EU", "data_class": "personal", "strategy": "cheapest"}
+    plan = ok(await client.call_tool("route_request", args))
     assert plan["candidates"] and plan["exclusions"]
     assert {c["deployment"] for c in plan["candidates"]} <= {m["deployment"] for m in models["deployments"]}
 
@@ -128,16 +132,16 @@ async def test_list_models_and_route_request_show_the_plan_without_calling(clien
 async def test_complete_routes_reports_progress_and_leaves_a_verifiable_receipt(
     client: Client, provider_env: FakeProviders
 ) -> None:
-    progress: list[tuple[float, float | None, str | None]] = []
+    seen: list[tuple[float, float | None, str | None]] = []
 
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        progress.append((done, total, message))
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
 
     args = {"prompt": "hello", "model": "claude-sonnet-4-6", "jurisdiction": "US", "data_class": "public"}
     answer = ok(await client.call_tool("complete", args, progress_callback=on_progress))
     assert answer["text"] and answer["provider"] == "anthropic" and answer["model"] == "claude-sonnet-4-6"
     assert answer["usage"]["output_tokens"] > 0 and answer["cost_usd"] >= 0 and answer["attempts"]
-    assert progress[-1][0] == progress[-1][1] and len(progress) >= 2
+    assert seen[-1][0] == seen[-1][1] and len(seen) >= 2
     receipt = ok(await client.call_tool("get_receipt", {"receipt_id": answer["receipt_id"]}))
     assert receipt["event_type"] == "completion" and receipt["principal"] == "local:tester"
     check = ok(await client.call_tool("verify_log", {}))
@@ -176,8 +180,8 @@ async def test_record_event_writes_an_external_event_that_queries_and_summaries_
 async def test_governance_queries_are_audited_only_when_log_queries_is_on(log_queries: bool) -> None:
     app = app_with(log_queries=log_queries)
     async with Client(suite.build(app)) as client:
-        ok(await client.call_tool("check_residency", {
-            "jurisdiction": "AE", "data_class": "personal", "deployment": "anthropic-claude-sonnet-4-6"}))  # fmt: skip
+        args = {"jurisdiction": "AE", "data_class": "personal", "deployment": "anthropic-claude-sonnet-4-6"}
+        ok(await client.call_tool("check_residency", args))
         ok(
             await client.call_tool(
                 "estimate_cost", {"deployment": "anthropic-claude-sonnet-4-6", "prompt": "hi"}
