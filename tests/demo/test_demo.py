@@ -1,4 +1,4 @@
-"""`polyroute demo` end to end: a subprocess in the sandbox, which itself spawns the suite server over stdio."""
+"""`polyroute demo` end to end: a subprocess in a sandbox, which spawns the suite server over stdio."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProces
     """One run shared by the checks below (it spawns two Python processes; keep the area fast)."""
     tmp = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("AWS_")}
-    env.update({"HOME": str(tmp), "XDG_DATA_HOME": str(tmp / "xdg-data"), "XDG_CONFIG_HOME": str(tmp / "xdg-config"),
-                "POLYROUTE_DATA_DIR": str(tmp / "real-data"), "TMPDIR": str(tmp)})  # fmt: skip
+    env.update({"HOME": str(tmp), "XDG_DATA_HOME": str(tmp / "xdg-data"),
+                "XDG_CONFIG_HOME": str(tmp / "xdg-config"), "POLYROUTE_DATA_DIR": str(tmp / "real-data"),
+                "TMPDIR": str(tmp)})  # fmt: skip
     return run_demo(env=env)
 
 
@@ -95,7 +96,8 @@ def test_showcase_takes_one_deployment_per_footprint_kind() -> None:
         return {"id": name, "model": model, "processing_locations": list(where)}
 
     catalog = [dep("global", "ANY"), dep("us", "US"), dep("eu", "DE", "FR"), dep("de", "DE"), dep("au", "AU"),
-               dep("sa", "SA"), dep("ae", "AE"), dep("de-sonnet", "DE", model="claude-sonnet-4-6")]  # fmt: skip
+               dep("sa", "SA"), dep("ae", "AE"),
+               dep("de-sonnet", "DE", model="claude-sonnet-4-6")]  # fmt: skip
     chosen = [d["id"] for d in choose_showcase(catalog)]
     assert chosen == ["sa", "ae", "de-sonnet", "eu", "us", "global"]
     assert footprint_kind(dep("au", "AU")) is None
