@@ -61,7 +61,8 @@ class Requirements(BaseModel):
 
     def failures(self, deployment: Deployment) -> list[str]:
         """One sentence per requirement the deployment fails or cannot be shown to meet."""
-        name, found = deployment.id, list[str]()
+        name = deployment.id
+        found: list[str] = []
         if self.trains_on_inputs is False and deployment.trains_on_inputs is not False:
             found.append(
                 f"{name}: trains on inputs, which this rule forbids"

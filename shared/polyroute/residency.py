@@ -96,20 +96,15 @@ class _Compiled:
     countries: frozenset[str]
     anywhere: bool
     subject: str
-    citations: list[str]
-    allowed_written: list[str]
+    requires: bool
+    met: str
 
     @classmethod
     def of(cls, rule: Rule) -> _Compiled:
         subject = f"{rule.jurisdiction} {rule.data_class} data ({_label(rule.allowed)})"
-        return cls(
-            rule,
-            frozenset(rule.countries),
-            locations.ANY in rule.countries,
-            subject,
-            list(rule.citations),
-            list(rule.allowed),
-        )
+        requires = rule.requirements != Requirements()
+        met = rule.requirements.summary()
+        return cls(rule, frozenset(rule.countries), locations.ANY in rule.countries, subject, requires, met)
 
     def outside(self, deployment_id: str, verb: str, where: tuple[str, ...]) -> list[str]:
         """Sentences for each way `where` escapes the allowed set (empty when it does not)."""
@@ -139,7 +134,7 @@ class _Compiled:
 
     def approval(self, deployment: Deployment) -> str:
         """The one sentence of an allowed verdict."""
-        met = self.rule.requirements.summary()
+        met = self.met
         if self.anywhere:
             rule = self.rule
             return (
@@ -154,7 +149,8 @@ class _Compiled:
     def judge(self, deployment: Deployment, *, version: str) -> Verdict:
         reasons = self.outside(deployment.id, "process", deployment.processing_locations)
         reasons += self.outside(deployment.id, "store data", deployment.storage_locations)
-        reasons += self.rule.requirements.failures(deployment)
+        if self.requires:
+            reasons += self.rule.requirements.failures(deployment)
         allowed = not reasons
         if allowed:
             reasons = [self.approval(deployment)]
@@ -167,8 +163,8 @@ class _Compiled:
             deployment=deployment.id,
             jurisdiction=self.rule.jurisdiction,
             data_class=self.rule.data_class,
-            citations=self.citations,
-            allowed_locations=self.allowed_written,
+            citations=list(self.rule.citations),
+            allowed_locations=list(self.rule.allowed),
             note=self.rule.note,
             policy_version=version,
         )
@@ -199,8 +195,9 @@ class Policy:
         self, jurisdiction: str, data_class: str, deployment: Deployment | None, *, deployment_id: str
     ) -> Verdict:
         """The verdict for one deployment; `deployment` is None when the catalog did not know the id."""
-        key = canonical_jurisdiction(jurisdiction)
-        compiled = self._index.get((key, data_class))
+        compiled = self._index.get((jurisdiction, data_class))  # fast path: already canonical
+        key = jurisdiction if compiled else canonical_jurisdiction(jurisdiction)
+        compiled = compiled or self._index.get((key, data_class))
         if compiled is None or deployment is None:
             return self._unknown(key, data_class, deployment, deployment_id)
         return compiled.judge(deployment, version=self.version)
@@ -257,7 +254,7 @@ class Policy:
             deployment=deployment_id,
             jurisdiction=key,
             data_class=data_class,
-            citations=compiled.citations if compiled else [],
+            citations=list(compiled.rule.citations) if compiled else [],
             policy_version=self.version,
         )
 
