@@ -13,6 +13,7 @@ from genai_prices import Usage, calc_price
 
 from polyroute import locations
 from polyroute.catalog import CAPABILITIES, Deployment, bundled_deployments, load_catalog
+from polyroute.pricing import rates_for
 
 BUNDLED = bundled_deployments()
 TODAY = date(2026, 11, 25)
@@ -62,8 +63,10 @@ def test_genai_prices_can_price_every_price_ref(deployment: Deployment) -> None:
     assert price.total_price > 0
 
 
-def test_every_bundled_deployment_has_a_price() -> None:
-    assert all(d.price_ref or d.price for d in BUNDLED)
+@pytest.mark.parametrize("deployment", BUNDLED, ids=lambda d: d.id)
+def test_every_bundled_deployment_has_rates_through_the_pricing_module(deployment: Deployment) -> None:
+    rates = rates_for(deployment)
+    assert rates.input.base > 0 and rates.output.base >= rates.input.base
 
 
 def test_anthropic_inference_geo_maps_to_locations() -> None:
