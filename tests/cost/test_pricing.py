@@ -9,11 +9,11 @@ from genai_prices import Usage as GenaiUsage
 from genai_prices import calc_price
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.cost.conftest import deployment
 
 from polyroute import cost, pricing
 from polyroute.errors import ConfigError
 from polyroute.types import Usage
-from tests.cost.conftest import deployment
 
 SONNET = deployment("anthropic-sonnet")  # $3 in / $15 out / $0.30 cache read / $3.75 cache write per MTok
 GPT54 = deployment(
@@ -41,7 +41,9 @@ def test_usage_reported_exclusive_of_cache_is_not_undercounted() -> None:
 
 def test_reasoning_tokens_are_part_of_output_not_added_again() -> None:
     plain = cost.cost_of(GPT54, Usage(input_tokens=1_000, output_tokens=2_000))
-    assert cost.cost_of(GPT54, Usage(input_tokens=1_000, output_tokens=2_000, reasoning_tokens=1_500)) == plain
+    assert (
+        cost.cost_of(GPT54, Usage(input_tokens=1_000, output_tokens=2_000, reasoning_tokens=1_500)) == plain
+    )
 
 
 def test_gpt_5_4_long_context_tier_applies_to_every_token_above_272k() -> None:
@@ -53,10 +55,13 @@ def test_gpt_5_4_long_context_tier_applies_to_every_token_above_272k() -> None:
 
 def test_regional_uplift_on_the_global_bedrock_price() -> None:
     eu = deployment(
-        "bedrock-eu-sonnet", provider="bedrock", api_model="eu.anthropic.claude-sonnet-4-6", location="EU", aws_region="eu-central-1",
+        "bedrock-eu-sonnet", provider="bedrock", api_model="eu.anthropic.claude-sonnet-4-6", location="EU",
+        aws_region="eu-central-1",
         price_ref={"model_ref": "global.anthropic.claude-sonnet-4-6", "provider_id": "aws", "uplift": "1.1"},
     )  # fmt: skip
-    assert cost.cost_of(eu, Usage(input_tokens=1_000_000, output_tokens=100_000)) == Decimal("4.95")  # 3.3 + 1.65
+    assert cost.cost_of(eu, Usage(input_tokens=1_000_000, output_tokens=100_000)) == Decimal(
+        "4.95"
+    )  # 3.3 + 1.65
     assert "× 1.1 uplift" in pricing.rates_for(eu).source
 
 

