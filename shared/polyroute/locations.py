@@ -86,7 +86,10 @@ GCC = frozenset({"SA", "AE", "QA", "BH", "KW", "OM"})
 # EU adequacy decisions under GDPR Art. 45 [commission.europa.eu, "Adequacy decisions", 2026-11-25].
 # The EU-US Data Privacy Framework covers only certified organisations, which this tool cannot see:
 # the US is left out on purpose (strict by default); a user policy can add it.
-EU_ADEQUATE = frozenset({"AD", "AR", "CA", "CH", "FO", "GB", "GG", "IL", "IM", "JE", "JP", "KR", "NZ", "UY"})
+# Brazil: Commission Implementing Decision (EU) 2026/179 of 26 January 2026 (OJ 28.1.2026).
+EU_ADEQUATE = frozenset(
+    {"AD", "AR", "BR", "CA", "CH", "FO", "GB", "GG", "IL", "IM", "JE", "JP", "KR", "NZ", "UY"}
+)
 # UK adequacy regulations ("data bridges") under UK GDPR Art. 45 [ico.org.uk / gov.uk, 2026-11-25]:
 # the EEA, the EU's pre-2021 list, Korea (2022) and the DIFC (2023, as a territory of AE; a
 # country-level tool cannot tell DIFC from the rest of the UAE, so it is left out) and Gibraltar.

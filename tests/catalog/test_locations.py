@@ -35,7 +35,8 @@ def test_every_cloud_region_and_group_maps_to_iso_countries() -> None:
     for group in locations.GROUPS.values():
         assert group <= locations.ISO_COUNTRIES
     assert len(locations.EU) == 27 and len(locations.EEA) == 30
-    assert "GB" in locations.GROUPS["EEA+ADEQUATE"] and "US" not in locations.GROUPS["EEA+ADEQUATE"]
+    assert {"GB", "BR", "JP"} <= locations.GROUPS["EEA+ADEQUATE"]  # Brazil: Decision (EU) 2026/179
+    assert "US" not in locations.GROUPS["EEA+ADEQUATE"]  # DPF covers certified firms only
 
 
 def test_bedrock_profiles_as_locations() -> None:
