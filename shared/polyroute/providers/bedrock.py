@@ -82,6 +82,8 @@ class BedrockProvider:
             ) from None
         except (self._errors.ResponseParserError, ValueError):
             raise malformed_error(self.name, deployment) from None
+        if "output" not in answer or "usage" not in answer:  # botocore reads a garbled body as {}
+            raise malformed_error(self.name, deployment)
         return _completion(deployment, answer, elapsed_ms(start))
 
     def _client_error(self, deployment: Deployment, response: dict[str, Any]) -> Exception:

@@ -1,0 +1,91 @@
+"""Providers: lazy SDK imports, one adapter per endpoint, and keys that never leak."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import pytest
+from provider_fixtures import CANARY, complete, deployment
+
+from polyroute.errors import ConfigError, ProviderHTTPError
+from polyroute.providers import Providers
+from polyroute.settings import load_settings
+from polyroute.testing import FakeProviders, Fault
+
+VENDORS = ("anthropic", "openai", "boto3", "botocore")
+
+
+def _loaded_after(code: str) -> list[str]:
+    probe = f"import sys\n{code}\nprint(__import__('json').dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return [name for name in json.loads(out) if name.split(".")[0] in VENDORS]
+
+
+def test_importing_polyroute_loads_no_vendor_sdk() -> None:
+    code = "import polyroute, polyroute.providers, polyroute.secrets, polyroute.testing, polyroute.app"
+    assert _loaded_after(code) == []
+
+
+def test_each_sdk_loads_with_its_first_deployment() -> None:
+    code = (
+        "import os; os.environ['ANTHROPIC_API_KEY'] = 'sk-ant-x'\n"
+        "from polyroute.providers import Providers\nfrom polyroute.settings import load_settings\n"
+        "from polyroute.catalog import Deployment\n"
+        "d = Deployment(id='a', provider='anthropic', model='m', api_model='m', processing_locations=['ANY'],"
+        " storage_locations=['US'], context_window=10, max_output_tokens=10)\n"
+        "Providers(load_settings()).for_deployment(d)"
+    )
+    loaded = {name.split(".")[0] for name in _loaded_after(code)}
+    assert "anthropic" in loaded and not loaded & {"openai", "boto3"}
+
+
+def test_one_adapter_per_endpoint_and_key(env: FakeProviders, monkeypatch: pytest.MonkeyPatch) -> None:
+    providers = Providers(load_settings())
+    first, second = (
+        deployment("anthropic", "claude-a"),
+        deployment("anthropic", "claude-b", inference_geo="us"),
+    )
+    assert providers.for_deployment(first) is providers.for_deployment(second)
+    monkeypatch.setenv("OTHER_KEY", "sk-ant-other-key-0000")
+    separate = deployment("anthropic", "claude-c", api_key_env="OTHER_KEY")
+    assert providers.for_deployment(separate) is not providers.for_deployment(first)
+    elsewhere = deployment("anthropic", "claude-d", base_url="http://127.0.0.1:9")
+    assert providers.for_deployment(elsewhere) is not providers.for_deployment(first)
+
+
+def test_missing_key_names_the_variable_and_the_command(
+    env: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    with pytest.raises(ConfigError) as caught:
+        Providers(load_settings()).for_deployment(deployment("anthropic", "claude-a"))
+    assert "ANTHROPIC_API_KEY" in str(caught.value) and "polyroute keys set anthropic" in str(caught.value)
+
+
+def test_canary_key_never_appears_in_errors_logs_or_output(
+    env: FakeProviders,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", CANARY)
+    masked = f"Incorrect API key provided: {CANARY[:8]}{'*' * 12}{CANARY[-4:]}. Or was it {CANARY}?"
+    openai, anthropic = deployment("openai", "gpt-5.4"), deployment("anthropic", "claude-a")
+    env.openai.inject("gpt-5.4", Fault(status=401, message=masked))
+    env.anthropic.inject("claude-a", Fault(status=500, message=masked, times=None))
+    errors: list[ProviderHTTPError] = []
+    for target in (openai, anthropic):
+        with pytest.raises(ProviderHTTPError) as caught:
+            complete(Providers(load_settings()), target)
+        errors.append(caught.value)
+    assert env.openai.seen()[0].headers["authorization"] == f"Bearer {CANARY}"  # it was really sent
+    shown = [str(e) for e in errors] + [a.model_dump_json() for e in errors for a in e.attempts]
+    shown += [caplog.text, *capsys.readouterr()]
+    for text in shown:
+        assert CANARY not in text and CANARY[-4:] not in text and CANARY[:8] not in text, text
+    assert "[redacted]" in str(errors[0])

@@ -1,0 +1,58 @@
+"""`polyroute keys`: the key comes from stdin, `get` shows only the last four characters."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from keyring_fixtures import MemoryKeyring
+
+from polyroute_servers.cli import main
+
+KEY = "sk-ant-cli-test-key-9876"
+
+
+def run(argv: list[str], monkeypatch: pytest.MonkeyPatch, stdin: str = "") -> int:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return main(argv)
+
+
+def test_set_get_delete_roundtrip(
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["keys", "set", "anthropic"], monkeypatch, stdin=KEY + "\n") == 0
+    assert memory_keyring.store[("polyroute", "anthropic")] == KEY
+    assert run(["keys", "get", "anthropic", "--json"], monkeypatch) == 0
+    out = capsys.readouterr().out
+    report = json.loads(out[out.index("{") :])
+    assert report["keyring"] == {"available": True, "set": True, "last4": "…9876"}
+    assert KEY not in out
+    assert run(["keys", "delete", "anthropic"], monkeypatch) == 0
+    assert run(["keys", "get", "anthropic"], monkeypatch) == 0
+    assert "keyring: not set" in capsys.readouterr().out
+
+
+def test_key_is_never_taken_from_argv(memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run(["keys", "set", "anthropic", KEY], monkeypatch)
+    assert caught.value.code == 2 and memory_keyring.store == {}
+
+
+def test_unknown_name_and_empty_key_are_usage_errors(
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["keys", "set", "no-such-thing"], monkeypatch, stdin=KEY) == 2
+    assert run(["keys", "set", "openai"], monkeypatch, stdin="\n") == 2
+    err = capsys.readouterr().err
+    assert "neither a provider kind" in err and "no key given" in err
+
+
+def test_headless_get_says_so_and_set_fails_plainly(
+    no_keyring: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["keys", "get", "openai"], monkeypatch) == 0
+    assert "unavailable (no OS keyring backend" in capsys.readouterr().out
+    assert run(["keys", "set", "openai"], monkeypatch, stdin=KEY) != 0
+    err = capsys.readouterr().err
+    assert "no OS keyring backend" in err and KEY not in err and err.count("\n") == 1

@@ -1,0 +1,90 @@
+"""secrets: env first, then the keyring (deployment id, then provider kind), else a clear error."""
+
+from __future__ import annotations
+
+import pytest
+from keyring_fixtures import MemoryKeyring
+
+from polyroute import secrets
+from polyroute.catalog import Deployment
+from polyroute.errors import ConfigError
+
+
+def make(provider: str, **fields: str) -> Deployment:
+    return Deployment.model_validate(
+        {
+            "id": f"my-{provider}",
+            "provider": provider,
+            "model": "m",
+            "api_model": "m",
+            "processing_locations": ["ANY"],
+            "storage_locations": ["US"],
+            "context_window": 10,
+            "max_output_tokens": 10,
+            **fields,
+        }
+    )
+
+
+def test_env_beats_keyring(memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets.set_key("anthropic", "from-keyring-000000")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "from-env-000000")
+    assert secrets.api_key(make("anthropic")) == "from-env-000000"
+
+
+def test_keyring_by_deployment_id_then_provider_kind(memory_keyring: MemoryKeyring) -> None:
+    secrets.set_key("openai", "kind-key-00000000")
+    assert secrets.api_key(make("openai")) == "kind-key-00000000"
+    secrets.set_key("my-openai", "deployment-key-0000")
+    assert secrets.api_key(make("openai")) == "deployment-key-0000"
+    assert memory_keyring.store[("polyroute", "my-openai")] == "deployment-key-0000"
+
+
+def test_api_key_env_replaces_the_vendor_variable(
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "vendor-key-000000")
+    sovereign = make("openai_compatible", api_key_env="SOVEREIGN_KEY", base_url="http://10.0.0.1/v1")
+    assert secrets.api_key(sovereign) is None  # optional for compatible endpoints; never the vendor's key
+    monkeypatch.setenv("SOVEREIGN_KEY", "sovereign-key-0000")
+    assert secrets.api_key(sovereign) == "sovereign-key-0000"
+
+
+def test_missing_required_key_names_variable_and_command(memory_keyring: MemoryKeyring) -> None:
+    with pytest.raises(ConfigError) as caught:
+        secrets.api_key(make("azure_openai"))
+    assert "AZURE_OPENAI_API_KEY" in str(caught.value)
+    assert "polyroute keys set azure_openai" in str(caught.value)
+
+
+def test_bedrock_uses_the_aws_chain(memory_keyring: MemoryKeyring) -> None:
+    assert secrets.api_key(make("bedrock")) is None
+
+
+def test_headless_machine_is_said_plainly(no_keyring: None) -> None:
+    with pytest.raises(ConfigError) as caught:
+        secrets.api_key(make("anthropic"))
+    assert "ANTHROPIC_API_KEY" in str(caught.value) and "no OS keyring backend" in str(caught.value)
+    with pytest.raises(secrets.NoKeyringBackend, match="no OS keyring backend"):
+        secrets.set_key("anthropic", "sk-whatever-123456")
+
+
+def test_a_backend_that_drops_writes_is_caught() -> None:
+    # the sandbox's PYTHON_KEYRING_BACKEND is the null backend: it accepts writes and keeps nothing
+    with pytest.raises(secrets.NoKeyringBackend, match="did not keep the key"):
+        secrets.set_key("anthropic", "sk-whatever-123456")
+
+
+def test_delete_and_delete_of_nothing(memory_keyring: MemoryKeyring) -> None:
+    secrets.set_key("openai", "to-delete-0000000")
+    secrets.delete_key("openai")
+    assert secrets.get_key("openai") is None
+    with pytest.raises(ConfigError, match="no key is stored"):
+        secrets.delete_key("openai")
+
+
+def test_redact_and_last4() -> None:
+    assert secrets.redact("key sk-abc12345 and sk-proj-****wxyz and mine", "mine") == (
+        "key [redacted] and [redacted] and [redacted]"
+    )
+    assert secrets.last4("sk-abcdefgh1234") == "…1234" and secrets.last4("short") == "…"
