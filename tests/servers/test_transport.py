@@ -1,0 +1,174 @@
+"""The servers as clients meet them: spawned console scripts over stdio, and `polyroute serve suite --http`
+with bearer tokens, Host and Origin checks. Few processes: each costs about a second of imports."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+BIN = Path(sys.executable).parent
+TOKENS = {
+    "admin": secrets.token_urlsafe(16),
+    "reader": secrets.token_urlsafe(16),
+    "writer": secrets.token_urlsafe(16),
+}
+SCOPES = {"admin": "*", "reader": "governance:read", "writer": "audit:write,audit:read"}
+DEPLOYMENT = "anthropic-claude-sonnet-4-6"
+
+
+def server_env(home: Path, **extra: str) -> dict[str, str]:
+    """A clean environment for a spawned server: its own HOME and data dir, no keys, no real keyring."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("POLYROUTE_") and not k.endswith("_API_KEY")
+    }
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"))
+    env.update(
+        POLYROUTE_DATA_DIR=str(home / "polyroute"), PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring"
+    )
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_stdio_console_script_speaks_only_json_rpc_on_stdout(tmp_path: Path) -> None:
+    noise: list[object] = []
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, Exception):  # a stdout line that was not JSON-RPC
+            noise.append(message)
+
+    params = StdioServerParameters(command=str(BIN / "polyroute-residency"), env=server_env(tmp_path))
+    async with Client(stdio_client(params), message_handler=on_message) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        args = {"jurisdiction": "SA", "data_class": "government_secret", "deployment": DEPLOYMENT}
+        verdict = await client.call_tool("check_residency", args)
+        wrong = await client.call_tool("check_residency", {**args, "deployment": {"not": "a string"}})
+        again = await client.call_tool("explain_policy", {"jurisdiction": "AE-DIFC"})
+    assert names == {"check_residency", "list_allowed_deployments", "explain_policy"}
+    assert verdict.structured_content and verdict.structured_content["allowed"] is False
+    assert wrong.is_error and not again.is_error
+    assert noise == []
+
+
+@pytest.fixture(scope="module")
+def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("http-home")
+    port = free_port()
+    tokens = ";".join(f"{name}={token}:{SCOPES[name]}" for name, token in TOKENS.items())
+    env = server_env(home, POLYROUTE_HTTP_TOKENS=tokens)
+    argv = [str(BIN / "polyroute"), "serve", "suite", "--http", "--port", str(port)]
+    log = (home / "server.log").open("w+")
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, (home / "server.log").read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+        assert TOKENS["admin"] not in (home / "server.log").read_text()  # tokens never reach the log
+
+
+@asynccontextmanager
+async def mcp_as(base: str, who: str) -> AsyncIterator[Client]:
+    headers = {"Authorization": f"Bearer {TOKENS[who]}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, trust_env=False, timeout=15) as http,
+        Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
+    ):
+        yield client
+
+
+def initialize(base: str, **headers: str) -> httpx2.Response:
+    params = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    }
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}
+    headers = {"Accept": "application/json, text/event-stream", **headers}
+    with httpx2.Client(trust_env=False, timeout=5) as http:
+        return http.post(f"{base}/mcp", json=body, headers=headers)
+
+
+def test_http_refuses_missing_and_unknown_tokens_without_pointing_at_an_oauth_server(
+    http_server: str,
+) -> None:
+    missing = initialize(http_server)
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"].startswith("Bearer") and "resource_metadata" not in str(
+        missing.headers
+    )
+    wrong = initialize(http_server, Authorization="Bearer not-a-real-token")
+    assert wrong.status_code == 401 and 'error="invalid_token"' in wrong.headers["www-authenticate"]
+    assert initialize(http_server, Authorization=f"Bearer {TOKENS['admin']}").status_code == 200
+    with httpx2.Client(trust_env=False) as http:
+        assert http.get(f"{http_server}/.well-known/oauth-protected-resource").status_code in (401, 404)
+        assert http.get(f"{http_server}/healthz").text == "ok"
+
+
+def test_http_checks_host_and_origin_before_anything_else(http_server: str) -> None:
+    token = f"Bearer {TOKENS['admin']}"
+    assert initialize(http_server, Authorization=token, Host="evil.example").status_code == 421
+    assert initialize(http_server, Host="evil.example:80").status_code == 421
+    assert initialize(http_server, Authorization=token, Origin="http://evil.example").status_code == 403
+    assert initialize(http_server, Authorization=token, Origin="http://localhost:3000").status_code == 200
+
+
+async def test_http_scopes_limit_tools_and_the_principal_is_the_tokens(http_server: str) -> None:
+    args = {"jurisdiction": "EU", "data_class": "personal", "deployment": DEPLOYMENT}
+    async with mcp_as(http_server, "reader") as reader:
+        assert (await reader.call_tool("check_residency", args)).structured_content is not None
+        denied = await reader.call_tool("complete", {"prompt": "hi"})
+        assert denied.is_error and "needs the 'route' scope" in denied.content[0].text  # type: ignore[union-attr]
+        assert (await reader.call_tool("record_event", {"action": "x"})).is_error
+    async with mcp_as(http_server, "writer") as writer:
+        written = await writer.call_tool("record_event", {"action": "shipped the report"})
+        assert written.structured_content and written.structured_content["principal"] == "writer"
+        assert (await writer.call_tool("check_residency", args)).is_error
+    async with mcp_as(http_server, "admin") as admin:
+        found = await admin.call_tool("query_events", {"event_type": "external"})
+        assert found.structured_content and found.structured_content["events"][0]["principal"] == "writer"
+        assert (await admin.call_tool("verify_log", {})).structured_content["ok"] is True  # type: ignore[index]
+
+
+def test_non_loopback_bind_without_tokens_is_refused_with_one_line(tmp_path: Path) -> None:
+    argv = [
+        str(BIN / "polyroute"),
+        "serve",
+        "cost",
+        "--http",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(free_port()),
+    ]
+    run = subprocess.run(argv, env=server_env(tmp_path), capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "refusing to serve on 0.0.0.0 without bearer tokens" in run.stderr
