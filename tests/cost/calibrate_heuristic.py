@@ -5,7 +5,8 @@ Not a test (pytest does not collect it). Run it when the heuristic changes:
     .venv/bin/python tests/cost/calibrate_heuristic.py
 
 The corpus is read from files every Debian/Python machine has, cut into ~2,000-character chunks:
-English prose (the GPL-3 and Apache-2.0 texts in /usr/share/common-licenses, package METADATA files),
+English prose (five licence texts in /usr/share/common-licenses and the first 200k characters of the
+Python language reference in the stdlib's `pydoc_data.topics`),
 Arabic (the Arabic translations shipped as /usr/share/locale/ar/LC_MESSAGES/*.mo), code (Python
 standard-library modules) and JSON (the JSON-Schema metaschemas, plus generated records, indented and
 compact). The fitted weights and the per-script error go into `polyroute/tokenizer.py` by hand.
@@ -30,12 +31,11 @@ def chunks(text: str) -> list[str]:
 
 
 def english() -> list[str]:
-    texts = [Path("/usr/share/common-licenses", name).read_text() for name in ("GPL-3", "Apache-2.0")]
-    site = Path(tokenizer.__file__).parents[1]
-    for meta in sorted(Path(sys.prefix, "lib").glob("python3*/site-packages/*.dist-info/METADATA"))[:40]:
-        body = meta.read_text(errors="replace").partition("\n\n")[2]
-        texts.append(body)
-    del site
+    import pydoc_data.topics
+
+    names = ("GPL-3", "Apache-2.0", "MPL-2.0", "LGPL-2.1", "GFDL-1.3")
+    texts = [Path("/usr/share/common-licenses", name).read_text() for name in names]
+    texts.append("\n".join(pydoc_data.topics.topics.values())[:200_000])  # the Python reference, prose + code
     return [c for t in texts for c in chunks(t)]
 
 
