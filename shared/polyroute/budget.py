@@ -237,6 +237,8 @@ class Budgets:
 
     def headroom(self, principal: str) -> Decimal | None:
         """The least remaining across the principal's budgets; None when no budget applies."""
+        if not self.settings.budgets:
+            return None
         keys = self.keys_for(principal)
         if not keys:
             return None
@@ -247,6 +249,8 @@ class Budgets:
 
         Raises BudgetExceeded (and reserves nothing) when any budget would go over its limit.
         """
+        if not self.settings.budgets:
+            return None
         keys = self.keys_for(principal)
         if not keys:
             return None

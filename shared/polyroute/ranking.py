@@ -15,10 +15,10 @@ twice the price and twice the latency, with five.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Strategy = Literal["cheapest", "fastest", "best", "balanced"]
 STRATEGIES: tuple[Strategy, ...] = ("cheapest", "fastest", "best", "balanced")
@@ -28,9 +28,8 @@ COST_DECADES = 2.0  # a candidate this many powers of ten dearer than the cheape
 LATENCY_DECADES = 1.0
 
 
-@dataclass(frozen=True)
-class Option:
-    """What ranking needs to know about one candidate."""
+class Option(NamedTuple):
+    """What ranking needs to know about one candidate (a tuple: built once per deployment per request)."""
 
     deployment: str
     expected_usd: Decimal
@@ -48,17 +47,17 @@ def scores(options: Sequence[Option], strategy: Strategy) -> list[float]:
     """One score per option (same order), in [0, 1], higher is better."""
     if not options:
         return []
+    if strategy == "best":
+        return [o.quality / 10 for o in options]
     cheapest = min(float(o.expected_usd) for o in options) + _EPSILON_USD
-    fastest = min(o.latency_ms for o in options)
     cost = [_log_score(cheapest, float(o.expected_usd) + _EPSILON_USD, COST_DECADES) for o in options]
-    latency = [_log_score(fastest, o.latency_ms, LATENCY_DECADES) for o in options]
-    quality = [o.quality / 10 for o in options]
     if strategy == "cheapest":
         return cost
+    fastest = min(o.latency_ms for o in options)
+    latency = [_log_score(fastest, o.latency_ms, LATENCY_DECADES) for o in options]
     if strategy == "fastest":
         return latency
-    if strategy == "best":
-        return quality
+    quality = [o.quality / 10 for o in options]
     weights = BALANCED_WEIGHTS
     return [
         weights["cost"] * c + weights["latency"] * lat + weights["quality"] * q
@@ -67,27 +66,22 @@ def scores(options: Sequence[Option], strategy: Strategy) -> list[float]:
 
 
 def rank(options: Sequence[Option], strategy: Strategy) -> list[tuple[Option, float]]:
-    """Options best first; ties broken by expected cost, then latency, then id (deterministic)."""
+    """Options best first; ties (e.g. past the score floor) broken by cost then latency, or for
+    `fastest` by latency then cost, then id — deterministic."""
     scored = zip(options, scores(options, strategy), strict=True)
-    return sorted(
-        scored, key=lambda pair: (-pair[1], pair[0].expected_usd, pair[0].latency_ms, pair[0].deployment)
-    )
+    if strategy == "fastest":
+        return sorted(scored, key=lambda p: (-p[1], p[0].latency_ms, p[0].expected_usd, p[0].deployment))
+    return sorted(scored, key=lambda p: (-p[1], p[0].expected_usd, p[0].latency_ms, p[0].deployment))
 
 
-def _is_arabic(char: str) -> bool:
-    code = ord(char)
-    return (
-        0x0600 <= code <= 0x06FF
-        or 0x0750 <= code <= 0x077F
-        or 0x08A0 <= code <= 0x08FF
-        or 0xFB50 <= code <= 0xFEFF
-    )
+_ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 def task_of(text: str, *, sample: int = 2000) -> str | None:
     """The task a quality score is looked up for: "arabic" when most letters are Arabic script."""
-    letters = [char for char in text[:sample] if char.isalpha()]
-    if not letters:
+    head = text[:sample]
+    arabic = len(_ARABIC.findall(head))
+    if not arabic:
         return None
-    arabic = sum(1 for char in letters if _is_arabic(char))
-    return "arabic" if arabic * 2 > len(letters) else None
+    return "arabic" if arabic * 2 > len(_LETTER.findall(head)) else None

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from polyroute import cost
 from polyroute.budget import Budgets
 from polyroute.catalog import CAPABILITIES, Deployment
 from polyroute.errors import ConfigError
 from polyroute.health import Health
+from polyroute.pricebook import Estimate, PriceBook
 from polyroute.ranking import Option, Strategy, rank, task_of
+from polyroute.tokencount import TokenCount, counting_key, request_tokens
 from polyroute.types import Attempt, CompletionRequest, Money, Usage
 
 if TYPE_CHECKING:
@@ -95,29 +96,30 @@ class RoutedCompletion(BaseModel):
     exclusions: list[Exclusion] = Field(default_factory=list[Exclusion])
 
 
-class _Request:
-    """One request's routing inputs, resolved once: classification, pool, capabilities, token counts."""
+class RoutingInput:
+    """One request's routing inputs, resolved once: classification, pool, capabilities, token counts.
+
+    Tokens are counted once per counting key (tokenizer family), not once per deployment.
+    """
 
     def __init__(self, router: Router, req: RouteRequest) -> None:
         defaults = router.app.settings.defaults
+        self.route = req
         self.jurisdiction = req.jurisdiction or defaults.jurisdiction or NO_JURISDICTION
         self.data_class = req.data_class or defaults.data_class or "public"
         self.defaulted = req.jurisdiction is None or req.data_class is None
         self.strategy: Strategy = req.strategy or defaults.strategy
         self.required = sorted(_required(req))
-        self.request = req.request
         self.task = task_of(req.request.text())
-        self._counts: dict[str, cost.TokenCount] = {}
-
-    def tokens(self, deployment: Deployment) -> cost.TokenCount:
-        """Input tokens, counted once per model family (deployments of one model share a tokenizer)."""
-        counted = self._counts.get(deployment.model)
-        if counted is None:
-            counted = self._counts[deployment.model] = cost.request_tokens(deployment, self.request)
-        return counted
+        self.pool = router.pool(req.model)
+        self.keys = [counting_key(deployment) for deployment in self.pool]
+        self.counts: dict[str, TokenCount] = {}
+        for key, deployment in zip(self.keys, self.pool, strict=True):
+            if key not in self.counts:
+                self.counts[key] = request_tokens(deployment, req.request)
 
     def any_count(self) -> int:
-        return next(iter(self._counts.values())).tokens if self._counts else 0
+        return next(iter(self.counts.values())).tokens if self.counts else 0
 
 
 def _required(req: RouteRequest) -> set[str]:
@@ -139,6 +141,7 @@ class Router:
         self.app = app
         self.health = health or Health()
         self.budgets = budgets or Budgets(app.settings)
+        self.prices = PriceBook()
         self._verdicts: dict[tuple[str, str, str, str], Verdict] = {}
 
     def verdict(self, jurisdiction: str, data_class: str, deployment: Deployment) -> Verdict:
@@ -189,20 +192,25 @@ class Router:
 
     def plan(self, request: RouteRequest) -> RoutePlan:
         """The ranked candidates and every exclusion with its reason; never calls a provider."""
-        resolved = _Request(self, request)
-        headroom = self.budgets.headroom(request.principal)
-        options: list[tuple[Option, Candidate]] = []
+        return self.decide(RoutingInput(self, request))
+
+    def decide(self, resolved: RoutingInput) -> RoutePlan:
+        """Filter, price and rank the resolved request's pool (the part measured as the routing decision)."""
+        headroom = self.budgets.headroom(resolved.route.principal)
+        kept: dict[str, tuple[Deployment, Verdict, Estimate, int]] = {}
+        options: list[Option] = []
         exclusions: list[Exclusion] = []
-        for deployment in self.pool(request.model):
-            outcome = self._consider(resolved, request.request, deployment, headroom)
+        for deployment, key in zip(resolved.pool, resolved.keys, strict=True):
+            outcome = self._consider(resolved, deployment, resolved.counts[key], headroom)
             if isinstance(outcome, Exclusion):
                 exclusions.append(outcome)
             else:
-                options.append(outcome)
-        ranked = rank([option for option, _ in options], resolved.strategy)
-        by_id = {option.deployment: candidate for option, candidate in options}
+                verdict, estimate, option, tokens = outcome
+                kept[deployment.id] = (deployment, verdict, estimate, tokens)
+                options.append(option)
         candidates = [
-            by_id[option.deployment].model_copy(update={"score": score}) for option, score in ranked
+            _candidate(option, score, *kept[option.deployment])
+            for option, score in rank(options, resolved.strategy)
         ]
         return RoutePlan(
             jurisdiction=resolved.jurisdiction,
@@ -213,56 +221,67 @@ class Router:
             policy_version=self.app.policy.version,
             candidates=candidates,
             exclusions=exclusions,
-            pinned=request.model,
+            pinned=resolved.route.model,
             task=resolved.task,
             required=resolved.required,
         )
 
     def _consider(
-        self, resolved: _Request, request: CompletionRequest, deployment: Deployment, headroom: Money | None
-    ) -> tuple[Option, Candidate] | Exclusion:
-        def out(stage: str, reason: str) -> Exclusion:
-            return Exclusion(deployment=deployment.id, stage=stage, reason=reason)
-
-        missing = [cap for cap in resolved.required if cap not in deployment.capabilities]
-        if missing:
-            return out("capability", f"lacks {', '.join(missing)}")
+        self, resolved: RoutingInput, deployment: Deployment, tokens: TokenCount, headroom: Money | None
+    ) -> tuple[Verdict, Estimate, Option, int] | Exclusion:
+        if resolved.required and not deployment.capabilities.issuperset(resolved.required):
+            missing = [cap for cap in resolved.required if cap not in deployment.capabilities]
+            return Exclusion(
+                deployment=deployment.id, stage="capability", reason=f"lacks {', '.join(missing)}"
+            )
         verdict = self.verdict(resolved.jurisdiction, resolved.data_class, deployment)
         if not verdict.allowed:
-            return out("residency", "; ".join(verdict.reasons) or "denied by policy")
-        tokens = resolved.tokens(deployment)
-        quote = cost.quote(deployment, tokens, max_tokens=request.max_tokens)
-        if not quote.fits_context or request.max_tokens > deployment.max_output_tokens:
-            return out("context", _context_reason(deployment, tokens.tokens, request.max_tokens))
+            reason = "; ".join(verdict.reasons) or "denied by policy"
+            return Exclusion(deployment=deployment.id, stage="residency", reason=reason)
+        max_tokens = resolved.route.request.max_tokens
+        estimate = self.prices.estimate(deployment, tokens, max_tokens)
+        if not estimate.fits:
+            reason = _context_reason(deployment, tokens.tokens, max_tokens)
+            return Exclusion(deployment=deployment.id, stage="context", reason=reason)
         blocked = self.health.blocked(deployment.id) or self.health.capacity_blocked(
-            deployment, tokens.tokens + request.max_tokens
+            deployment, tokens.tokens + max_tokens
         )
         if blocked:
-            return out("health" if "circuit" in blocked else "capacity", blocked)
-        if headroom is not None and quote.max_usd > headroom:
-            return out("budget", f"may cost up to ${quote.max_usd}; budget headroom is ${headroom}")
-        latency = self.health.latency_ms(deployment)
-        quality = deployment.quality_for(resolved.task)
-        option = Option(deployment.id, quote.expected_usd, latency, quality)
-        candidate = Candidate(
-            deployment=deployment.id,
-            provider=deployment.provider,
-            model=deployment.model,
-            processing_locations=list(verdict.processing_locations),
-            expected_cost_usd=quote.expected_usd,
-            max_cost_usd=quote.max_usd,
-            score=0.0,
-            latency_ms=latency,
-            quality=quality,
-            input_tokens=tokens.tokens,
+            stage = "health" if "circuit" in blocked else "capacity"
+            return Exclusion(deployment=deployment.id, stage=stage, reason=blocked)
+        if headroom is not None and estimate.max_usd > headroom:
+            reason = f"may cost up to ${estimate.max_usd}; budget headroom is ${headroom}"
+            return Exclusion(deployment=deployment.id, stage="budget", reason=reason)
+        latency, quality = self.health.latency_ms(deployment), deployment.quality_for(resolved.task)
+        return (
+            verdict,
+            estimate,
+            Option(deployment.id, estimate.expected_usd, latency, quality),
+            tokens.tokens,
         )
-        return option, candidate
 
     async def complete(self, request: RouteRequest) -> RoutedCompletion:
         """Route and call; raises PolicyDenied, BudgetExceeded or NoRoute (each after writing a receipt)."""
         from polyroute.dispatch import dispatch
 
         return await dispatch(self, request)
+
+
+def _candidate(
+    option: Option, score: float, deployment: Deployment, verdict: Verdict, estimate: Estimate, tokens: int
+) -> Candidate:
+    return Candidate(
+        deployment=deployment.id,
+        provider=deployment.provider,
+        model=deployment.model,
+        processing_locations=list(verdict.processing_locations),
+        expected_cost_usd=estimate.expected_usd,
+        max_cost_usd=estimate.max_usd,
+        score=score,
+        latency_ms=option.latency_ms,
+        quality=option.quality,
+        input_tokens=tokens,
+    )
 
 
 def _context_reason(deployment: Deployment, tokens: int, max_tokens: int) -> str:

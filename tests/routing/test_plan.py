@@ -33,6 +33,8 @@ def test_cheapest_picks_minimal_expected_cost_among_compliant(app: App) -> None:
     expected = {d: quote_request(app.catalog.get(d), request).expected_usd for d in ids}
     assert result.candidates[0].expected_cost_usd == min(expected.values())
     assert all(c.expected_cost_usd == expected[c.deployment] for c in result.candidates)
+    maximum = {d: quote_request(app.catalog.get(d), request).max_usd for d in ids}
+    assert all(c.max_cost_usd == maximum[c.deployment] for c in result.candidates)
 
 
 def test_public_data_may_use_the_cheapest_anywhere(app: App) -> None:

@@ -62,3 +62,12 @@ def test_empty_input_ranks_to_nothing() -> None:
 )
 def test_task_is_arabic_when_most_letters_are_arabic(text: str, task: str | None) -> None:
     assert task_of(text) == task
+
+
+def test_past_the_score_floor_fastest_still_orders_by_latency_and_cheapest_by_cost() -> None:
+    quick = Option("quick", Decimal("5"), 100.0, 5)
+    slow = Option("slow", Decimal("0.001"), 5000.0, 5)
+    slower = Option("slower", Decimal("0.0001"), 9000.0, 5)
+    assert order([slower, slow, quick], "fastest") == ["quick", "slow", "slower"]
+    pricey = Option("pricey", Decimal("50"), 10.0, 5)
+    assert order([pricey, quick, slower], "cheapest") == ["slower", "quick", "pricey"]
