@@ -135,18 +135,26 @@ def read_secret_file(path: Path, what: str) -> bytes | None:
 
 
 def create_secret_file(path: Path, data: bytes, what: str) -> bytes:
-    """Write a new 0600 secret file; if another process won the race, return what it wrote."""
+    """Write a new 0600 secret file atomically; if another process won the race, return what it wrote.
+
+    The bytes go to a private temporary file that is then hard-linked into place, so a concurrent
+    reader (another replica starting up) never sees a half-written key.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)
     except FileExistsError:
         return read_secret_file(path, what) or data
     except OSError as error:
         raise ConfigError(f"cannot create {what} {path}: {error.strerror}") from None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    finally:
+        temporary.unlink(missing_ok=True)
     return data
 
 

@@ -85,7 +85,9 @@ class SqliteAuditStore:
 
     def _connect_writer(self) -> sqlite3.Connection:
         open_path(self.path)
-        return connect(self.path)
+        db = connect(self.path)
+        db.execute("PRAGMA busy_timeout = 0")  # the writer retries the lock itself (see writer.py)
+        return db
 
     def _load_signer(self) -> Signer:
         if self._signer is None:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import queue
+import random
 import sqlite3
 import threading
 import time
@@ -27,6 +28,7 @@ from polyroute.audit.signing import Signer
 
 MAX_BATCH = 1000
 PURGE_EVERY_S = 3600.0
+LOCK_TIMEOUT_S = 30.0
 Connect = Callable[[], sqlite3.Connection]
 
 
@@ -132,7 +134,7 @@ class GroupCommitWriter:
     def _commit(self, batch: list[Pending]) -> list[tuple[str, str]]:
         db = self._database()
         signer = self._signer()
-        db.execute("BEGIN IMMEDIATE")
+        _begin_immediate(db)
         try:
             results = self._insert(db, signer, batch)
             self._maybe_purge(db)
@@ -178,6 +180,23 @@ class GroupCommitWriter:
         self._purged_at = time.monotonic()
         cutoff = format_time(datetime.now(UTC) - timedelta(days=self._retention))
         db.execute("DELETE FROM content WHERE stored_at < ?", (cutoff,))
+
+
+def _begin_immediate(db: sqlite3.Connection) -> None:
+    """Take the write lock, retrying briefly while another process holds it.
+
+    SQLite's own busy handler backs off to 100 ms sleeps, which lets one busy process starve another;
+    short randomised waits keep several appending processes fair and their latency low.
+    """
+    deadline = time.monotonic() + LOCK_TIMEOUT_S
+    while True:
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        time.sleep(random.uniform(0.0001, 0.001))
 
 
 def open_path(path: Path) -> None:

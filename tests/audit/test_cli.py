@@ -1,0 +1,109 @@
+"""`polyroute audit …` end to end: exit codes, one JSON document with --json, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+from audit_helpers import db_path, fill, tamper
+
+from polyroute.audit import open_store
+from polyroute.settings import Settings
+from polyroute_servers.cli import main
+
+
+def _seed(settings: Settings, count: int) -> None:
+    async def run() -> None:
+        store = open_store(settings)
+        await fill(store, count)
+        await store.aclose()
+
+    anyio.run(run)
+
+
+def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, dict[str, object]]:
+    code = main(argv)
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_verify_on_a_store_that_does_not_exist_yet(
+    capsys: pytest.CaptureFixture[str], settings: Settings
+) -> None:
+    code, document = _json(capsys, ["audit", "verify", "--json"])
+    assert code == 0
+    assert {k: document[k] for k in ("ok", "events_checked", "first_bad_seq")} == {
+        "ok": True, "events_checked": 0, "first_bad_seq": None,
+    }  # fmt: skip
+    assert main(["audit", "export"]) == 0 and capsys.readouterr().out == ""
+    assert not db_path(settings).exists()
+
+
+def test_verify_export_and_offline_verify(
+    capsys: pytest.CaptureFixture[str], settings: Settings, tmp_path: Path
+) -> None:
+    _seed(settings, 5)
+    assert main(["audit", "verify"]) == 0
+    assert capsys.readouterr().out.startswith("OK: 5 events")
+    export, key = tmp_path / "export.jsonl", tmp_path / "key.pem"
+    assert main(["audit", "export", "--output", str(export)]) == 0
+    assert main(["audit", "pubkey"]) == 0
+    key.write_text(capsys.readouterr().out)
+    assert len(export.read_text().splitlines()) == 10  # 5 events, 5 heads (sequential appends)
+    code, document = _json(
+        capsys, ["audit", "verify", "--file", str(export), "--public-key", str(key), "--json"]
+    )
+    assert (code, document["ok"], document["events_checked"]) == (0, True, 5)
+    lines = export.read_text().splitlines()
+    lines[4] = lines[4].replace('"user-2"', '"user-0"')
+    export.write_text("\n".join(lines) + "\n")
+    code, document = _json(
+        capsys, ["audit", "verify", "--file", str(export), "--public-key", str(key), "--json"]
+    )
+    assert (code, document["ok"], document["first_bad_seq"]) == (1, False, 3)
+
+
+def test_verify_fails_with_exit_1_and_names_the_event(
+    capsys: pytest.CaptureFixture[str], settings: Settings
+) -> None:
+    _seed(settings, 4)
+    tamper(settings, ("UPDATE events SET body = replace(body, 'user-1', 'user-2') WHERE seq = 2", ()))
+    code, document = _json(capsys, ["audit", "verify", "--json"])
+    assert (code, document["ok"], document["first_bad_seq"]) == (1, False, 2)
+    assert main(["audit", "verify"]) == 1
+    assert capsys.readouterr().out.startswith("FAILED at event 2:")
+
+
+def test_tail_and_pubkey(capsys: pytest.CaptureFixture[str], settings: Settings) -> None:
+    _seed(settings, 3)
+    code, document = _json(capsys, ["audit", "tail", "-n", "2", "--json"])
+    assert code == 0 and [e["seq"] for e in document["events"]] == [2, 3]  # type: ignore[union-attr, index]
+    assert main(["audit", "tail"]) == 0
+    table = capsys.readouterr().out
+    assert "last 3 audit events" in table and "user-1" in table and "$0.001150" in table
+    code, document = _json(capsys, ["audit", "pubkey", "--json"])
+    assert str(document["public_key_pem"]).startswith("-----BEGIN PUBLIC KEY-----")
+    assert str(document["key_id"]).startswith("ed25519:")
+
+
+def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    assert main(["audit", "verify", "--file", str(tmp_path / "missing.jsonl")]) == 2
+    assert main(["audit", "verify", "--file", "x", "--public-key", str(tmp_path / "none.pem")]) == 2
+    assert main(["audit", "tail", "-n", "0"]) == 2
+    monkeypatch.setenv("POLYROUTE_AUDIT_URL", "postgresql://user:hunter2@db/audit")
+    assert main(["audit", "verify"]) == 2
+    err = capsys.readouterr().err
+    assert "PostgreSQL store not available yet" in err and "hunter2" not in err
+    assert all(line.startswith("polyroute: ") for line in err.splitlines())
+
+
+def test_export_to_stdout_through_the_real_command(settings: Settings) -> None:
+    _seed(settings, 2)
+    done = subprocess.run([sys.executable, "-m", "polyroute_servers.cli", "audit", "export"],
+                          capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["type"] for r in records] == ["event", "head", "event", "head"]
