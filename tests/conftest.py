@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Test modules are imported in importlib mode (areas may share basenames such as test_cli.py); their
+# sibling helper modules (e.g. tests/audit/audit_helpers.py) stay importable by plain name.
+for _area in sorted(Path(__file__).parent.iterdir()):
+    if _area.is_dir() and not _area.name.startswith((".", "_")) and str(_area) not in sys.path:
+        sys.path.insert(0, str(_area))
 
 
 @pytest.fixture(autouse=True)
