@@ -1,0 +1,181 @@
+"""Adapter overhead vs the raw SDK call, against the same loopback fake, interleaved A B A B in one run.
+
+Target: ≤ 0.15 ms added median for Anthropic and OpenAI. Bedrock's thread hop (boto3 is sync) is
+reported, not targeted. Also: the import time of `polyroute` (no vendor SDK) next to the SDKs' own.
+Run: `.venv/bin/python tests/bench/bench_providers.py` (or `scripts/bench bench_providers`).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+
+from polyroute.catalog import Deployment
+from polyroute.providers import Providers, call_with_retries
+from polyroute.settings import load_settings
+from polyroute.testing import FakeProviders
+from polyroute.types import CompletionRequest
+
+ROUNDS, WARMUP = 300, 30
+PROMPT = "Summarise the residency rules for Saudi personal data in one line."
+Call = Callable[[], Awaitable[Any]]
+Result = tuple[float, float, float, float]  # raw ms, adapter ms, added ms, added CPU ms
+
+
+def deployment(provider: str, model: str, **fields: Any) -> Deployment:
+    return Deployment.model_validate(
+        {
+            "id": f"bench-{provider}",
+            "provider": provider,
+            "model": model,
+            "api_model": model,
+            "processing_locations": ["ANY"],
+            "storage_locations": ["US"],
+            "context_window": 200_000,
+            "max_output_tokens": 8_000,
+            **fields,
+        }
+    )
+
+
+async def interleaved(raw: Call, adapter: Call) -> Result:
+    """Median ms of each arm, the median of the paired differences, and the added CPU ms per call.
+
+    CPU time (this process: SDK, adapter and fake together) is the steadier figure on a busy machine,
+    where wall-clock medians move with other load; the fake's share is the same in both arms.
+    """
+    for _ in range(WARMUP):
+        await raw()
+        await adapter()
+    wall: dict[Call, list[float]] = {raw: [], adapter: []}
+    cpu: dict[Call, float] = {raw: 0.0, adapter: 0.0}
+    for _ in range(ROUNDS):
+        for arm in (raw, adapter):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            await arm()
+            wall[arm].append((time.perf_counter() - start) * 1000)
+            cpu[arm] += time.process_time() - start_cpu
+    paired = [a - r for a, r in zip(wall[adapter], wall[raw], strict=True)]
+    added_cpu = (cpu[adapter] - cpu[raw]) / ROUNDS * 1000
+    return (
+        statistics.median(wall[raw]),
+        statistics.median(wall[adapter]),
+        statistics.median(paired),
+        added_cpu,
+    )
+
+
+async def bench_anthropic(providers: Providers, request: CompletionRequest) -> Result:
+    import anthropic
+
+    target = deployment("anthropic", "claude-sonnet-4-6", inference_geo="us")
+    client = anthropic.AsyncAnthropic(max_retries=0)
+
+    async def raw() -> Any:
+        return await client.messages.create(
+            model=target.api_model,
+            max_tokens=1024,
+            inference_geo="us",
+            messages=[{"role": "user", "content": PROMPT}],
+        )
+
+    try:
+        return await interleaved(raw, lambda: call_with_retries(providers, target, request))
+    finally:
+        await client.close()
+
+
+async def bench_openai(providers: Providers, request: CompletionRequest) -> Result:
+    import openai
+
+    target = deployment("openai", "gpt-5.4", data_residency="eu")
+    client = openai.AsyncOpenAI(max_retries=0)
+
+    async def raw() -> Any:
+        return await client.chat.completions.create(
+            model=target.api_model, max_completion_tokens=1024, messages=[{"role": "user", "content": PROMPT}]
+        )
+
+    try:
+        return await interleaved(raw, lambda: call_with_retries(providers, target, request))
+    finally:
+        await client.close()
+
+
+async def bench_bedrock(providers: Providers, request: CompletionRequest) -> Result:
+    import boto3  # pyright: ignore[reportMissingTypeStubs]
+    import botocore.config  # pyright: ignore[reportMissingTypeStubs]
+
+    target = deployment("bedrock", "eu.anthropic.claude-sonnet-4-6", aws_region="eu-central-1")
+    config = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    client: Any = boto3.client("bedrock-runtime", region_name="eu-central-1", config=config)  # pyright: ignore[reportUnknownMemberType]
+
+    async def raw() -> Any:  # the raw SDK call, blocking the loop as a plain boto3 user would
+        return client.converse(
+            modelId=target.api_model, messages=[{"role": "user", "content": [{"text": PROMPT}]}]
+        )
+
+    return await interleaved(raw, lambda: call_with_retries(providers, target, request))
+
+
+def import_ms(statement: str, runs: int = 3) -> float:
+    code = f"import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)"
+    samples = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(runs)
+    ]
+    return statistics.median(samples)
+
+
+def main() -> int:
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; {ROUNDS} interleaved rounds after {WARMUP} warm-up"
+    )
+    with FakeProviders() as fakes:
+        os.environ.update(fakes.env())
+        request = CompletionRequest.from_prompt(PROMPT)
+
+        async def run_all() -> dict[str, Result]:
+            providers = Providers(load_settings())
+            try:
+                return {
+                    "anthropic": await bench_anthropic(providers, request),
+                    "openai": await bench_openai(providers, request),
+                    "bedrock": await bench_bedrock(providers, request),
+                }
+            finally:
+                await providers.aclose()
+
+        results = anyio.run(run_all)
+    print(
+        f"{'provider':<10} {'raw SDK ms':>11} {'adapter ms':>11} {'added ms':>9} {'ratio':>6} "
+        f"{'added CPU ms':>13}  target (median of paired A-B differences)"
+    )
+    failed = False
+    for name, (raw, adapter, added, added_cpu) in results.items():
+        target = "≤ 0.15 ms" if name != "bedrock" else "reported (thread hop)"
+        ok = name == "bedrock" or added <= 0.15
+        failed |= not ok
+        print(
+            f"{name:<10} {raw:>11.3f} {adapter:>11.3f} {added:>+9.3f} {adapter / raw:>6.2f}"
+            f" {added_cpu:>+13.3f}"
+            f"  {target}{'' if ok else '  MISSED'}"
+        )
+    polyroute = import_ms("import polyroute, polyroute.app, polyroute.providers, polyroute.catalog")
+    print(f"import polyroute (+app, providers, catalog): {polyroute:.1f} ms; for scale, the SDKs it defers:")
+    for sdk in ("anthropic", "openai", "boto3"):
+        print(f"  import {sdk}: {import_ms(f'import {sdk}'):.1f} ms")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
