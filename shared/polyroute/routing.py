@@ -18,16 +18,18 @@ from polyroute.errors import ConfigError
 from polyroute.health import Health
 from polyroute.pricebook import Estimate, PriceBook
 from polyroute.ranking import Option, Strategy, rank, task_of
-from polyroute.tokencount import TokenCount, counting_key, request_tokens
+from polyroute.screen import NO_JURISDICTION, Exclusion, Screener
+from polyroute.tokencount import TokenCount, request_tokens
 from polyroute.types import Attempt, CompletionRequest, Money, Usage
 
 if TYPE_CHECKING:
     from polyroute.app import App
     from polyroute.residency import Verdict
 
-NO_JURISDICTION = "unspecified"
-
-__all__ = ["Candidate", "Exclusion", "RoutePlan", "RouteRequest", "RoutedCompletion", "Router", "Strategy"]
+__all__ = [
+    "NO_JURISDICTION", "Candidate", "Exclusion", "RoutePlan", "RouteRequest", "RoutedCompletion", "Router",
+    "RoutingInput", "Strategy",
+]  # fmt: skip
 
 
 class RouteRequest(BaseModel):
@@ -53,12 +55,6 @@ class Candidate(BaseModel):
     latency_ms: float = 0.0
     quality: int = 5
     input_tokens: int = 0
-
-
-class Exclusion(BaseModel):
-    deployment: str
-    stage: str  # capability | context | residency | budget | health | capacity | failed
-    reason: str
 
 
 class RoutePlan(BaseModel):
@@ -112,11 +108,14 @@ class RoutingInput:
         self.required = sorted(_required(req))
         self.task = task_of(req.request.text())
         self.pool = router.pool(req.model)
-        self.keys = [counting_key(deployment) for deployment in self.pool]
+        self.screen = router.screener.screen(
+            self.pool, whole_catalog=req.model is None, jurisdiction=self.jurisdiction,
+            data_class=self.data_class, required=tuple(self.required),
+        )  # fmt: skip
         self.counts: dict[str, TokenCount] = {}
-        for key, deployment in zip(self.keys, self.pool, strict=True):
-            if key not in self.counts:
-                self.counts[key] = request_tokens(deployment, req.request)
+        for passed in self.screen.passed:
+            if passed.counting_key not in self.counts:
+                self.counts[passed.counting_key] = request_tokens(passed.deployment, req.request)
 
     def any_count(self) -> int:
         return next(iter(self.counts.values())).tokens if self.counts else 0
@@ -142,40 +141,15 @@ class Router:
         self.health = health or Health()
         self.budgets = budgets or Budgets(app.settings)
         self.prices = PriceBook()
-        self._verdicts: dict[tuple[str, str, str, str], Verdict] = {}
+        self.screener = Screener(app)
 
     def verdict(self, jurisdiction: str, data_class: str, deployment: Deployment) -> Verdict:
         """The policy's verdict, cached per (jurisdiction, data class, policy version, deployment)."""
-        policy = self.app.policy
-        key = (jurisdiction, data_class, policy.version, deployment.id)
-        found = self._verdicts.get(key)
-        if found is None:
-            found = self._verdicts[key] = self.judge(jurisdiction, data_class, deployment)
-        return found
+        return self.screener.verdict(jurisdiction, data_class, deployment)
 
     def judge(self, jurisdiction: str, data_class: str, deployment: Deployment) -> Verdict:
         """The policy's verdict, uncached (e.g. for where a provider says a call actually ran)."""
-        from polyroute.residency import Verdict
-
-        if jurisdiction != NO_JURISDICTION:
-            return self.app.policy.check(jurisdiction, data_class, deployment, deployment_id=deployment.id)
-        allowed = data_class == "public"
-        reason = (
-            "public data with no jurisdiction given: no residency constraint applies"
-            if allowed
-            else f"{data_class} data needs a jurisdiction (pass one, or set one under [defaults] in config)"
-        )
-        return Verdict(
-            allowed=allowed,
-            rule=None,
-            reasons=[reason],
-            processing_locations=list(deployment.processing_locations),
-            storage_locations=list(deployment.storage_locations),
-            deployment=deployment.id,
-            jurisdiction=jurisdiction,
-            data_class=data_class,
-            policy_version=self.app.policy.version,
-        )
+        return self.screener.judge(jurisdiction, data_class, deployment)
 
     def pool(self, model: str | None) -> list[Deployment]:
         """The deployments a request may consider: all, the pinned one, or those of a pinned model name."""
@@ -199,13 +173,13 @@ class Router:
         headroom = self.budgets.headroom(resolved.route.principal)
         kept: dict[str, tuple[Deployment, Verdict, Estimate, int]] = {}
         options: list[Option] = []
-        exclusions: list[Exclusion] = []
-        for deployment, key in zip(resolved.pool, resolved.keys, strict=True):
+        exclusions: list[Exclusion] = list(resolved.screen.excluded)
+        for deployment, verdict, key in resolved.screen.passed:
             outcome = self._consider(resolved, deployment, resolved.counts[key], headroom)
             if isinstance(outcome, Exclusion):
                 exclusions.append(outcome)
             else:
-                verdict, estimate, option, tokens = outcome
+                estimate, option, tokens = outcome
                 kept[deployment.id] = (deployment, verdict, estimate, tokens)
                 options.append(option)
         candidates = [
@@ -228,16 +202,7 @@ class Router:
 
     def _consider(
         self, resolved: RoutingInput, deployment: Deployment, tokens: TokenCount, headroom: Money | None
-    ) -> tuple[Verdict, Estimate, Option, int] | Exclusion:
-        if resolved.required and not deployment.capabilities.issuperset(resolved.required):
-            missing = [cap for cap in resolved.required if cap not in deployment.capabilities]
-            return Exclusion(
-                deployment=deployment.id, stage="capability", reason=f"lacks {', '.join(missing)}"
-            )
-        verdict = self.verdict(resolved.jurisdiction, resolved.data_class, deployment)
-        if not verdict.allowed:
-            reason = "; ".join(verdict.reasons) or "denied by policy"
-            return Exclusion(deployment=deployment.id, stage="residency", reason=reason)
+    ) -> tuple[Estimate, Option, int] | Exclusion:
         max_tokens = resolved.route.request.max_tokens
         estimate = self.prices.estimate(deployment, tokens, max_tokens)
         if not estimate.fits:
@@ -254,7 +219,6 @@ class Router:
             return Exclusion(deployment=deployment.id, stage="budget", reason=reason)
         latency, quality = self.health.latency_ms(deployment), deployment.quality_for(resolved.task)
         return (
-            verdict,
             estimate,
             Option(deployment.id, estimate.expected_usd, latency, quality),
             tokens.tokens,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from polyroute.app import App
+from polyroute.catalog import Catalog
 from polyroute.cost import quote_request
 from polyroute.errors import ConfigError, UnknownDeployment
-from polyroute.routing import RoutePlan, RouteRequest
+from polyroute.routing import RoutePlan, RouteRequest, RoutingInput
 from polyroute.types import CompletionRequest, ImagePart, Message, TextPart
 
 PROMPT = "Summarise the attached customer complaint in two sentences."
@@ -103,7 +104,7 @@ def test_unknown_capability_is_a_usage_error(app: App) -> None:
 
 
 def test_arabic_prompt_ranks_by_arabic_quality(app: App) -> None:
-    app.catalog = app.catalog.__class__(
+    app.catalog = Catalog(
         d.model_copy(update={"quality_by_task": {"arabic": 10}}) if d.id == "sa-cheap" else d
         for d in app.catalog
     )
@@ -114,8 +115,13 @@ def test_arabic_prompt_ranks_by_arabic_quality(app: App) -> None:
     assert result.candidates[0].deployment == "sa-cheap"
 
 
-def test_verdicts_are_cached_per_policy_version(app: App) -> None:
-    plan(app, jurisdiction="SA", data_class="personal")
-    cached = len(app.router._verdicts)  # pyright: ignore[reportPrivateUsage]
-    plan(app, jurisdiction="SA", data_class="personal")
-    assert len(app.router._verdicts) == cached == 5  # pyright: ignore[reportPrivateUsage]
+def test_screen_and_verdicts_are_cached_until_the_catalog_changes(app: App) -> None:
+    request = RouteRequest(request=CompletionRequest.from_prompt(PROMPT), principal="p", jurisdiction="SA",
+                           data_class="personal")  # fmt: skip
+    first = RoutingInput(app.router, request).screen
+    assert RoutingInput(app.router, request).screen is first
+    assert len(app.router.screener._verdicts) == 5  # pyright: ignore[reportPrivateUsage]
+    app.catalog = Catalog(d for d in app.catalog if d.id != "sa-mid")
+    rebuilt = RoutingInput(app.router, request).screen
+    assert rebuilt is not first
+    assert [p.deployment.id for p in rebuilt.passed] == ["sa-cheap", "sa-pricey"]

@@ -1,0 +1,174 @@
+"""Benchmark: the routing decision, and the overhead a routed call adds to a raw SDK call.
+
+1. Routing decision (filter, price, rank, cached verdicts) over the bundled catalog and over a
+   synthetic 500-deployment one; token counting (once per tokenizer family) is reported apart, and
+   a naive decision (`cost.quote_request` + `policy.check` per deployment) is the baseline.
+   Targets: ≤ 250 µs (bundled), ≤ 1 ms (500).
+2. Routed `complete` (decision + call + settle + durable receipt) vs the raw openai SDK call against
+   the same loopback fake, interleaved, and LiteLLM's Router against the same fake in the same run.
+   Targets: ≤ 1.5 ms added median, ≤ 1/3 of LiteLLM Router's added overhead.
+Run: `.venv/bin/python tests/bench/bench_routing.py` (or `scripts/bench bench_routing`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # LiteLLM: the bundled cost map, no network
+
+from polyroute import cost
+from polyroute.app import App
+from polyroute.catalog import Catalog, load_catalog
+from polyroute.routing import RouteRequest, RoutingInput
+from polyroute.settings import Settings
+from polyroute.testing import DUMMY_KEYS, FakeProviders
+from polyroute.types import CompletionRequest
+
+PROMPT = (
+    "Summarise the customer's complaint below in two sentences and suggest one next step. "
+    "The parcel arrived late, the box was damaged and the invoice listed the wrong delivery address; "
+    "support did not answer the first two emails."
+)
+CASES = (("SA", "personal"), ("EU", "personal"), (None, None))  # None: defaulted → public, all eligible
+
+
+def median_us(action: Callable[[], object], rounds: int = 400) -> float:
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1e6
+
+
+def route(jurisdiction: str | None, data_class: str | None, **extra: Any) -> RouteRequest:
+    request = CompletionRequest.from_prompt(PROMPT, max_tokens=300)
+    return RouteRequest(request=request, jurisdiction=jurisdiction, data_class=data_class, principal="bench", **extra)
+
+
+def synthetic(count: int) -> list[dict[str, Any]]:
+    """`count` deployments over 25 models (claude-like, gpt-like, open), 12 locations, random prices."""
+    rng = random.Random(7)
+    models = [f"claude-bench-{i}" for i in range(8)] + [f"gpt-4o-bench-{i}" for i in range(8)]
+    models += [f"open-bench-{i}" for i in range(9)]
+    places = ["SA", "AE", "QA", "DE", "FR", "IE", "GB", "US", "EEA", "GCC", "ANY", "JP"]
+    caps = ["vision", "json", "reasoning", "arabic", "long_context", "tools"]
+    return [
+        {
+            "id": f"synthetic-{i:03d}", "provider": "openai_compatible", "model": rng.choice(models),
+            "base_url": "http://127.0.0.1:9/v1", "location": rng.choice(places),
+            "capabilities": rng.sample(caps, rng.randint(1, 5)), "context_window": rng.choice([8192, 128000, 200000]),
+            "max_output_tokens": 4096, "quality": rng.randint(3, 9), "latency_prior_ms": rng.randint(300, 4000),
+            "price": {"input_per_mtok": str(rng.randint(1, 3000) / 100), "output_per_mtok": str(rng.randint(1, 9000) / 100)},
+        }  # fmt: skip
+        for i in range(count)
+    ]
+
+
+def naive(app: App, request: RouteRequest) -> object:
+    """What a router without caches does: a full quote and a fresh verdict for every deployment."""
+    jurisdiction, data_class = request.jurisdiction or "SA", request.data_class or "public"
+    kept = []
+    for deployment in app.catalog:
+        verdict = app.policy.check(jurisdiction, data_class, deployment, deployment_id=deployment.id)
+        if verdict.allowed:
+            kept.append((cost.quote_request(deployment, request.request).expected_usd, deployment.id))
+    return sorted(kept)
+
+
+def decision_rows(app: App, label: str) -> list[str]:
+    rows = []
+    for jurisdiction, data_class in CASES:
+        request = route(jurisdiction, data_class)
+        resolved = RoutingInput(app.router, request)
+        plan = app.router.decide(resolved)  # warms the verdict cache
+        decide = median_us(lambda: app.router.decide(resolved))  # noqa: B023
+        count = median_us(lambda: RoutingInput(app.router, request), rounds=200)  # noqa: B023
+        total = median_us(lambda: app.router.plan(request), rounds=200)  # noqa: B023
+        base = median_us(lambda: naive(app, request), rounds=30)  # noqa: B023
+        case = f"{jurisdiction or '-'}/{data_class or 'defaulted'}"
+        rows.append(
+            f"  {label:<9} {case:<18} candidates {len(plan.candidates):>3}/{len(app.catalog):<3} decision "
+            f"{decide:7.1f} µs | + token counting ({len(resolved.counts)} families) {count:6.1f} µs "
+            f"| plan() {total:7.1f} µs | naive {base:8.1f} µs ({base / decide:4.1f}× the decision)"
+        )
+    return rows
+
+
+async def overhead(fakes: FakeProviders, rounds: int) -> dict[str, float]:
+    import litellm
+    from openai import AsyncOpenAI
+
+    local = {
+        "id": "bench-sovereign-de", "provider": "openai_compatible", "model": "bench-local-model",
+        "base_url": f"{fakes.openai.url}/v1", "location": "DE", "capabilities": ["json"],
+        "context_window": 32000, "max_output_tokens": 4096,
+        "price": {"input_per_mtok": "0.001", "output_per_mtok": "0.002"},
+    }  # fmt: skip
+    data = Path(tempfile.mkdtemp(prefix="bench-routing-"))
+    app = App(Settings(data_dir=data, deployments=[local]), principal="bench")
+    request = route("EU", "personal", strategy="cheapest")
+    messages = [{"role": "user", "content": PROMPT}]
+    raw = AsyncOpenAI(base_url=f"{fakes.openai.url}/v1", api_key=DUMMY_KEYS["OPENAI_API_KEY"], max_retries=0)
+    params = {"model": "openai/bench-local-model", "api_base": f"{fakes.openai.url}/v1", "api_key": "sk-fake"}
+    lite = litellm.Router(model_list=[{"model_name": "bench", "litellm_params": params}], num_retries=0)
+
+    async def raw_call() -> None:
+        await raw.chat.completions.create(model="bench-local-model", messages=messages, max_tokens=300)  # type: ignore[arg-type]
+
+    async def routed_call() -> None:
+        result = await app.router.complete(request)
+        assert result.deployment == "bench-sovereign-de", result.deployment
+
+    async def litellm_call() -> None:
+        await lite.acompletion(model="bench", messages=messages, max_tokens=300)
+
+    calls = {"raw": raw_call, "routed": routed_call, "litellm": litellm_call}
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for index in range(rounds + 30):  # interleaved; the first 30 rounds warm up
+        for name, call in calls.items():
+            start = time.perf_counter()
+            await call()
+            if index >= 30:
+                samples[name].append(time.perf_counter() - start)
+    await raw.close()
+    await app.aclose()
+    return {name: statistics.median(values) * 1e3 for name, values in samples.items()}
+
+
+def main() -> None:
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory() as data:
+        bundled = App(Settings(data_dir=Path(data)), principal="bench")
+        big = App(Settings(data_dir=Path(data)), principal="bench")
+        big.catalog = Catalog(load_catalog(synthetic(500), bundled=False))
+        print("routing decision (filter, price, rank, cached verdicts), medians:")
+        for line in decision_rows(bundled, "bundled") + decision_rows(big, "500-synth"):
+            print(line)
+        print("  targets: decision ≤ 250 µs (bundled), ≤ 1000 µs (500 deployments)")
+    with FakeProviders() as fakes:
+        for name, value in fakes.env().items():
+            os.environ[name] = value
+        figures = asyncio.run(overhead(fakes, rounds=int(os.environ.get("BENCH_ROUNDS", "300"))))
+    raw, routed, lite = figures["raw"], figures["routed"], figures["litellm"]
+    added, lite_added = routed - raw, lite - raw
+    print("routed complete vs raw SDK call against the same fake (interleaved, medians):")
+    print(f"  raw openai SDK          {raw:6.3f} ms")
+    print(f"  polyroute routed        {routed:6.3f} ms  added {added:6.3f} ms (target ≤ 1.5 ms) incl. durable receipt")
+    print(f"  LiteLLM Router          {lite:6.3f} ms  added {lite_added:6.3f} ms")
+    ratio = added / lite_added if lite_added > 0 else float("inf")
+    print(f"  polyroute added / LiteLLM added = {ratio:.2f} (target ≤ 0.33)")
+
+
+if __name__ == "__main__":
+    main()
