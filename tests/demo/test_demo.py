@@ -76,7 +76,7 @@ def test_demo_audit_trail_verifies(demo: subprocess.CompletedProcess[str]) -> No
 
 def test_demo_never_touches_the_real_data_dir(demo: subprocess.CompletedProcess[str], tmp_path: Path) -> None:
     data_line = next(line for line in demo.stdout.splitlines() if line.strip().startswith("data:"))
-    workdir = Path(data_line.split(" in ", 1)[1].strip())
+    workdir = Path(data_line.split()[1])
     assert not workdir.exists(), "the throwaway dir is removed without --keep"
     assert "real-data" not in demo.stdout
 

@@ -91,14 +91,12 @@ def _header(stage: Stage, command: str, arguments: list[str], tools: int, second
 
     print("Polyroute demo — an MCP client talking to the Polyroute suite server over stdio")
     print(f"  server: {command} {' '.join(arguments)}  ({tools} tools, ready in {seconds:.1f} s)")
-    print(f"  data:   throwaway audit log and signing key in {stage.workdir}")
+    print(f"  data:   {stage.workdir}  (a fresh audit log and signing key; removed at exit unless --keep)")
     print("  providers:")
     rows = [(provider, how) for provider, how in stage.providers.items()]
     print("    " + table(rows, ["provider", "served by"]).replace("\n", "\n    "))
-    print(
-        "  Answers from a LOCAL STAND-IN are echoes for the demo, not model output;"
-        " prices are real list prices."
-    )
+    print("  Answers from a LOCAL STAND-IN are echoes for the demo, not model output.")
+    print("  Prices are list prices from the bundled price data (the sovereign stand-in's is invented).")
 
 
 def _leaf(failure: BaseException) -> BaseException:
