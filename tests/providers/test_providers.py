@@ -6,12 +6,14 @@ import json
 import logging
 import subprocess
 import sys
+import time
 
 import pytest
 from provider_fixtures import CANARY, complete, deployment
 
-from polyroute.errors import ConfigError, ProviderHTTPError
-from polyroute.providers import Providers
+from polyroute.catalog import Deployment
+from polyroute.errors import ConfigError, ProviderHTTPError, ProviderTimeout
+from polyroute.providers import ProviderOptions, Providers
 from polyroute.settings import load_settings
 from polyroute.testing import FakeProviders, Fault
 
@@ -89,3 +91,51 @@ def test_canary_key_never_appears_in_errors_logs_or_output(
     for text in shown:
         assert CANARY not in text and CANARY[-4:] not in text and CANARY[:8] not in text, text
     assert "[redacted]" in str(errors[0])
+
+
+@pytest.mark.parametrize(
+    ("target", "fake"),
+    [
+        (deployment("anthropic", "slow-claude"), "anthropic"),
+        (deployment("openai", "slow-gpt"), "openai"),
+        (deployment("bedrock", "slow-titan", aws_region="eu-west-1"), "bedrock"),
+    ],
+)
+def test_a_slow_provider_times_out_as_a_retryable_timeout(
+    env: FakeProviders, target: Deployment, fake: str
+) -> None:
+    server = {"anthropic": env.anthropic, "openai": env.openai, "bedrock": env.bedrock}[fake]
+    server.inject(target.api_model, Fault(delay=1.5))
+    quick = Providers(load_settings(), options=ProviderOptions(timeout=0.3, connect_timeout=0.3))
+    started = time.perf_counter()
+    with pytest.raises(ProviderTimeout) as caught:
+        complete(quick, target, max_retries=0)
+    assert caught.value.retryable and time.perf_counter() - started < 1.4
+    assert len(server.seen()) == 1
+
+
+def test_options_from_environment() -> None:
+    options = ProviderOptions.from_env(
+        {"POLYROUTE_PROVIDER_TIMEOUT": "30", "POLYROUTE_RETRY_AFTER_CAP": "2.5"}
+    )
+    assert (options.timeout, options.retry_after_cap) == (30.0, 2.5)
+    with pytest.raises(ConfigError, match="POLYROUTE_PROVIDER_TIMEOUT must be a number"):
+        ProviderOptions.from_env({"POLYROUTE_PROVIDER_TIMEOUT": "soon"})
+
+
+def test_fake_answers_unknown_routes_with_the_provider_error_shape_and_counts_fault_uses(
+    env: FakeProviders,
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(urllib.request.Request(f"{env.bedrock.url}/nowhere", data=b"{}"))
+    assert (
+        caught.value.code == 404 and "ResourceNotFoundException" in caught.value.headers["x-amzn-errortype"]
+    )
+    env.openai.inject("gpt-x", Fault(status=503, times=2))
+    _, attempts = complete(
+        Providers(load_settings(), options=ProviderOptions(backoff=0.01)), deployment("openai", "gpt-x")
+    )
+    assert [a.status for a in attempts] == [503, 503, None]

@@ -26,7 +26,7 @@ class Providers:
 
     def __init__(self, settings: Settings, *, options: ProviderOptions | None = None) -> None:
         self.settings = settings
-        self.options = options or ProviderOptions()
+        self.options = options or ProviderOptions.from_env(os.environ)
         self._by_deployment: dict[str, Provider] = {}
         self._by_endpoint: dict[EndpointKey, Provider] = {}
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from polyroute.catalog import Deployment
-from polyroute.errors import ProviderError, ProviderHTTPError, ProviderTimeout
+from polyroute.errors import ConfigError, ProviderError, ProviderHTTPError, ProviderTimeout
 from polyroute.secrets import redact
 from polyroute.types import Completion, CompletionRequest
 
@@ -42,6 +42,24 @@ class ProviderOptions:
     connect_timeout: float = 5.0
     retry_after_cap: float = 10.0  # never sleep longer than this on a provider's say-so
     backoff: float = 0.5  # first pause when the provider names none; doubles per retry
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ProviderOptions:
+        """Defaults, overridden by POLYROUTE_PROVIDER_TIMEOUT and POLYROUTE_RETRY_AFTER_CAP (seconds)."""
+        values: dict[str, float] = {}
+        for variable, field in (
+            ("POLYROUTE_PROVIDER_TIMEOUT", "timeout"),
+            ("POLYROUTE_RETRY_AFTER_CAP", "retry_after_cap"),
+        ):
+            raw = env.get(variable)
+            if raw:
+                try:
+                    values[field] = float(raw)
+                except ValueError:
+                    raise ConfigError(f"{variable} must be a number of seconds, not {raw!r}") from None
+                if values[field] <= 0:
+                    raise ConfigError(f"{variable} must be a positive number of seconds")
+        return cls(**values)
 
 
 def system_text(request: CompletionRequest) -> str | None:
