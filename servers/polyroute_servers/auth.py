@@ -38,6 +38,12 @@ class Grant:
     def allows(self, scope: str) -> bool:
         return ALL in self.scopes or scope in self.scopes
 
+    @property
+    def caller(self) -> str:
+        """The principal as audit events and budgets name it: `http:<principal>`, never mistakable for a
+        local user (`local:<user>`)."""
+        return self.principal if self.principal.startswith("http:") else f"http:{self.principal}"
+
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()

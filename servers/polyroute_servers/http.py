@@ -115,7 +115,7 @@ class Gate:
         if grant is None:
             return _challenge("invalid_token", "the bearer token is not one this server knows")
         # The raw token is never kept: tools and logs see only the principal and scopes.
-        access = AccessToken(token="", client_id=grant.principal, scopes=sorted(grant.scopes))
+        access = AccessToken(token="", client_id=grant.caller, scopes=sorted(grant.scopes))
         return AuthenticatedUser(access)
 
 

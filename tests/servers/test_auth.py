@@ -21,6 +21,7 @@ def test_env_tokens_map_principals_to_scopes_and_default_to_every_scope() -> Non
     ]
     assert grants[0].sha256 == digest("tok-1")
     assert grants[2].allows("audit:write") and not grants[1].allows("route")
+    assert grants[0].caller == "http:ops" and Grant("http:x", "", frozenset()).caller == "http:x"
 
 
 @pytest.mark.parametrize(

@@ -148,13 +148,17 @@ async def test_http_scopes_limit_tools_and_the_principal_is_the_tokens(http_serv
         denied = await reader.call_tool("complete", {"prompt": "hi"})
         assert denied.is_error and "needs the 'route' scope" in denied.content[0].text  # type: ignore[union-attr]
         assert (await reader.call_tool("record_event", {"action": "x"})).is_error
+        budgets = await reader.call_tool("budget_status", {})
+        assert budgets.structured_content and budgets.structured_content["principal"] == "http:reader"
     async with mcp_as(http_server, "writer") as writer:
         written = await writer.call_tool("record_event", {"action": "shipped the report"})
-        assert written.structured_content and written.structured_content["principal"] == "writer"
+        assert written.structured_content and written.structured_content["principal"] == "http:writer"
         assert (await writer.call_tool("check_residency", args)).is_error
     async with mcp_as(http_server, "admin") as admin:
         found = await admin.call_tool("query_events", {"event_type": "external"})
-        assert found.structured_content and found.structured_content["events"][0]["principal"] == "writer"
+        assert (
+            found.structured_content and found.structured_content["events"][0]["principal"] == "http:writer"
+        )
         assert (await admin.call_tool("verify_log", {})).structured_content["ok"] is True  # type: ignore[index]
 
 
