@@ -177,6 +177,8 @@ def no_route(exclusions: Sequence[Exclusion], plan: RoutePlan) -> NoRoute:
     parts = [f"{e.deployment}: {e.stage}: {e.reason}" for e in exclusions if e.stage != "residency"]
     if denied:
         parts.append(f"not allowed by the residency policy: {', '.join(denied)}")
+    if plan.more_candidates:
+        parts.append(f"{plan.more_candidates} more compliant deployments ranked lower were not tried")
     listed = "; ".join(parts) or "the catalog has no deployment to consider"
     return NoRoute(f"no deployment can take {plan.data_class} data for {plan.jurisdiction} — {listed}",
                    exclusions=list(exclusions))  # fmt: skip

@@ -76,6 +76,8 @@ class Health:
 
     def blocked(self, deployment_id: str) -> str | None:
         """Why this deployment should not be tried now, or None. Does not claim the probe."""
+        if deployment_id not in self._breakers:
+            return None
         state = self.state(deployment_id)
         if state == "open":
             left = self.config.cooldown_s - (self.clock() - self._breakers[deployment_id].opened_at)

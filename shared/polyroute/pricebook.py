@@ -2,8 +2,9 @@
 
 A full `cost.quote` (notes, error band, model) costs ~40 µs; a routing decision prices every
 deployment in the catalog, so it would spend 1.5 ms on the bundled catalog alone. The router needs
-only three numbers — expected cost, maximum cost, whether it fits — computed from the same
-`pricing.Rates` with the same formula; `tests/routing` asserts they equal `cost.quote`'s.
+an expected cost to rank every candidate (a float is enough to order them) and, for the candidates it
+keeps, the expected and maximum cost in Decimal — computed from the same `pricing.Rates` with the same
+formula as `cost.quote`; `tests/routing` asserts they are equal.
 Rates are resolved once per deployment per UTC day (prices in the library are dated).
 """
 
@@ -26,22 +27,49 @@ class Estimate(NamedTuple):
     fits: bool
 
 
+class _Priced(NamedTuple):
+    deployment: Deployment
+    rates: pricing.Rates
+    input_rate: float | None  # USD per token as float when the model has no long-context tiers
+    output_rate: float
+
+
 class PriceBook:
     """Rates per deployment for today, and the expected / maximum cost of one request on each."""
 
     def __init__(self) -> None:
         self._day = -1
-        self._rates: dict[str, tuple[Deployment, pricing.Rates]] = {}
+        self._rates: dict[str, _Priced] = {}
 
-    def rates(self, deployment: Deployment) -> pricing.Rates:
+    def refresh(self) -> None:
+        """Drop yesterday's rates (prices are dated); called once per routing decision."""
         day = int(time.time() // 86400)
         if day != self._day:
             self._rates.clear()
             self._day = day
+
+    def _priced(self, deployment: Deployment) -> _Priced:
         found = self._rates.get(deployment.id)
-        if found is None or found[0] is not deployment:  # a replaced catalog entry re-resolves
-            found = self._rates[deployment.id] = (deployment, pricing.rates_for(deployment))
-        return found[1]
+        if found is None or found.deployment is not deployment:  # a replaced catalog entry re-resolves
+            rates = pricing.rates_for(deployment)
+            flat = not rates.input.tiers and not rates.output.tiers
+            found = self._rates[deployment.id] = _Priced(
+                deployment, rates, float(rates.input.base) if flat else None, float(rates.output.base)
+            )
+        return found
+
+    def rates(self, deployment: Deployment) -> pricing.Rates:
+        return self._priced(deployment).rates
+
+    def expected(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> float:
+        """Expected USD as a float, for ranking only (money that is shown or charged stays Decimal)."""
+        priced = self._priced(deployment)
+        if priced.input_rate is not None:
+            return priced.input_rate * input_tokens + priced.output_rate * output_tokens
+        rates = priced.rates
+        return float(
+            rates.input.at(input_tokens) * input_tokens + rates.output.at(input_tokens) * output_tokens
+        )
 
     def estimate(self, deployment: Deployment, tokens: TokenCount, max_tokens: int) -> Estimate:
         """Expected and maximum USD as `cost.quote` computes them; `fits` as its `fits_context`.

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Literal, NamedTuple
 
 Strategy = Literal["cheapest", "fastest", "best", "balanced"]
@@ -32,7 +31,7 @@ class Option(NamedTuple):
     """What ranking needs to know about one candidate (a tuple: built once per deployment per request)."""
 
     deployment: str
-    expected_usd: Decimal
+    expected_usd: float  # for ordering only
     latency_ms: float
     quality: int  # 1..10, for the request's task
 
@@ -49,8 +48,8 @@ def scores(options: Sequence[Option], strategy: Strategy) -> list[float]:
         return []
     if strategy == "best":
         return [o.quality / 10 for o in options]
-    cheapest = min(float(o.expected_usd) for o in options) + _EPSILON_USD
-    cost = [_log_score(cheapest, float(o.expected_usd) + _EPSILON_USD, COST_DECADES) for o in options]
+    cheapest = min(o.expected_usd for o in options) + _EPSILON_USD
+    cost = [_log_score(cheapest, o.expected_usd + _EPSILON_USD, COST_DECADES) for o in options]
     if strategy == "cheapest":
         return cost
     fastest = min(o.latency_ms for o in options)

@@ -14,17 +14,21 @@ from pydantic import BaseModel, Field
 
 from polyroute.budget import Budgets
 from polyroute.catalog import CAPABILITIES, Deployment
+from polyroute.cost import default_expected_output
 from polyroute.errors import ConfigError
 from polyroute.health import Health
-from polyroute.pricebook import Estimate, PriceBook
+from polyroute.pricebook import PriceBook
 from polyroute.ranking import Option, Strategy, rank, task_of
-from polyroute.screen import NO_JURISDICTION, Exclusion, Screener
+from polyroute.screen import NO_JURISDICTION, Exclusion, Passed, Screener
 from polyroute.tokencount import TokenCount, request_tokens
 from polyroute.types import Attempt, CompletionRequest, Money, Usage
 
 if TYPE_CHECKING:
     from polyroute.app import App
     from polyroute.residency import Verdict
+
+MAX_CANDIDATES = 32
+"""How many ranked candidates a plan lists and a call may fall back through; the rest are counted."""
 
 __all__ = [
     "NO_JURISDICTION", "Candidate", "Exclusion", "RoutePlan", "RouteRequest", "RoutedCompletion", "Router",
@@ -66,6 +70,9 @@ class RoutePlan(BaseModel):
     policy_version: str
     candidates: list[Candidate]
     exclusions: list[Exclusion]
+    more_candidates: int = Field(
+        default=0, description=f"compliant deployments ranked below the first {MAX_CANDIDATES}: not tried"
+    )
     pinned: str | None = None
     task: str | None = None
     required: list[str] = Field(default_factory=list[str])
@@ -107,6 +114,7 @@ class RoutingInput:
         self.strategy: Strategy = req.strategy or defaults.strategy
         self.required = sorted(_required(req))
         self.task = task_of(req.request.text())
+        self.expected_output = default_expected_output(req.request.max_tokens)
         self.pool = router.pool(req.model)
         self.screen = router.screener.screen(
             self.pool, whole_catalog=req.model is None, jurisdiction=self.jurisdiction,
@@ -171,21 +179,20 @@ class Router:
     def decide(self, resolved: RoutingInput) -> RoutePlan:
         """Filter, price and rank the resolved request's pool (the part measured as the routing decision)."""
         headroom = self.budgets.headroom(resolved.route.principal)
-        kept: dict[str, tuple[Deployment, Verdict, Estimate, int]] = {}
+        self.prices.refresh()
+        kept: dict[str, Passed] = {}
         options: list[Option] = []
         exclusions: list[Exclusion] = list(resolved.screen.excluded)
-        for deployment, verdict, key in resolved.screen.passed:
-            outcome = self._consider(resolved, deployment, resolved.counts[key], headroom)
+        for passed in resolved.screen.passed:
+            tokens = resolved.counts[passed.counting_key]
+            outcome = self._consider(resolved, passed.deployment, tokens, headroom)
             if isinstance(outcome, Exclusion):
                 exclusions.append(outcome)
             else:
-                estimate, option, tokens = outcome
-                kept[deployment.id] = (deployment, verdict, estimate, tokens)
-                options.append(option)
-        candidates = [
-            _candidate(option, score, *kept[option.deployment])
-            for option, score in rank(options, resolved.strategy)
-        ]
+                kept[passed.deployment.id] = passed
+                options.append(outcome)
+        ranked = rank(options, resolved.strategy)
+        candidates = [self._candidate(resolved, kept[o.deployment], o, s) for o, s in ranked[:MAX_CANDIDATES]]
         return RoutePlan(
             jurisdiction=resolved.jurisdiction,
             data_class=resolved.data_class,
@@ -195,6 +202,7 @@ class Router:
             policy_version=self.app.policy.version,
             candidates=candidates,
             exclusions=exclusions,
+            more_candidates=max(0, len(ranked) - MAX_CANDIDATES),
             pinned=resolved.route.model,
             task=resolved.task,
             required=resolved.required,
@@ -202,26 +210,42 @@ class Router:
 
     def _consider(
         self, resolved: RoutingInput, deployment: Deployment, tokens: TokenCount, headroom: Money | None
-    ) -> tuple[Estimate, Option, int] | Exclusion:
+    ) -> Option | Exclusion:
+        """The per-call checks (context, health, capacity, budget) and, if it passes, its ranking facts."""
         max_tokens = resolved.route.request.max_tokens
-        estimate = self.prices.estimate(deployment, tokens, max_tokens)
-        if not estimate.fits:
+        total = tokens.tokens + max_tokens
+        if total > deployment.context_window or max_tokens > deployment.max_output_tokens:
             reason = _context_reason(deployment, tokens.tokens, max_tokens)
             return Exclusion(deployment=deployment.id, stage="context", reason=reason)
-        blocked = self.health.blocked(deployment.id) or self.health.capacity_blocked(
-            deployment, tokens.tokens + max_tokens
-        )
+        blocked = self.health.blocked(deployment.id) or self.health.capacity_blocked(deployment, total)
         if blocked:
             stage = "health" if "circuit" in blocked else "capacity"
             return Exclusion(deployment=deployment.id, stage=stage, reason=blocked)
-        if headroom is not None and estimate.max_usd > headroom:
-            reason = f"may cost up to ${estimate.max_usd}; budget headroom is ${headroom}"
-            return Exclusion(deployment=deployment.id, stage="budget", reason=reason)
-        latency, quality = self.health.latency_ms(deployment), deployment.quality_for(resolved.task)
-        return (
-            estimate,
-            Option(deployment.id, estimate.expected_usd, latency, quality),
-            tokens.tokens,
+        if headroom is not None:
+            most = self.prices.estimate(deployment, tokens, max_tokens).max_usd
+            if most > headroom:
+                reason = f"may cost up to ${most}; budget headroom is ${headroom}"
+                return Exclusion(deployment=deployment.id, stage="budget", reason=reason)
+        expected = self.prices.expected(deployment, tokens.tokens, resolved.expected_output)
+        return Option(
+            deployment.id, expected, self.health.latency_ms(deployment), deployment.quality_for(resolved.task)
+        )
+
+    def _candidate(self, resolved: RoutingInput, passed: Passed, option: Option, score: float) -> Candidate:
+        deployment = passed.deployment
+        tokens = resolved.counts[passed.counting_key]
+        estimate = self.prices.estimate(deployment, tokens, resolved.route.request.max_tokens)
+        return Candidate(
+            deployment=deployment.id,
+            provider=deployment.provider,
+            model=deployment.model,
+            processing_locations=list(passed.verdict.processing_locations),
+            expected_cost_usd=estimate.expected_usd,
+            max_cost_usd=estimate.max_usd,
+            score=score,
+            latency_ms=option.latency_ms,
+            quality=option.quality,
+            input_tokens=tokens.tokens,
         )
 
     async def complete(self, request: RouteRequest) -> RoutedCompletion:
@@ -229,23 +253,6 @@ class Router:
         from polyroute.dispatch import dispatch
 
         return await dispatch(self, request)
-
-
-def _candidate(
-    option: Option, score: float, deployment: Deployment, verdict: Verdict, estimate: Estimate, tokens: int
-) -> Candidate:
-    return Candidate(
-        deployment=deployment.id,
-        provider=deployment.provider,
-        model=deployment.model,
-        processing_locations=list(verdict.processing_locations),
-        expected_cost_usd=estimate.expected_usd,
-        max_cost_usd=estimate.max_usd,
-        score=score,
-        latency_ms=option.latency_ms,
-        quality=option.quality,
-        input_tokens=tokens,
-    )
 
 
 def _context_reason(deployment: Deployment, tokens: int, max_tokens: int) -> str:

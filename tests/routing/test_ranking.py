@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from polyroute.ranking import BALANCED_WEIGHTS, Option, rank, scores, task_of
 
-CHEAP_SLOW = Option("cheap-slow", Decimal("0.001"), 4000.0, 6)
-PRICEY_FAST = Option("pricey-fast", Decimal("0.010"), 400.0, 9)
-MIDDLE = Option("middle", Decimal("0.002"), 900.0, 8)
-FREE_LOCAL = Option("free-local", Decimal("0"), 2500.0, 4)
+CHEAP_SLOW = Option("cheap-slow", 0.001, 4000.0, 6)
+PRICEY_FAST = Option("pricey-fast", 0.010, 400.0, 9)
+MIDDLE = Option("middle", 0.002, 900.0, 8)
+FREE_LOCAL = Option("free-local", 0, 2500.0, 4)
 
 
 def order(options: list[Option], strategy: str) -> list[str]:
@@ -40,9 +38,9 @@ def test_scores_are_in_unit_interval_and_free_deployment_ranks_first_on_cost() -
 
 
 def test_ties_break_by_cost_then_latency_then_id() -> None:
-    a = Option("b-dep", Decimal("0.01"), 500.0, 7)
-    b = Option("a-dep", Decimal("0.01"), 500.0, 7)
-    c = Option("c-dep", Decimal("0.005"), 900.0, 7)
+    a = Option("b-dep", 0.01, 500.0, 7)
+    b = Option("a-dep", 0.01, 500.0, 7)
+    c = Option("c-dep", 0.005, 900.0, 7)
     assert order([a, b, c], "best") == ["c-dep", "a-dep", "b-dep"]
 
 
@@ -65,9 +63,9 @@ def test_task_is_arabic_when_most_letters_are_arabic(text: str, task: str | None
 
 
 def test_past_the_score_floor_fastest_still_orders_by_latency_and_cheapest_by_cost() -> None:
-    quick = Option("quick", Decimal("5"), 100.0, 5)
-    slow = Option("slow", Decimal("0.001"), 5000.0, 5)
-    slower = Option("slower", Decimal("0.0001"), 9000.0, 5)
+    quick = Option("quick", 5, 100.0, 5)
+    slow = Option("slow", 0.001, 5000.0, 5)
+    slower = Option("slower", 0.0001, 9000.0, 5)
     assert order([slower, slow, quick], "fastest") == ["quick", "slow", "slower"]
-    pricey = Option("pricey", Decimal("50"), 10.0, 5)
+    pricey = Option("pricey", 50, 10.0, 5)
     assert order([pricey, quick, slower], "cheapest") == ["slower", "quick", "pricey"]
