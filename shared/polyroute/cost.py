@@ -82,12 +82,7 @@ def quote(
     low = math.floor(tokens.tokens * (1 - tokens.error_band))
     high = math.ceil(tokens.tokens * (1 + tokens.error_band))
     notes = list(rates.notes)
-    expected_out = (
-        default_expected_output(max_tokens) if expected_output_tokens is None else expected_output_tokens
-    )
-    if expected_out > max_tokens:
-        notes.append(f"expected output {expected_out} capped at max_tokens {max_tokens}")
-        expected_out = max_tokens
+    expected_out = _expected_output(max_tokens, expected_output_tokens, notes)
     fits = _fit_notes(deployment, tokens.tokens, high, max_tokens, notes)
     _count_notes(deployment, tokens, rates, high, notes)
     return Quote.model_construct(
@@ -109,6 +104,15 @@ def quote(
         price_source=rates.source,
         notes=notes,
     )
+
+
+def _expected_output(max_tokens: int, given: int | None, notes: list[str]) -> int:
+    if given is None:
+        return default_expected_output(max_tokens)
+    if given > max_tokens:
+        notes.append(f"expected output {given} capped at max_tokens {max_tokens}")
+        return max_tokens
+    return given
 
 
 def _fit_notes(deployment: Deployment, tokens: int, high: int, max_tokens: int, notes: list[str]) -> bool:
