@@ -20,6 +20,7 @@ from polyroute_servers.demo_view import (
     dep_id,
     deployments_of,
     footprint,
+    plan_summary,
     quote_cell,
     quotes_of,
     reason_text,
@@ -174,14 +175,16 @@ class Demo:
         )
 
     async def completion(self) -> None:
-        self.heading(4, "Routed completions: each goes only where its data may go", "complete")
+        self.heading(4, "Routed completions: each goes only where its data may go", "route_request, complete")
         rows: list[tuple[Any, ...]] = []
-        answers: list[str] = []
+        notes: list[str] = []
         for jurisdiction, data_class, label in ROUTED:
-            answer = await self.call("complete", {
+            arguments = {
                 "prompt": PROMPTS[1][1] if jurisdiction == "SA" else PROMPTS[0][1],
                 "jurisdiction": jurisdiction, "data_class": data_class, "max_tokens": MAX_TOKENS,
-            })  # fmt: skip
+            }  # fmt: skip
+            plan = await self.call("route_request", arguments)
+            answer = await self.call("complete", arguments)
             self.receipt_id = self.receipt_id or str(answer["receipt_id"])
             rows.append((
                 label, answer["deployment"], footprint(answer),
@@ -189,13 +192,14 @@ class Demo:
                 usd(answer.get("estimated_cost_usd")), usd(answer.get("cost_usd")),
                 f"{float(answer.get('latency_ms', 0)):.0f} ms", len(answer.get("attempts", [])),
             ))  # fmt: skip
-            answers.append(f"{answer['deployment']}: {shorten(str(answer.get('text', '')), 90)}")
+            notes.append(f"{label}: dry run {plan_summary(plan)}")
+            notes.append(f"  answer from {answer['deployment']}: {shorten(str(answer.get('text', '')), 90)}")
         headers = ["request", "routed to", "processes in", "tokens in/out", "estimated", "actual", "latency"]
         headers.append("attempts")
         self.print_table(rows, headers)
-        self.say("   answers (from LOCAL STAND-INs that echo the prompt, unless a key is set):")
-        for line in answers:
-            self.say(f"     {line}")
+        for line in notes:
+            self.say(f"   {line}")
+        self.say("   (answers from LOCAL STAND-INs echo the prompt)")
 
     async def refusal(self) -> None:
         self.heading(

@@ -45,6 +45,19 @@ def reason_text(verdict: dict[str, Any], deployment: str) -> str:
     return reason.removeprefix(f"{deployment}: ")
 
 
+def plan_summary(plan: dict[str, Any]) -> str:
+    """'1 compliant candidate, 38 excluded (residency 37, capability 1)' from a route_request plan."""
+    candidates = plan.get("candidates") or []
+    exclusions = plan.get("exclusions") or []
+    stages: dict[str, int] = {}
+    for exclusion in exclusions:
+        stage = str(exclusion.get("stage", "?"))
+        stages[stage] = stages.get(stage, 0) + 1
+    by_stage = ", ".join(f"{stage} {count}" for stage, count in sorted(stages.items(), key=lambda kv: -kv[1]))
+    plural = "" if len(candidates) == 1 else "s"
+    return f"{len(candidates)} compliant candidate{plural}, {len(exclusions)} excluded ({by_stage or 'none'})"
+
+
 def deployments_of(listing: dict[str, Any]) -> list[dict[str, Any]]:
     for key in ("deployments", "models", "result"):
         if isinstance(listing.get(key), list):

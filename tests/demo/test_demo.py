@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from polyroute_servers.demo_view import choose_showcase, footprint_kind, reason_text
+from polyroute_servers.demo_view import choose_showcase, footprint_kind, plan_summary, reason_text
 
 pytestmark = pytest.mark.slow
 
@@ -34,8 +34,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProces
 
 def test_demo_exits_zero_and_walks_every_tool(demo: subprocess.CompletedProcess[str]) -> None:
     assert demo.returncode == 0, demo.stderr
-    for tool in ("list_models", "check_residency", "list_allowed_deployments", "compare_costs", "complete",
-                 "get_receipt", "query_events", "verify_log"):  # fmt: skip
+    for tool in ("list_models", "check_residency", "list_allowed_deployments", "compare_costs",
+                 "route_request", "complete", "get_receipt", "query_events", "verify_log"):  # fmt: skip
         assert f"{tool}" in demo.stdout
     assert "Traceback" not in demo.stdout + demo.stderr
 
@@ -64,6 +64,7 @@ def test_demo_routes_secret_data_in_kingdom_and_refuses_a_global_pin(
         line for line in demo.stdout.splitlines() if line.strip().startswith("SA government_secret")
     )
     assert "demo-riyadh-sovereign" in routed and " SA " in routed
+    assert "dry run 1 compliant candidate" in demo.stdout
     assert "refused, not rerouted" in demo.stdout and "isError" in demo.stdout
     assert "may not take government_secret data for SA" in demo.stdout
 
@@ -106,3 +107,9 @@ def test_showcase_takes_one_deployment_per_footprint_kind() -> None:
 def test_reason_text_drops_the_repeated_id() -> None:
     assert reason_text({"reasons": ["x: may process in AE"]}, "x") == "may process in AE"
     assert reason_text({"reasons": []}, "x") == "(no reason given)"
+
+
+def test_plan_summary_counts_exclusions_by_stage() -> None:
+    plan = {"candidates": [{}], "exclusions": [{"stage": "residency"}] * 3 + [{"stage": "capability"}]}
+    assert plan_summary(plan) == "1 compliant candidate, 4 excluded (residency 3, capability 1)"
+    assert plan_summary({}) == "0 compliant candidates, 0 excluded (none)"
