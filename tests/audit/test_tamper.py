@@ -122,6 +122,20 @@ async def test_a_corrupt_body_is_reported_not_crashed_on(store: AuditStore, sett
         await store.query()
 
 
+async def test_a_body_that_is_not_even_json(store: AuditStore, settings: Settings) -> None:
+    """Rebuilt without generated columns, the table takes any text; verify then parses in Python."""
+    await fill(store, 3)
+    tamper(
+        settings,
+        ("ALTER TABLE events RENAME TO original", ()),
+        ("CREATE TABLE events (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, body TEXT NOT NULL)", ()),
+        ("INSERT INTO events SELECT seq, hash, body FROM original", ()),
+        ("UPDATE events SET body = '{x' WHERE seq = 3", ()),
+    )
+    result = await store.verify()
+    assert (result.ok, result.first_bad_seq, result.events_checked) == (False, 3, 2)
+
+
 async def _export(store: AuditStore) -> list[str]:
     return [line async for line in store.export_lines()]
 
@@ -157,5 +171,7 @@ async def test_tampered_exports(store: AuditStore) -> None:
     assert verify_export(without_last_event, pem).first_bad_seq == 6
     other = Ed25519PrivateKey.generate().public_key()
     assert verify_export(lines, other).first_bad_seq == 1
+    pretty = [json.dumps(json.loads(line), indent=1).replace("\n", " ") for line in lines]
+    assert verify_export(pretty, pem).ok  # re-encoded canonically when the framing is not ours
     garbage = verify_export([*lines[:3], "not json", *lines[3:]], pem)
     assert not garbage.ok and "line 4" in (garbage.reason or "")

@@ -19,6 +19,17 @@ from polyroute.audit.event import GENESIS_HASH, SignedHead, VerifyResult, body_h
 from polyroute.audit.signing import head_signature_ok
 
 
+def _claims(body: str) -> tuple[Any, Any]:
+    """The (seq, prev_hash) a body records; (None, None) if it is not a JSON object."""
+    try:
+        fields: Any = json.loads(body)
+    except ValueError:
+        return None, None
+    if not isinstance(fields, dict):
+        return None, None
+    return fields.get("seq"), fields.get("prev_hash")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+
+
 class ChainVerifier:
     """Feed heads (any time) and events (in order), then read `result()`."""
 
@@ -49,12 +60,16 @@ class ChainVerifier:
         if head.hash != hash_ and self._bad_head is None:
             self._bad_head = len(self._heads) - 1 if self._heads[-1] is head else self._heads.index(head)
 
-    def event(self, seq: int, body: str, stored_hash: str) -> bool:
-        """Check the next event; False once the chain is broken (later events are not checked)."""
+    def event(self, seq: int, body: str, stored_hash: str, *, claims: tuple[Any, Any] | None = None) -> bool:
+        """Check the next event; False once the chain is broken (later events are not checked).
+
+        `claims` is the (seq, prev_hash) the body records, when the caller has already extracted them
+        (SQLite can, faster than parsing the body again here).
+        """
         if self._bad is not None:
             return False
         expected = self._checked + 1
-        problem = self._problem(expected, seq, body, stored_hash)
+        problem = self._problem(expected, seq, body, stored_hash, claims)
         if problem is not None:
             self._bad = (expected, problem)
             return False
@@ -64,22 +79,21 @@ class ChainVerifier:
             self._match(head, stored_hash)
         return True
 
-    def _problem(self, expected: int, seq: int, body: str, stored_hash: str) -> str | None:
+    def _problem(
+        self, expected: int, seq: int, body: str, stored_hash: str, claims: tuple[Any, Any] | None
+    ) -> str | None:
         if seq != expected:
             return (
                 f"event {expected} is missing (found {seq} next)"
                 if seq > expected
                 else f"event {seq} is out of order"
             )
-        try:
-            fields: Any = json.loads(body)
-        except ValueError:
-            return f"event {seq} is not valid JSON"
-        if not isinstance(fields, dict):
-            return f"event {seq} is not a JSON object"
-        if fields.get("seq") != seq:  # pyright: ignore[reportUnknownMemberType]
-            return f"event {seq} records sequence {fields.get('seq')!r}"  # pyright: ignore[reportUnknownMemberType]
-        if fields.get("prev_hash") != self._last_hash:  # pyright: ignore[reportUnknownMemberType]
+        claimed_seq, claimed_prev = claims if claims is not None else _claims(body)
+        if claimed_seq is None:
+            return f"event {seq} is not a JSON object with a sequence number"
+        if claimed_seq != seq:
+            return f"event {seq} records sequence {claimed_seq!r}"
+        if claimed_prev != self._last_hash:
             return f"event {seq} does not link to the hash of event {seq - 1}"
         if body_hash(body) != stored_hash:
             return f"event {seq} does not match its hash (its content was changed)"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import time as _time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -131,8 +132,8 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _scalar(value: Any) -> Any:
-    """Decimals, datetimes, dates and enums as their canonical JSON scalars."""
+def _default(value: Any) -> Any:
+    """`json.dumps` hook for what JSON lacks, under the canonical rules (the C encoder does the rest)."""
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"audit values must be finite, got {value}")
@@ -142,34 +143,31 @@ def _scalar(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Enum):
-        return _plain(value.value)
+        return value.value
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="python")
+    if isinstance(value, Mapping):
+        return dict(value)  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=canonical_json)  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
     raise ValueError(f"cannot record a {type(value).__name__} in an audit event")
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-ready copy of `value` under the canonical rules."""
-    if value is None or isinstance(value, bool | int | str | float):
-        return value
-    if isinstance(value, BaseModel):
-        return _plain(value.model_dump(mode="python"))
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
-    if isinstance(value, set | frozenset):
-        items: list[Any] = [_plain(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
-        return sorted(items, key=canonical_json)
-    return _scalar(value)
-
-
 def canonical_json(value: Any) -> str:
-    """The canonical text of a JSON-ready value (see the module docstring)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """The canonical text of a value (see the module docstring)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
+    )
 
 
 def canonical_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Top-level fields under the canonical rules, nulls left out, `hash` never included."""
-    return {k: _plain(v) for k, v in fields.items() if v is not None and k != "hash"}
+    """Top-level fields with nulls and `hash` left out, checked to encode canonically (ValueError if not)."""
+    kept = {k: v for k, v in fields.items() if v is not None and k != "hash"}
+    try:
+        canonical_json(kept)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise ValueError(str(error)) from None
+    return kept
 
 
 def event_body(fields: Mapping[str, Any]) -> str:
@@ -181,10 +179,18 @@ def body_hash(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+_ids = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
+
+
 def new_event_id(now: float | None = None) -> str:
-    """`evt_` + 32 hex: 48-bit milliseconds then 80 random bits, so ids sort by creation time."""
+    """`evt_` + 32 hex: 48-bit milliseconds then 80 random bits, so ids sort by creation time.
+
+    Ids need uniqueness, not secrecy, so a generator seeded from the OS (reseeded after fork) serves
+    them: `os.urandom` per event cost more than the rest of an append on a busy machine.
+    """
     millis = int((now if now is not None else _time.time()) * 1000)
-    return f"evt_{millis:012x}{os.urandom(10).hex()}"
+    return f"evt_{millis:012x}{_ids.getrandbits(80):020x}"
 
 
 def event_from_body(body: str, hash_: str) -> AuditEvent:
