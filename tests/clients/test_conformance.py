@@ -11,7 +11,7 @@ import re
 import pytest
 from npm_tools import CONFORMANCE, NODE22, npx, require
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a first run fetches from the npm registry
 
 
 @pytest.mark.parametrize("scenario", ["server-initialize", "tools-list", "dns-rebinding-protection"])

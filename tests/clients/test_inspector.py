@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from npm_tools import INSPECTOR, npx, polyroute_command, require
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a first run fetches from the npm registry
 
 TOOLS = {
     "router": {"list_models", "route_request", "complete"},

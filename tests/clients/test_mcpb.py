@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from npm_tools import MCPB, npx, require
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a first run fetches from the npm registry
 MANIFEST = Path(__file__).resolve().parents[2] / "manifests" / "mcpb" / "manifest.json"
 
 
