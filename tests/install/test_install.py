@@ -172,17 +172,18 @@ def test_unknown_client_is_a_usage_error() -> None:
     assert exit_info.value.code == 2
 
 
-def test_installed_entry_really_starts_a_server(project: Path) -> None:
-    """The written command is runnable: `--help` of the same binary answers (no PATH involved)."""
-    import subprocess
+@pytest.mark.anyio
+async def test_installed_entry_starts_a_working_server_like_a_host_would(project: Path) -> None:
+    """Launch exactly what the file says, with a host's filtered environment plus the entry's env."""
+    from mcp import Client, StdioServerParameters
 
     assert main(["install", "claude-code", "--server", "residency"]) == 0
     entry = load(project / ".mcp.json")["mcpServers"]["polyroute-residency"]
-    done = subprocess.run(
-        [entry["command"], "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/nonexistent", "HOME": os.environ["HOME"]},
-    )
-    assert done.returncode == 0 and "serve" in done.stdout
+    params = StdioServerParameters(command=entry["command"], args=entry["args"], env=entry["env"])
+    async with Client(params) as client:
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        verdict = await client.call_tool(
+            "check_residency", {"jurisdiction": "EU", "data_class": "personal", "deployment": "nope"}
+        )
+    assert tools == {"check_residency", "list_allowed_deployments", "explain_policy"}
+    assert verdict.structured_content is not None and verdict.structured_content["allowed"] is False
