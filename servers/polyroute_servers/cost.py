@@ -74,13 +74,30 @@ def register(server: PolyrouteServer, app: App) -> None:
         input_tokens: InputTokens = None,
         expected_output_tokens: ExpectedOutput = None,
     ) -> Quote:
-        """Min / expected / max USD for one request on one deployment, with how the tokens were counted."""
+        """Min / expected / max USD for one request on one deployment, with how the tokens were counted
+        (the provider's count-tokens API when a key is configured, else offline)."""
+        from polyroute import cost
+
         target = app.catalog.get(deployment)
-        result = _quote(target, prompt, messages, system, max_tokens, input_tokens, expected_output_tokens)
+        if input_tokens is not None:
+            if prompt is not None or messages is not None:
+                raise ToolError("give input_tokens or prompt/messages, not both")
+            given = cost.TokenCount(tokens=input_tokens, method="exact", tokenizer="given", error_band=0.0)
+            result = cost.quote(
+                target, given, max_tokens=max_tokens, expected_output_tokens=expected_output_tokens
+            )
+        else:
+            request = completion_request(prompt, messages, system=system, max_tokens=max_tokens)
+            result = await cost.estimate(
+                target, request, app.settings, expected_output_tokens=expected_output_tokens
+            )
         await note_query(
-            app, event_type="cost_estimate", tool="estimate_cost", deployment=deployment,
+            app,
+            event_type="cost_estimate",
+            tool="estimate_cost",
+            deployment=deployment,
             estimated_cost_usd=result.expected_usd,
-        )  # fmt: skip
+        )
         return result
 
     async def compare_costs(
@@ -88,6 +105,7 @@ def register(server: PolyrouteServer, app: App) -> None:
         messages: Messages = None,
         system: System = None,
         max_tokens: MaxTokens = 1024,
+        expected_output_tokens: ExpectedOutput = None,
         deployments: DeploymentIds = None,
         jurisdiction: OptionalJurisdiction = None,
         data_class: OptionalDataClass = None,
@@ -95,18 +113,24 @@ def register(server: PolyrouteServer, app: App) -> None:
     ) -> CostComparison:
         """Quote the same request on many deployments, cheapest first; with jurisdiction and data_class,
         only deployments the residency policy allows."""
+        from polyroute import cost
+
         if (jurisdiction is None) != (data_class is None):
             raise ToolError("give both jurisdiction and data_class, or neither")
+        request = completion_request(prompt, messages, system=system, max_tokens=max_tokens)
         targets = [app.catalog.get(d) for d in deployments] if deployments else list(app.catalog)
-        quotes: list[Quote] = []
-        excluded: list[Excluded] = []
-        for target in targets:
-            reason = _exclusion(app, target, jurisdiction, data_class, set(require or ()))
-            if reason:
-                excluded.append(Excluded(deployment=target.id, reason=reason))
-                continue
-            quotes.append(_quote(target, prompt, messages, system, max_tokens, None, None))
-        quotes.sort(key=lambda q: (q.expected_usd, q.deployment))
+        excluded = [
+            Excluded(deployment=target.id, reason=reason)
+            for target in targets
+            if (reason := _exclusion(app, target, jurisdiction, data_class, set(require or ())))
+        ]
+        left = {row.deployment for row in excluded}
+        quotes = cost.compare(
+            [target for target in targets if target.id not in left],
+            request.text(),
+            max_tokens=max_tokens,
+            expected_output_tokens=expected_output_tokens,
+        )
         return CostComparison(quotes=quotes, excluded=excluded)
 
     async def budget_status() -> BudgetReport:
@@ -123,32 +147,6 @@ def register(server: PolyrouteServer, app: App) -> None:
     server.register(estimate_cost, scope=GOVERNANCE_READ, title="Estimate cost")
     server.register(compare_costs, scope=GOVERNANCE_READ, title="Compare costs")
     server.register(budget_status, scope=GOVERNANCE_READ, title="Budget status")
-
-
-def _quote(
-    target: Deployment,
-    prompt: str | None,
-    messages: Messages,
-    system: str | None,
-    max_tokens: int,
-    input_tokens: int | None,
-    expected_output_tokens: int | None,
-) -> Quote:
-    """A quote from a prompt/messages or from a given input token count."""
-    from polyroute import cost
-
-    if input_tokens is not None:
-        if prompt is not None or messages is not None:
-            raise ToolError("give input_tokens or prompt/messages, not both")
-        counted = cost.TokenCount(tokens=input_tokens, method="exact", tokenizer="given", error_band=0.0)
-        return cost.quote(
-            target, counted, max_tokens=max_tokens, expected_output_tokens=expected_output_tokens
-        )
-    request = completion_request(prompt, messages, system=system, max_tokens=max_tokens)
-    if expected_output_tokens is None:
-        return cost.quote_request(target, request)
-    counted = cost.count_tokens(request.text(), target)
-    return cost.quote(target, counted, max_tokens=max_tokens, expected_output_tokens=expected_output_tokens)
 
 
 def _exclusion(

@@ -97,6 +97,16 @@ async def test_estimate_cost_quotes_min_expected_max(client: Client) -> None:
     assert "not both" in refused(await client.call_tool("estimate_cost", both))
 
 
+async def test_estimate_cost_asks_the_providers_count_api_when_a_key_is_set(
+    client: Client, provider_env: FakeProviders
+) -> None:
+    quote = ok(
+        await client.call_tool("estimate_cost", {"deployment": "anthropic-claude-sonnet-4-6", "prompt": "hi"})
+    )
+    assert quote["input_method"] == "provider_api" and quote["error_band"] == 0
+    assert any("count_tokens" in seen.path for seen in provider_env.anthropic.seen())
+
+
 async def test_compare_costs_ranks_only_what_residency_allows(client: Client) -> None:
     compared = ok(await client.call_tool("compare_costs", {
         "prompt": "مرحبا، كيف حالك؟", "jurisdiction": "EU", "data_class": "personal"}))  # fmt: skip
