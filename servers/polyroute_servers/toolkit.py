@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import Tool as MCPTool
 from mcp.types import ToolAnnotations
 from pydantic import ValidationError
 
@@ -125,6 +126,14 @@ class PolyrouteServer(MCPServer[Any]):
         self.resource_uris.add(uri)
         self.resource(uri, name=name, description=description, mime_type="application/json")(fn)
 
+    async def list_tools(self) -> list[MCPTool]:
+        """Only the tools the HTTP token's scopes cover: an assistant is not offered what it may not call."""
+        tools = await super().list_tools()
+        granted = _granted_scopes()
+        if granted is None or ALL in granted:
+            return tools
+        return [tool for tool in tools if self.scopes.get(tool.name) in granted]
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         """Check the caller's scope, run the tool, and turn any failure into a one-line ToolError."""
         granted = _granted_scopes()
@@ -141,7 +150,7 @@ class PolyrouteServer(MCPServer[Any]):
     async def _refuse_unknown_arguments(self, name: str, arguments: dict[str, Any]) -> None:
         """Fail closed on a misspelt argument: `dataclass` silently dropped would route as public data."""
         if not self._argument_names:
-            tools = await self.list_tools()
+            tools = await super().list_tools()
             self._argument_names = {t.name: frozenset(t.input_schema.get("properties", {})) for t in tools}
         known = self._argument_names.get(name)
         unknown = sorted(set(arguments) - known) if known is not None else []

@@ -144,6 +144,9 @@ def test_http_checks_host_and_origin_before_anything_else(http_server: str) -> N
 async def test_http_scopes_limit_tools_and_the_principal_is_the_tokens(http_server: str) -> None:
     args = {"jurisdiction": "EU", "data_class": "personal", "deployment": DEPLOYMENT}
     async with mcp_as(http_server, "reader") as reader:
+        offered = {tool.name for tool in (await reader.list_tools()).tools}
+        assert offered == {"estimate_cost", "compare_costs", "budget_status", "check_residency",
+                           "list_allowed_deployments", "explain_policy"}  # fmt: skip
         assert (await reader.call_tool("check_residency", args)).structured_content is not None
         denied = await reader.call_tool("complete", {"prompt": "hi"})
         assert denied.is_error and "needs the 'route' scope" in denied.content[0].text  # type: ignore[union-attr]
