@@ -100,7 +100,7 @@ def secret_ref(client: Client, var: str) -> str | None:
 
 
 def input_id(var: str) -> str:
-    return "polyroute-" + var.lower().replace("_", "-")
+    return "polyroute-" + var.lower().removeprefix("polyroute_").replace("_", "-")
 
 
 def build_entry(
@@ -122,6 +122,20 @@ def build_entry(
     entry: dict[str, Any] = {"command": command, "args": args, "env": env}
     if client in ("claude-code", "vscode"):
         entry = {"type": "stdio", **entry}
+    return entry
+
+
+def build_http_entry(client: Client, url: str, *, token_var: str | None) -> dict[str, Any]:
+    """A remote (Streamable HTTP) entry; the bearer token is a reference, like every secret here."""
+    if client == "claude-desktop":
+        raise ConfigError(
+            "Claude Desktop adds remote servers under Settings → Connectors, not in its config file"
+        )
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"--url must be an http:// or https:// URL, got {url!r}")
+    entry: dict[str, Any] = {"url": url} if client == "cursor" else {"type": "http", "url": url}
+    if token_var:
+        entry["headers"] = {"Authorization": f"Bearer {secret_ref(client, token_var)}"}
     return entry
 
 

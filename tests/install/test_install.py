@@ -187,3 +187,29 @@ async def test_installed_entry_starts_a_working_server_like_a_host_would(project
         )
     assert tools == {"check_residency", "list_allowed_deployments", "explain_policy"}
     assert verdict.structured_content is not None and verdict.structured_content["allowed"] is False
+
+
+def test_remote_server_entries_carry_the_token_as_a_reference(project: Path) -> None:
+    url = "https://polyroute.example.internal/mcp"
+    for client in ("claude-code", "cursor", "vscode"):
+        assert main(["install", client, "--url", url, "--token-env", "POLYROUTE_TOKEN"]) == 0
+    code = load(project / ".mcp.json")["mcpServers"]["polyroute"]
+    assert code == {"type": "http", "url": url, "headers": {"Authorization": "Bearer ${POLYROUTE_TOKEN}"}}
+    cursor = load(project / ".cursor" / "mcp.json")["mcpServers"]["polyroute"]
+    assert cursor == {"url": url, "headers": {"Authorization": "Bearer ${env:POLYROUTE_TOKEN}"}}
+    vscode = load(project / ".vscode" / "mcp.json")
+    assert vscode["servers"]["polyroute"]["headers"] == {"Authorization": "Bearer ${input:polyroute-token}"}
+    assert vscode["inputs"][0]["id"] == "polyroute-token" and vscode["inputs"][0]["password"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["claude-desktop", "--url", "https://x/mcp"], "Connectors"),
+     (["claude-code", "--url", "ftp://x/mcp"], "http:// or https://")],
+)  # fmt: skip
+def test_remote_install_refusals_are_one_line(
+    project: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["install", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

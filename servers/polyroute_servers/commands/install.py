@@ -27,6 +27,11 @@ def register(subparsers: Subparsers) -> None:
         description="Add Polyroute to an MCP client's config file (merging, with a backup).",
     )
     parser.add_argument("client", choices=cc.CLIENTS)
+    _add_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--server",
         choices=cc.SERVERS,
@@ -49,6 +54,8 @@ def register(subparsers: Subparsers) -> None:
         metavar="VAR",
         help="provider key variable to pass by reference (default: those set now)",
     )
+    parser.add_argument("--url", help="add a remote Streamable HTTP server (…/mcp) instead of a local one")
+    parser.add_argument("--token-env", metavar="VAR", help="with --url: variable holding the bearer token")
     parser.add_argument(
         "--print",
         dest="print_only",
@@ -56,7 +63,6 @@ def register(subparsers: Subparsers) -> None:
         help="print the resulting config instead of writing it",
     )
     parser.add_argument("--json", action="store_true", help="one JSON document describing what was done")
-    parser.set_defaults(handler=run)
 
 
 def run(app: App, args: argparse.Namespace) -> int:
@@ -67,8 +73,12 @@ def run(app: App, args: argparse.Namespace) -> int:
         return 2
     project_dir = (args.project_dir or Path.cwd()).absolute()
     target = cc.target_for(client, scope, project_dir=project_dir)
-    secrets = _secret_vars(app, args.key) if args.server in cc.CALLS_PROVIDERS else []
-    entry = cc.build_entry(client, args.server, plain_env=_plain_env(app), secret_vars=secrets)
+    if args.url:
+        secrets = [args.token_env] if args.token_env else []
+        entry = cc.build_http_entry(client, args.url, token_var=args.token_env)
+    else:
+        secrets = _secret_vars(app, args.key) if args.server in cc.CALLS_PROVIDERS else []
+        entry = cc.build_entry(client, args.server, plain_env=_plain_env(app), secret_vars=secrets)
     inputs = cc.vscode_inputs(secrets) if client == "vscode" else []
     name = cc.entry_name(args.server)
     existing = cc.read_config(target.path)
