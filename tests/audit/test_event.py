@@ -94,3 +94,11 @@ def test_event_ids_sort_by_time_and_do_not_repeat() -> None:
     assert first.startswith("evt_") and len(first) == 36
     assert first < second
     assert len({new_event_id() for _ in range(1000)}) == 1000
+
+
+def test_the_writers_template_fills_to_exactly_the_canonical_body() -> None:
+    from polyroute.audit.event import body_template, fill_template
+
+    without = {k: v for k, v in FIXED.items() if k not in ("seq", "time", "prev_hash")}
+    body = fill_template(body_template(without), 7, "2026-11-25T09:30:00.000000Z", "ab" * 32)
+    assert body == EXPECTED_BODY

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import random
+import secrets
 import time as _time
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -175,6 +176,33 @@ def event_body(fields: Mapping[str, Any]) -> str:
     return canonical_json(canonical_fields(fields))
 
 
+_TOKEN = secrets.token_hex(16)
+_SEQ, _TIME, _PREV = (f"{_TOKEN}-{name}" for name in ("seq", "time", "prev_hash"))
+
+
+def body_template(fields: Mapping[str, Any]) -> str:
+    """The canonical body with placeholders for what only the commit knows (seq, time, prev_hash).
+
+    Encoding happens in the caller's task (where a bad value fails only that append), leaving the
+    writer three string substitutions per event inside its lock. The placeholders hold a random
+    per-process token that never leaves memory, so no recorded value can contain one.
+    """
+    kept = {
+        k: v for k, v in fields.items() if v is not None and k not in ("hash", "seq", "time", "prev_hash")
+    }
+    kept.update(seq=_SEQ, time=_TIME, prev_hash=_PREV)
+    try:
+        return canonical_json(kept)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise ValueError(str(error)) from None
+
+
+def fill_template(template: str, seq: int, time: str, prev_hash: str) -> str:
+    """The canonical body: exactly `event_body` of the same fields with these three added."""
+    body = template.replace(f'"{_SEQ}"', str(seq), 1).replace(_TIME, time, 1)
+    return body.replace(_PREV, prev_hash, 1)
+
+
 def body_hash(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -195,7 +223,6 @@ def new_event_id(now: float | None = None) -> str:
 
 def event_from_body(body: str, hash_: str) -> AuditEvent:
     """The event a stored body holds; ValueError (or pydantic's subclass of it) if it holds none."""
-    fields = json.loads(body)
-    if not isinstance(fields, dict):
+    if not body.startswith("{") or not body.endswith("}"):
         raise ValueError("an audit event body must be a JSON object")
-    return AuditEvent.model_validate({**fields, "hash": hash_})
+    return AuditEvent.model_validate_json(f'{body[:-1]},"hash":"{hash_}"}}')

@@ -30,7 +30,7 @@ from polyroute.audit.event import (
     SignedHead,
     UsageSummary,
     VerifyResult,
-    canonical_fields,
+    body_template,
     event_from_body,
     new_event_id,
 )
@@ -105,9 +105,9 @@ class SqliteAuditStore:
                 text = getattr(content, kind)
                 if text is not None and fields.get(f"{kind}_digest") is None:
                     fields[f"{kind}_digest"] = content_digest(self._settings, text)
-        fields["id"] = new_event_id()
+        event_id = fields["id"] = new_event_id()
         try:
-            plain = canonical_fields(fields)
+            template = body_template(fields)
         except ValueError as error:
             raise PolyrouteError(f"cannot record audit event: {error}") from None
         kept = (
@@ -116,7 +116,7 @@ class SqliteAuditStore:
             else None
         )
         try:
-            body, hash_ = await self._writer.submit(plain, kept)
+            body, hash_ = await self._writer.submit(template, event_id, kept)
         except PolyrouteError:
             raise
         except (sqlite3.Error, OSError) as error:

@@ -21,9 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from polyroute.audit.event import GENESIS_HASH, body_hash, canonical_json, format_time
+from polyroute.audit.event import GENESIS_HASH, body_hash, fill_template, format_time
 from polyroute.audit.signing import Signer
 
 MAX_BATCH = 1000
@@ -40,9 +39,10 @@ class ContentRow:
 
 @dataclass(frozen=True)
 class Pending:
-    """One append waiting for the writer: canonical fields without seq, time and prev_hash."""
+    """One append waiting for the writer: its body template (see `body_template`) and id."""
 
-    fields: dict[str, Any]
+    template: str
+    event_id: str
     content: ContentRow | None
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[tuple[str, str]]
@@ -73,11 +73,11 @@ class GroupCommitWriter:
         self._db: sqlite3.Connection | None = None
         self._purged_at = 0.0
 
-    async def submit(self, fields: dict[str, Any], content: ContentRow | None) -> tuple[str, str]:
+    async def submit(self, template: str, event_id: str, content: ContentRow | None) -> tuple[str, str]:
         """Queue one event; returns (canonical body, hash) once it is committed and signed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[str, str]] = loop.create_future()
-        self._queue.put(Pending(fields, content, loop, future))
+        self._queue.put(Pending(template, event_id, content, loop, future))
         self._start()
         return await future
 
@@ -154,13 +154,11 @@ class GroupCommitWriter:
         contents: list[tuple[str, str, str | None, str | None]] = []
         for pending in batch:
             seq += 1
-            body = canonical_json({**pending.fields, "seq": seq, "time": stamp, "prev_hash": prev})
+            body = fill_template(pending.template, seq, stamp, prev)
             prev = body_hash(body)
             rows.append((seq, prev, body))
             if pending.content is not None:
-                contents.append(
-                    (pending.fields["id"], stamp, pending.content.prompt, pending.content.completion)
-                )
+                contents.append((pending.event_id, stamp, pending.content.prompt, pending.content.completion))
         db.executemany("INSERT INTO events (seq, hash, body) VALUES (?, ?, ?)", rows)
         if contents:
             db.executemany(
