@@ -1,0 +1,33 @@
+"""`polyroute serve` refusals, in process: they happen before anything listens."""
+
+from __future__ import annotations
+
+import pytest
+
+from polyroute_servers.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "says"),
+    [
+        (["--host", "0.0.0.0"], "", "refusing to serve on 0.0.0.0 without bearer tokens"),
+        (["--host", "10.1.2.3"], "", "refusing to serve on 10.1.2.3 without bearer tokens"),
+        ([], "ops=s3cret-value:root", "unknown scope(s) root"),
+        ([], "s3cret-value", "POLYROUTE_HTTP_TOKENS entry 1: want principal=token"),
+    ],
+)
+def test_unsafe_or_malformed_http_setups_exit_2_with_one_line(
+    argv: list[str], env: str, says: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POLYROUTE_HTTP_TOKENS", env)
+    assert main(["serve", "cost", "--http", "--port", "0", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err and "s3cret" not in err
+
+
+@pytest.mark.parametrize("argv", [["serve", "everything"], ["serve", "suite", "--port", "70000"], ["serve"]])
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
