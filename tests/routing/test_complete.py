@@ -11,6 +11,7 @@ from routing_fixtures import TINY_BUDGET, Clock, make_app
 
 from polyroute.app import App
 from polyroute.budget import Budgets
+from polyroute.catalog import Catalog, Limits
 from polyroute.errors import BudgetExceeded, NoRoute, PolicyDenied
 from polyroute.routing import RoutedCompletion, RouteRequest
 from polyroute.settings import Budget
@@ -202,3 +203,17 @@ def test_defaulted_classification_is_in_result_and_receipt(app: App) -> None:
         await app.aclose()
 
     asyncio.run(go())
+
+
+def test_deployment_at_its_capacity_is_skipped_until_the_minute_passes(app: App, clock: Clock) -> None:
+    app.catalog = Catalog(
+        d.model_copy(update={"limits": Limits(requests_per_minute=1)}) if d.id == "sa-cheap" else d
+        for d in app.catalog
+    )
+    request = route(jurisdiction="SA", data_class="personal", strategy="cheapest")
+    assert asyncio.run(complete(app, request)).deployment == "sa-cheap"
+    plan = app.router.plan(request)
+    assert ("sa-cheap", "capacity") in {(e.deployment, e.stage) for e in plan.exclusions}
+    assert asyncio.run(complete(app, request)).deployment == "sa-mid"
+    clock.now += 61
+    assert asyncio.run(complete(app, request)).deployment == "sa-cheap"
