@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
+import anyio
 from pydantic import BaseModel
 
 from polyroute.errors import BudgetExceeded
@@ -265,6 +266,20 @@ class Budgets:
     def release(self, reservation: Reservation | None) -> None:
         if reservation is not None:
             self.ledger.release(reservation.id)
+
+    async def reserve_async(self, principal: str, amount: Decimal) -> Reservation | None:
+        """`reserve` off the event loop (the ledger fsyncs); no thread hop when no budget is configured."""
+        if not self.settings.budgets:
+            return None
+        return await anyio.to_thread.run_sync(self.reserve, principal, amount)
+
+    async def settle_async(self, reservation: Reservation | None, actual: Decimal) -> None:
+        if reservation is not None:
+            await anyio.to_thread.run_sync(self.settle, reservation, actual)
+
+    async def release_async(self, reservation: Reservation | None) -> None:
+        if reservation is not None:
+            await anyio.to_thread.run_sync(self.release, reservation)
 
     def status(self, principal: str) -> list[BudgetStatus]:
         """Each budget of the principal with spent, reserved and remaining USD (for `budget_status`)."""

@@ -50,13 +50,13 @@ class _Run:
         router, request = self.router, self.request.request
         deployment = router.app.catalog.get(candidate.deployment)
         try:
-            reservation = router.budgets.reserve(self.request.principal, candidate.max_cost_usd)
+            reservation = await router.budgets.reserve_async(self.request.principal, candidate.max_cost_usd)
         except BudgetExceeded as error:
             self.budget_refused = True
             self.fail(deployment.id, "budget", str(error))
             return None
         if not router.health.acquire(deployment.id):
-            router.budgets.release(reservation)
+            await router.budgets.release_async(reservation)
             self.fail(deployment.id, "health", router.health.blocked(deployment.id) or "circuit open")
             return None
         router.health.record_use(deployment, candidate.input_tokens + request.max_tokens)
@@ -64,16 +64,16 @@ class _Run:
             completion, tries = await call_with_retries(router.app.providers, deployment, request)
         except PolyrouteError as error:
             self._failed(deployment, error)
-            router.budgets.release(reservation)
+            await router.budgets.release_async(reservation)
             return None
-        except BaseException:
+        except BaseException:  # cancelled: give back synchronously, awaiting here would be cancelled too
             router.health.release(deployment.id)
             router.budgets.release(reservation)
             raise
         self.attempts += tries
         router.health.record_success(deployment.id, completion.latency_ms)
         actual = cost.cost_of(deployment, completion.usage)
-        router.budgets.settle(reservation, actual)
+        await router.budgets.settle_async(reservation, actual)
         return candidate, deployment, completion, actual
 
     def _failed(self, deployment: Deployment, error: PolyrouteError) -> None:
