@@ -27,7 +27,7 @@ from polyroute_servers.arguments import (
     completion_request,
 )
 from polyroute_servers.auth import ROUTE
-from polyroute_servers.toolkit import Context, PolyrouteServer, caller
+from polyroute_servers.toolkit import Context, PolyrouteServer, caller, with_heartbeat
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -39,6 +39,7 @@ INSTRUCTIONS = (
     "Always pass jurisdiction and data_class when the prompt holds anything but public data: the router "
     "never sends data where the residency policy forbids, and every call is audited."
 )
+HEARTBEAT_SECONDS = 2.0  # progress while a provider call is outstanding
 
 
 class ModelInfo(BaseModel):
@@ -120,9 +121,8 @@ def register(server: PolyrouteServer, app: App) -> None:
             response_format=response_format, temperature=temperature,
         )  # fmt: skip
         await ctx.report_progress(0, 2, "routing to a compliant deployment")
-        result = await app.router.complete(
-            _route(app, request, model, jurisdiction, data_class, strategy, require)
-        )
+        route = _route(app, request, model, jurisdiction, data_class, strategy, require)
+        result = await with_heartbeat(ctx, app.router.complete(route), total=2, every=HEARTBEAT_SECONDS)
         await ctx.report_progress(2, 2, f"answered by {result.deployment}")
         return result
 

@@ -9,9 +9,10 @@ principal over HTTP, the local user over stdio) without mutating the shared App.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
     from polyroute.app import App
 
 log = logging.getLogger("polyroute.servers")
+T = TypeVar("T")
 
-__all__ = ["Context", "PolyrouteServer", "caller", "describe_validation", "note_query"]
+__all__ = ["Context", "PolyrouteServer", "caller", "describe_validation", "note_query", "with_heartbeat"]
 
 
 def caller(app: App) -> str:
@@ -157,6 +159,32 @@ class PolyrouteServer(MCPServer[Any]):
         if unknown:
             allowed = ", ".join(sorted(known or ())) or "none"
             raise ToolError(f"unknown argument(s) for {name}: {', '.join(unknown)}; it takes: {allowed}")
+
+
+async def with_heartbeat(ctx: Context, work: Awaitable[T], *, total: float, every: float = 2.0) -> T:
+    """Await `work`, reporting progress every `every` seconds so a client sees a long provider call is
+    alive (and clients that reset their timeout on progress do not give up on it)."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    async def tick() -> None:
+        waited = 0.0
+        while True:
+            await anyio.sleep(every)
+            waited += every
+            await ctx.report_progress(1, total, f"waiting for the provider ({waited:.0f} s)")
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(tick)
+        try:
+            outcome.append(await work)
+        except Exception as error:  # re-raised below, outside the task group, unwrapped
+            failure.append(error)
+        finally:
+            group.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 async def note_query(app: App, **fields: Any) -> None:

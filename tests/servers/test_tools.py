@@ -159,6 +159,29 @@ async def test_complete_routes_reports_progress_and_leaves_a_verifiable_receipt(
     assert provider_env.anthropic.seen()
 
 
+async def test_a_slow_provider_call_sends_heartbeat_progress(
+    client: Client, provider_env: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from polyroute.testing import Fault
+
+    monkeypatch.setattr(router, "HEARTBEAT_SECONDS", 0.1)
+    provider_env.anthropic.inject("claude-sonnet-4-6", Fault(delay=0.6))
+    messages: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message)
+
+    args = {
+        "prompt": "slow",
+        "model": "anthropic-claude-sonnet-4-6",
+        "jurisdiction": "US",
+        "data_class": "public",
+    }
+    ok(await client.call_tool("complete", args, progress_callback=on_progress))
+    waiting = [m for m in messages if m and m.startswith("waiting for the provider")]
+    assert len(waiting) >= 2 and messages[-1] == "answered by anthropic-claude-sonnet-4-6"
+
+
 async def test_refused_completion_is_an_error_naming_why(client: Client) -> None:
     args = {
         "prompt": "hi",
