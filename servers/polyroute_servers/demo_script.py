@@ -222,7 +222,8 @@ class Demo:
             expect_error=True,
         )
         self.say(f"   model={pinned} → isError:")
-        self.say(f"     {shorten(refused['error'].split(';')[0], 200)}")
+        message = refused["error"].split(";")[0].replace(f": {pinned}: ", ": ")
+        self.say(f"     {shorten(message, 200)}")
 
     async def receipt(self) -> None:
         self.heading(6, "The receipt of the first routed call", "get_receipt")

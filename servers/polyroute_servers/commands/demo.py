@@ -80,9 +80,9 @@ async def _drive(stage: Stage) -> int:
             error(f"demo failed: the suite server stopped answering ({type(cause).__name__}: {cause})")
             _tail(log_path, sys.stderr)
             return 1
-    print(f"\nDone in {time.perf_counter() - started:.1f} s. Everything above came over MCP from "
-          "`polyroute serve suite`; connect your own client with `polyroute install claude-code` (or "
-          "claude-desktop, cursor, vscode).")  # fmt: skip
+    elapsed = time.perf_counter() - started
+    print(f"\nDone in {elapsed:.1f} s. Everything above came over MCP from `polyroute serve suite`.")
+    print("Connect your own client: scripts/install-client {claude-code|claude-desktop|cursor|vscode}")
     return 0
 
 
