@@ -28,7 +28,9 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # LiteLLM: the bundled cost
 
 from polyroute import cost
 from polyroute.app import App
+from polyroute.audit import EventDraft
 from polyroute.catalog import Catalog, load_catalog
+from polyroute.providers import call_with_retries
 from polyroute.routing import RouteRequest, RoutingInput
 from polyroute.settings import Settings
 from polyroute.testing import DUMMY_KEYS, FakeProviders
@@ -53,7 +55,9 @@ def median_us(action: Callable[[], object], rounds: int = 400) -> float:
 
 def route(jurisdiction: str | None, data_class: str | None, **extra: Any) -> RouteRequest:
     request = CompletionRequest.from_prompt(PROMPT, max_tokens=300)
-    return RouteRequest(request=request, jurisdiction=jurisdiction, data_class=data_class, principal="bench", **extra)
+    return RouteRequest(
+        request=request, jurisdiction=jurisdiction, data_class=data_class, principal="bench", **extra
+    )
 
 
 def synthetic(count: int) -> list[dict[str, Any]]:
@@ -65,11 +69,20 @@ def synthetic(count: int) -> list[dict[str, Any]]:
     caps = ["vision", "json", "reasoning", "arabic", "long_context", "tools"]
     return [
         {
-            "id": f"synthetic-{i:03d}", "provider": "openai_compatible", "model": rng.choice(models),
-            "base_url": "http://127.0.0.1:9/v1", "location": rng.choice(places),
-            "capabilities": rng.sample(caps, rng.randint(1, 5)), "context_window": rng.choice([8192, 128000, 200000]),
-            "max_output_tokens": 4096, "quality": rng.randint(3, 9), "latency_prior_ms": rng.randint(300, 4000),
-            "price": {"input_per_mtok": str(rng.randint(1, 3000) / 100), "output_per_mtok": str(rng.randint(1, 9000) / 100)},
+            "id": f"synthetic-{i:03d}",
+            "provider": "openai_compatible",
+            "model": rng.choice(models),
+            "base_url": "http://127.0.0.1:9/v1",
+            "location": rng.choice(places),
+            "capabilities": rng.sample(caps, rng.randint(1, 5)),
+            "context_window": rng.choice([8192, 128000, 200000]),
+            "max_output_tokens": 4096,
+            "quality": rng.randint(3, 9),
+            "latency_prior_ms": rng.randint(300, 4000),
+            "price": {
+                "input_per_mtok": str(rng.randint(1, 3000) / 100),
+                "output_per_mtok": str(rng.randint(1, 9000) / 100),
+            },
         }  # fmt: skip
         for i in range(count)
     ]
@@ -106,7 +119,7 @@ def decision_rows(app: App, label: str) -> list[str]:
 
 
 async def overhead(fakes: FakeProviders, rounds: int) -> dict[str, float]:
-    import litellm
+    from litellm.router import Router as LiteLLMRouter
     from openai import AsyncOpenAI
 
     local = {
@@ -118,13 +131,13 @@ async def overhead(fakes: FakeProviders, rounds: int) -> dict[str, float]:
     data = Path(tempfile.mkdtemp(prefix="bench-routing-"))
     app = App(Settings(data_dir=data, deployments=[local]), principal="bench")
     request = route("EU", "personal", strategy="cheapest")
-    messages = [{"role": "user", "content": PROMPT}]
+    messages: Any = [{"role": "user", "content": PROMPT}]
     raw = AsyncOpenAI(base_url=f"{fakes.openai.url}/v1", api_key=DUMMY_KEYS["OPENAI_API_KEY"], max_retries=0)
     params = {"model": "openai/bench-local-model", "api_base": f"{fakes.openai.url}/v1", "api_key": "sk-fake"}
-    lite = litellm.Router(model_list=[{"model_name": "bench", "litellm_params": params}], num_retries=0)
+    lite = LiteLLMRouter(model_list=[{"model_name": "bench", "litellm_params": params}], num_retries=0)
 
     async def raw_call() -> None:
-        await raw.chat.completions.create(model="bench-local-model", messages=messages, max_tokens=300)  # type: ignore[arg-type]
+        await raw.chat.completions.create(model="bench-local-model", messages=messages, max_tokens=300)
 
     async def routed_call() -> None:
         result = await app.router.complete(request)
@@ -133,7 +146,27 @@ async def overhead(fakes: FakeProviders, rounds: int) -> dict[str, float]:
     async def litellm_call() -> None:
         await lite.acompletion(model="bench", messages=messages, max_tokens=300)
 
-    calls = {"raw": raw_call, "routed": routed_call, "litellm": litellm_call}
+    deployment = app.catalog.get("bench-sovereign-de")
+
+    async def adapter_call() -> None:  # breakdown: the provider adapter alone (its retry policy included)
+        await call_with_retries(app.providers, deployment, request.request)
+
+    async def plan_only() -> None:  # breakdown: the routing decision with token counting
+        app.router.plan(request)
+
+    async def receipt_only() -> None:  # breakdown: one durable receipt-sized audit append
+        await app.audit.append(
+            EventDraft(event_type="completion", principal="bench", details=receipt_details)
+        )
+
+    first = await app.router.complete(request)
+    stored = await app.audit.get(first.receipt_id)
+    assert stored is not None
+    receipt_details = stored.details
+    calls = {
+        "raw": raw_call, "routed": routed_call, "litellm": litellm_call,
+        "adapter": adapter_call, "plan": plan_only, "receipt": receipt_only,
+    }  # fmt: skip
     samples: dict[str, list[float]] = {name: [] for name in calls}
     for index in range(rounds + 30):  # interleaved; the first 30 rounds warm up
         for name, call in calls.items():
@@ -147,7 +180,10 @@ async def overhead(fakes: FakeProviders, rounds: int) -> dict[str, float]:
 
 
 def main() -> None:
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {sys.version.split()[0]}"
+    )
     with tempfile.TemporaryDirectory() as data:
         bundled = App(Settings(data_dir=Path(data)), principal="bench")
         big = App(Settings(data_dir=Path(data)), principal="bench")
@@ -164,10 +200,19 @@ def main() -> None:
     added, lite_added = routed - raw, lite - raw
     print("routed complete vs raw SDK call against the same fake (interleaved, medians):")
     print(f"  raw openai SDK          {raw:6.3f} ms")
-    print(f"  polyroute routed        {routed:6.3f} ms  added {added:6.3f} ms (target ≤ 1.5 ms) incl. durable receipt")
+    print(
+        f"  polyroute routed        {routed:6.3f} ms  added {added:6.3f} ms (target ≤ 1.5 ms), "
+        "durable receipt included"
+    )
     print(f"  LiteLLM Router          {lite:6.3f} ms  added {lite_added:6.3f} ms")
     ratio = added / lite_added if lite_added > 0 else float("inf")
     print(f"  polyroute added / LiteLLM added = {ratio:.2f} (target ≤ 0.33)")
+    adapter, plan, receipt = figures["adapter"], figures["plan"], figures["receipt"]
+    print(
+        f"  breakdown (separate medians): adapter call {adapter:.3f} ms (+{adapter - raw:.3f} over raw), "
+        f"plan() {plan:.3f} ms, durable receipt append {receipt:.3f} ms; "
+        f"rest (reserve/settle, cost, receipt build) ≈ {routed - adapter - plan - receipt:.3f} ms"
+    )
 
 
 if __name__ == "__main__":
