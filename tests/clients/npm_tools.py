@@ -28,12 +28,18 @@ _checked: dict[str, str | None] = {}
 NPM_CACHE = os.environ.get("npm_config_cache") or str(Path.home() / ".npm")  # noqa: SIM112 (npm's own spelling)
 
 
-def npx(args: Sequence[str], *, timeout: float = NPX_TIMEOUT) -> subprocess.CompletedProcess[str]:
-    """`npx -y ARGS` with the sandboxed environment (HOME is a temp dir) but the real npm cache."""
+def npm_env() -> dict[str, str]:
+    """The sandboxed environment (HOME is a temp dir) with the machine's npm cache."""
     env = dict(os.environ)
     env["npm_config_cache"] = NPM_CACHE
     env["npm_config_update_notifier"] = "false"
     env["npm_config_fund"] = "false"
+    return env
+
+
+def npx(args: Sequence[str], *, timeout: float = NPX_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """`npx -y ARGS` with `npm_env()`."""
+    env = npm_env()
     return subprocess.run(["npx", "-y", *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
