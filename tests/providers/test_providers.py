@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import subprocess
 import sys
 import time
 
+import anyio
 import pytest
 from provider_fixtures import CANARY, complete, deployment
 
 from polyroute.catalog import Deployment
 from polyroute.errors import ConfigError, ProviderHTTPError, ProviderTimeout
-from polyroute.providers import ProviderOptions, Providers
+from polyroute.providers import ProviderOptions, Providers, call_with_retries
 from polyroute.settings import load_settings
 from polyroute.testing import FakeProviders, Fault
+from polyroute.types import CompletionRequest
 
 VENDORS = ("anthropic", "openai", "boto3", "botocore")
 
@@ -139,3 +142,19 @@ def test_fake_answers_unknown_routes_with_the_provider_error_shape_and_counts_fa
         Providers(load_settings(), options=ProviderOptions(backoff=0.01)), deployment("openai", "gpt-x")
     )
     assert [a.status for a in attempts] == [503, 503, None]
+
+
+def test_one_providers_object_survives_several_event_loops(
+    env: FakeProviders, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CLI may run several `anyio.run`s over one App; pooled connections must not cross loops."""
+    providers = Providers(load_settings())
+    for target in (deployment("anthropic", "claude-loop"), deployment("openai", "gpt-loop")) * 2:
+
+        async def go(target: Deployment = target) -> str:
+            completion, _ = await call_with_retries(providers, target, CompletionRequest.from_prompt("again"))
+            return completion.text
+
+        assert anyio.run(go).endswith("again")
+    gc.collect()
+    assert "Event loop is closed" not in capsys.readouterr().err

@@ -8,6 +8,7 @@ the one retry policy.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import Callable
@@ -29,9 +30,17 @@ class Providers:
         self.options = options or ProviderOptions.from_env(os.environ)
         self._by_deployment: dict[str, Provider] = {}
         self._by_endpoint: dict[EndpointKey, Provider] = {}
+        self._loop: object | None = None
+        self._stale: list[Provider] = []
 
     def for_deployment(self, deployment: Deployment) -> Provider:
         """The adapter for `deployment`; raises ConfigError when its key or endpoint is missing."""
+        loop = _running_loop()
+        if loop is not self._loop:  # SDK clients pool connections bound to the loop that opened them
+            # Kept, not closed or dropped: closing needs their (finished) loop, and dropping them lets
+            # the SDK's __del__ schedule a close on the new loop that fails noisily.
+            self._stale += self._by_endpoint.values()
+            self._by_deployment, self._by_endpoint, self._loop = {}, {}, loop
         provider = self._by_deployment.get(deployment.id)
         if provider is None:
             endpoint, build = self._plan(deployment)
@@ -73,6 +82,14 @@ class Providers:
         providers, self._by_endpoint, self._by_deployment = list(self._by_endpoint.values()), {}, {}
         for provider in providers:
             await provider.aclose()
+
+
+def _running_loop() -> object | None:
+    """The running asyncio loop, if any: a CLI may run several `anyio.run`s over one App."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 __all__ = ["Provider", "ProviderOptions", "Providers", "call_with_retries", "pause_before_retry"]
