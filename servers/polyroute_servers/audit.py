@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from polyroute.audit.event import AuditEvent, EventType, GroupBy, UsageSummary, VerifyResult
 from polyroute_servers.arguments import DeploymentId, OptionalDataClass, OptionalJurisdiction
 from polyroute_servers.auth import AUDIT_READ, AUDIT_WRITE
-from polyroute_servers.toolkit import PolyrouteServer, caller
+from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -39,82 +39,87 @@ class UsageReport(BaseModel):
     rows: list[UsageSummary]
 
 
+async def query_events(
+    ctx: Context,
+    event_type: Annotated[EventType | None, Field(description="e.g. completion, refusal, external")] = None,
+    principal: Annotated[str | None, Field(description="who made the call")] = None,
+    deployment: Annotated[str | None, Field(description="catalog deployment id")] = None,
+    allowed: Annotated[
+        bool | None, Field(description="only allowed (true) or refused (false) events")
+    ] = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Limit = 50,
+) -> EventList:
+    """Audit events matching every filter given, newest first."""
+    from polyroute.audit.event import EventQuery
+
+    query = EventQuery(event_type=event_type, principal=principal, deployment=deployment, allowed=allowed,
+                       since=since, until=until, limit=limit)  # fmt: skip
+    events = list(await app_of(ctx).audit.query(query))
+    return EventList(events=events, count=len(events))
+
+
+async def verify_log(ctx: Context) -> VerifyResult:
+    """Recompute the hash chain and check the signed heads; `first_bad_seq` is the first bad event."""
+    return await app_of(ctx).audit.verify()
+
+
+async def summarize_usage(
+    ctx: Context,
+    group_by: Annotated[
+        GroupBy, Field(description="how to group: provider, model, principal, day, deployment")
+    ] = "deployment",
+    principal: Annotated[str | None, Field(description="only this principal's calls")] = None,
+    since: Since = None,
+    until: Until = None,
+) -> UsageReport:
+    """Calls, tokens and USD spent, grouped."""
+    from polyroute.audit.event import EventQuery
+
+    query = EventQuery(principal=principal, since=since, until=until)
+    rows = list(await app_of(ctx).audit.summarize(group_by, query))
+    return UsageReport(group_by=group_by, rows=rows)
+
+
+async def get_receipt(
+    ctx: Context,
+    receipt_id: Annotated[str, Field(description="the receipt id a complete call returned")],
+) -> AuditEvent:
+    """One audit event (the receipt of a routed call): candidates, choice, cost, where it ran, hashes."""
+    event = await app_of(ctx).audit.get(receipt_id)
+    if event is None:
+        raise ToolError(f"no audit event with receipt id {receipt_id!r}")
+    return event
+
+
+async def record_event(
+    ctx: Context,
+    action: Annotated[
+        str, Field(min_length=1, max_length=200, description="what you did, e.g. 'emailed report'")
+    ],
+    details: Annotated[dict[str, Any] | None, Field(description="facts worth keeping (no secrets)")] = None,
+    deployment: DeploymentId | None = None,
+    jurisdiction: OptionalJurisdiction = None,
+    data_class: OptionalDataClass = None,
+    request_id: Annotated[
+        str | None, Field(description="your own id for the action, to find it later")
+    ] = None,
+) -> AuditEvent:
+    """Write your own action into the verifiable trail as an 'external' event under your principal."""
+    from polyroute.audit.event import EventDraft
+
+    app = app_of(ctx)
+    draft = EventDraft(
+        event_type="external", principal=caller(app), tool="record_event", request_id=request_id,
+        deployment=deployment, jurisdiction=jurisdiction, data_class=data_class,
+        details={**(details or {}), "action": action},
+    )  # fmt: skip
+    return await app.audit.append(draft)
+
+
 def register(server: PolyrouteServer, app: App) -> None:
     """Add the audit tools to `server`."""
-
-    async def query_events(
-        event_type: Annotated[
-            EventType | None, Field(description="e.g. completion, refusal, external")
-        ] = None,
-        principal: Annotated[str | None, Field(description="who made the call")] = None,
-        deployment: Annotated[str | None, Field(description="catalog deployment id")] = None,
-        allowed: Annotated[
-            bool | None, Field(description="only allowed (true) or refused (false) events")
-        ] = None,
-        since: Since = None,
-        until: Until = None,
-        limit: Limit = 50,
-    ) -> EventList:
-        """Audit events matching every filter given, newest first."""
-        from polyroute.audit.event import EventQuery
-
-        query = EventQuery(event_type=event_type, principal=principal, deployment=deployment, allowed=allowed,
-                           since=since, until=until, limit=limit)  # fmt: skip
-        events = list(await app.audit.query(query))
-        return EventList(events=events, count=len(events))
-
-    async def verify_log() -> VerifyResult:
-        """Recompute the hash chain and check the signed heads; `first_bad_seq` is the first bad event."""
-        return await app.audit.verify()
-
-    async def summarize_usage(
-        group_by: Annotated[
-            GroupBy, Field(description="how to group: provider, model, principal, day, deployment")
-        ] = "deployment",
-        principal: Annotated[str | None, Field(description="only this principal's calls")] = None,
-        since: Since = None,
-        until: Until = None,
-    ) -> UsageReport:
-        """Calls, tokens and USD spent, grouped."""
-        from polyroute.audit.event import EventQuery
-
-        query = EventQuery(principal=principal, since=since, until=until)
-        rows = list(await app.audit.summarize(group_by, query))
-        return UsageReport(group_by=group_by, rows=rows)
-
-    async def get_receipt(
-        receipt_id: Annotated[str, Field(description="the receipt id a complete call returned")],
-    ) -> AuditEvent:
-        """One audit event (the receipt of a routed call): candidates, choice, cost, where it ran, hashes."""
-        event = await app.audit.get(receipt_id)
-        if event is None:
-            raise ToolError(f"no audit event with receipt id {receipt_id!r}")
-        return event
-
-    async def record_event(
-        action: Annotated[
-            str, Field(min_length=1, max_length=200, description="what you did, e.g. 'emailed report'")
-        ],
-        details: Annotated[
-            dict[str, Any] | None, Field(description="facts worth keeping (no secrets)")
-        ] = None,
-        deployment: DeploymentId | None = None,
-        jurisdiction: OptionalJurisdiction = None,
-        data_class: OptionalDataClass = None,
-        request_id: Annotated[
-            str | None, Field(description="your own id for the action, to find it later")
-        ] = None,
-    ) -> AuditEvent:
-        """Write your own action into the verifiable trail as an 'external' event under your principal."""
-        from polyroute.audit.event import EventDraft
-
-        draft = EventDraft(
-            event_type="external", principal=caller(app), tool="record_event", request_id=request_id,
-            deployment=deployment, jurisdiction=jurisdiction, data_class=data_class,
-            details={**(details or {}), "action": action},
-        )  # fmt: skip
-        return await app.audit.append(draft)
-
     server.register(query_events, scope=AUDIT_READ, title="Query audit events")
     server.register(verify_log, scope=AUDIT_READ, title="Verify the audit log")
     server.register(summarize_usage, scope=AUDIT_READ, title="Summarize usage")

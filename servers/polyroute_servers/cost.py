@@ -21,11 +21,10 @@ from polyroute_servers.arguments import (
     completion_request,
 )
 from polyroute_servers.auth import GOVERNANCE_READ
-from polyroute_servers.toolkit import PolyrouteServer, caller, note_query
+from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, note_query
 
 if TYPE_CHECKING:
     from polyroute.app import App
-    from polyroute.budget import Budgets
     from polyroute.catalog import Deployment
 
 INSTRUCTIONS = (
@@ -61,89 +60,90 @@ class BudgetReport(BaseModel):
     budgets: list[BudgetStatus] = Field(description="empty when no budget applies to the caller")
 
 
+async def estimate_cost(
+    ctx: Context,
+    deployment: DeploymentId,
+    prompt: Prompt = None,
+    messages: Messages = None,
+    system: System = None,
+    max_tokens: MaxTokens = 1024,
+    input_tokens: InputTokens = None,
+    expected_output_tokens: ExpectedOutput = None,
+) -> Quote:
+    """Min / expected / max USD for one request on one deployment, with how the tokens were counted
+    (the provider's count-tokens API when a key is configured, else offline)."""
+    from polyroute import cost
+
+    app = app_of(ctx)
+    target = app.catalog.get(deployment)
+    if input_tokens is not None:
+        if prompt is not None or messages is not None:
+            raise ToolError("give input_tokens or prompt/messages, not both")
+        given = cost.TokenCount(tokens=input_tokens, method="exact", tokenizer="given", error_band=0.0)
+        result = cost.quote(
+            target, given, max_tokens=max_tokens, expected_output_tokens=expected_output_tokens
+        )
+    else:
+        request = completion_request(prompt, messages, system=system, max_tokens=max_tokens)
+        result = await cost.estimate(
+            target, request, app.settings, expected_output_tokens=expected_output_tokens
+        )
+    await note_query(
+        app,
+        event_type="cost_estimate",
+        tool="estimate_cost",
+        deployment=deployment,
+        estimated_cost_usd=result.expected_usd,
+    )
+    return result
+
+
+async def compare_costs(
+    ctx: Context,
+    prompt: Prompt = None,
+    messages: Messages = None,
+    system: System = None,
+    max_tokens: MaxTokens = 1024,
+    expected_output_tokens: ExpectedOutput = None,
+    deployments: DeploymentIds = None,
+    jurisdiction: OptionalJurisdiction = None,
+    data_class: OptionalDataClass = None,
+    require: Require | None = None,
+) -> CostComparison:
+    """Quote the same request on many deployments, cheapest first; with jurisdiction and data_class,
+    only deployments the residency policy allows."""
+    from polyroute import cost
+
+    if (jurisdiction is None) != (data_class is None):
+        raise ToolError("give both jurisdiction and data_class, or neither")
+    app = app_of(ctx)
+    request = completion_request(prompt, messages, system=system, max_tokens=max_tokens)
+    targets = [app.catalog.get(d) for d in deployments] if deployments else list(app.catalog)
+    excluded = [
+        Excluded(deployment=target.id, reason=reason)
+        for target in targets
+        if (reason := _exclusion(app, target, jurisdiction, data_class, set(require or ())))
+    ]
+    left = {row.deployment for row in excluded}
+    quotes = cost.compare(
+        [target for target in targets if target.id not in left],
+        request.text(),
+        max_tokens=max_tokens,
+        expected_output_tokens=expected_output_tokens,
+    )
+    return CostComparison(quotes=quotes, excluded=excluded)
+
+
+async def budget_status(ctx: Context) -> BudgetReport:
+    """The caller's budgets (its own and its teams') with spent, reserved and remaining USD."""
+    app = app_of(ctx)
+    principal = caller(app)
+    statuses = app.router.budgets.status(principal)  # the ledger the router reserves against
+    return BudgetReport(principal=principal, teams=app.settings.teams_of(principal), budgets=statuses)
+
+
 def register(server: PolyrouteServer, app: App) -> None:
     """Add the cost tools to `server`."""
-    budgets: list[Budgets] = []  # built on first use: opening the ledger is not free
-
-    async def estimate_cost(
-        deployment: DeploymentId,
-        prompt: Prompt = None,
-        messages: Messages = None,
-        system: System = None,
-        max_tokens: MaxTokens = 1024,
-        input_tokens: InputTokens = None,
-        expected_output_tokens: ExpectedOutput = None,
-    ) -> Quote:
-        """Min / expected / max USD for one request on one deployment, with how the tokens were counted
-        (the provider's count-tokens API when a key is configured, else offline)."""
-        from polyroute import cost
-
-        target = app.catalog.get(deployment)
-        if input_tokens is not None:
-            if prompt is not None or messages is not None:
-                raise ToolError("give input_tokens or prompt/messages, not both")
-            given = cost.TokenCount(tokens=input_tokens, method="exact", tokenizer="given", error_band=0.0)
-            result = cost.quote(
-                target, given, max_tokens=max_tokens, expected_output_tokens=expected_output_tokens
-            )
-        else:
-            request = completion_request(prompt, messages, system=system, max_tokens=max_tokens)
-            result = await cost.estimate(
-                target, request, app.settings, expected_output_tokens=expected_output_tokens
-            )
-        await note_query(
-            app,
-            event_type="cost_estimate",
-            tool="estimate_cost",
-            deployment=deployment,
-            estimated_cost_usd=result.expected_usd,
-        )
-        return result
-
-    async def compare_costs(
-        prompt: Prompt = None,
-        messages: Messages = None,
-        system: System = None,
-        max_tokens: MaxTokens = 1024,
-        expected_output_tokens: ExpectedOutput = None,
-        deployments: DeploymentIds = None,
-        jurisdiction: OptionalJurisdiction = None,
-        data_class: OptionalDataClass = None,
-        require: Require | None = None,
-    ) -> CostComparison:
-        """Quote the same request on many deployments, cheapest first; with jurisdiction and data_class,
-        only deployments the residency policy allows."""
-        from polyroute import cost
-
-        if (jurisdiction is None) != (data_class is None):
-            raise ToolError("give both jurisdiction and data_class, or neither")
-        request = completion_request(prompt, messages, system=system, max_tokens=max_tokens)
-        targets = [app.catalog.get(d) for d in deployments] if deployments else list(app.catalog)
-        excluded = [
-            Excluded(deployment=target.id, reason=reason)
-            for target in targets
-            if (reason := _exclusion(app, target, jurisdiction, data_class, set(require or ())))
-        ]
-        left = {row.deployment for row in excluded}
-        quotes = cost.compare(
-            [target for target in targets if target.id not in left],
-            request.text(),
-            max_tokens=max_tokens,
-            expected_output_tokens=expected_output_tokens,
-        )
-        return CostComparison(quotes=quotes, excluded=excluded)
-
-    async def budget_status() -> BudgetReport:
-        """The caller's budgets (its own and its teams') with spent, reserved and remaining USD."""
-        if not budgets:
-            from polyroute.budget import Budgets
-
-            budgets.append(Budgets(app.settings))
-        principal = caller(app)
-        return BudgetReport(
-            principal=principal, teams=app.settings.teams_of(principal), budgets=budgets[0].status(principal)
-        )
-
     server.register(estimate_cost, scope=GOVERNANCE_READ, title="Estimate cost")
     server.register(compare_costs, scope=GOVERNANCE_READ, title="Compare costs")
     server.register(budget_status, scope=GOVERNANCE_READ, title="Budget status")

@@ -17,7 +17,7 @@ from polyroute_servers.arguments import (
     Require,
 )
 from polyroute_servers.auth import GOVERNANCE_READ
-from polyroute_servers.toolkit import PolyrouteServer, note_query
+from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, note_query
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -54,71 +54,64 @@ class AllowedDeployments(BaseModel):
     )
 
 
-def register(server: PolyrouteServer, app: App) -> None:
-    """Add the residency tools and the active-policy resource to `server`."""
-
-    async def check_residency(
-        jurisdiction: Jurisdiction, data_class: DataClass, deployment: DeploymentId
-    ) -> Verdict:
-        """May data of this class, under this jurisdiction, be sent to this deployment? Fails closed."""
-        verdict = app.policy.check(
-            jurisdiction, data_class, app.catalog.find(deployment), deployment_id=deployment
-        )
-        await note_query(
-            app,
-            event_type="residency_check",
-            tool="check_residency",
-            deployment=deployment,
-            jurisdiction=jurisdiction,
-            data_class=data_class,
-            allowed=verdict.allowed,
-            reasons=verdict.reasons,
-        )
-        return verdict
-
-    async def list_allowed_deployments(
-        jurisdiction: Jurisdiction, data_class: DataClass, require: Require | None = None
-    ) -> AllowedDeployments:
-        """Every deployment that may take this data (with the capabilities asked for); why others may not."""
-        allowed: list[AllowedDeployment] = []
-        denied: list[DeniedDeployment] = []
-        needed = set(require or ())
-        for entry in app.catalog:
-            verdict = app.policy.check(jurisdiction, data_class, entry, deployment_id=entry.id)
-            missing = sorted(needed - entry.capabilities)
-            if verdict.allowed and not missing:
-                allowed.append(_allowed(entry))
-            else:
-                reasons = verdict.reasons if not verdict.allowed else [f"lacks {', '.join(missing)}"]
-                denied.append(DeniedDeployment(deployment=entry.id, reasons=reasons))
-        return AllowedDeployments(
-            jurisdiction=jurisdiction, data_class=data_class, policy_version=app.policy.version,
-            allowed=allowed, denied=denied,
-        )  # fmt: skip
-
-    async def explain_policy(
-        jurisdiction: OptionalJurisdiction = None, data_class: OptionalDataClass = None
-    ) -> PolicyExplanation:
-        """The rules in force (all, or one jurisdiction's / data class's), with their legal sources."""
-        explanation = app.policy.explain(jurisdiction)
-        if data_class is None:
-            return explanation
-        rules = [rule for rule in explanation.rules if rule.data_class == data_class]
-        if not rules:
-            raise ToolError(
-                f"no rule for data class {data_class!r}; data classes: {', '.join(explanation.data_classes)}"
-            )
-        return explanation.model_copy(update={"rules": rules})
-
-    server.register(check_residency, scope=GOVERNANCE_READ, title="Check residency")
-    server.register(list_allowed_deployments, scope=GOVERNANCE_READ, title="List allowed deployments")
-    server.register(explain_policy, scope=GOVERNANCE_READ, title="Explain policy")
-    server.add_json_resource(
-        "polyroute://policy",
-        lambda: app.policy.explain().model_dump_json(indent=2),
-        name="policy",
-        description="the active residency policy: every rule, its allowed locations and sources",
+async def check_residency(
+    ctx: Context, jurisdiction: Jurisdiction, data_class: DataClass, deployment: DeploymentId
+) -> Verdict:
+    """May data of this class, under this jurisdiction, be sent to this deployment? Fails closed."""
+    app = app_of(ctx)
+    verdict = app.policy.check(
+        jurisdiction, data_class, app.catalog.find(deployment), deployment_id=deployment
     )
+    await note_query(
+        app,
+        event_type="residency_check",
+        tool="check_residency",
+        deployment=deployment,
+        jurisdiction=jurisdiction,
+        data_class=data_class,
+        allowed=verdict.allowed,
+        reasons=verdict.reasons,
+    )
+    return verdict
+
+
+async def list_allowed_deployments(
+    ctx: Context, jurisdiction: Jurisdiction, data_class: DataClass, require: Require | None = None
+) -> AllowedDeployments:
+    """Every deployment that may take this data (with the capabilities asked for); why others may not."""
+    app = app_of(ctx)
+    allowed: list[AllowedDeployment] = []
+    denied: list[DeniedDeployment] = []
+    needed = set(require or ())
+    for entry in app.catalog:
+        verdict = app.policy.check(jurisdiction, data_class, entry, deployment_id=entry.id)
+        missing = sorted(needed - entry.capabilities)
+        if verdict.allowed and not missing:
+            allowed.append(_allowed(entry))
+        else:
+            reasons = verdict.reasons if not verdict.allowed else [f"lacks {', '.join(missing)}"]
+            denied.append(DeniedDeployment(deployment=entry.id, reasons=reasons))
+    return AllowedDeployments(
+        jurisdiction=jurisdiction,
+        data_class=data_class,
+        policy_version=app.policy.version,
+        allowed=allowed,
+        denied=denied,
+    )
+
+
+async def explain_policy(
+    ctx: Context, jurisdiction: OptionalJurisdiction = None, data_class: OptionalDataClass = None
+) -> PolicyExplanation:
+    """The rules in force (all, or one jurisdiction's / data class's), with their legal sources."""
+    explanation = app_of(ctx).policy.explain(jurisdiction)
+    if data_class is None:
+        return explanation
+    rules = [rule for rule in explanation.rules if rule.data_class == data_class]
+    if not rules:
+        known = ", ".join(explanation.data_classes)
+        raise ToolError(f"no rule for data class {data_class!r}; data classes: {known}")
+    return explanation.model_copy(update={"rules": rules})
 
 
 def _allowed(entry: Deployment) -> AllowedDeployment:
@@ -128,6 +121,19 @@ def _allowed(entry: Deployment) -> AllowedDeployment:
         model=entry.model,
         processing_locations=list(entry.processing_locations),
         capabilities=sorted(entry.capabilities),
+    )
+
+
+def register(server: PolyrouteServer, app: App) -> None:
+    """Add the residency tools and the active-policy resource to `server`."""
+    server.register(check_residency, scope=GOVERNANCE_READ, title="Check residency")
+    server.register(list_allowed_deployments, scope=GOVERNANCE_READ, title="List allowed deployments")
+    server.register(explain_policy, scope=GOVERNANCE_READ, title="Explain policy")
+    server.add_json_resource(
+        "polyroute://policy",
+        lambda: app.policy.explain().model_dump_json(indent=2),
+        name="policy",
+        description="the active residency policy: every rule, its allowed locations and sources",
     )
 
 

@@ -27,7 +27,7 @@ from polyroute_servers.arguments import (
     completion_request,
 )
 from polyroute_servers.auth import ROUTE
-from polyroute_servers.toolkit import Context, PolyrouteServer, caller, with_heartbeat
+from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, with_heartbeat
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -58,74 +58,79 @@ class ModelList(BaseModel):
     filtered_by: str | None = Field(default=None, description="the residency filter applied, if any")
 
 
+async def list_models(
+    ctx: Context,
+    jurisdiction: OptionalJurisdiction = None,
+    data_class: OptionalDataClass = None,
+    require: Require | None = None,
+) -> ModelList:
+    """Deployments with their processing locations and capabilities; with jurisdiction and data_class,
+    only those the residency policy allows."""
+    if (jurisdiction is None) != (data_class is None):
+        raise ToolError("give both jurisdiction and data_class, or neither")
+    app = app_of(ctx)
+    needed = set(require or ())
+    rows: list[ModelInfo] = []
+    for entry in app.catalog:
+        if needed - entry.capabilities:
+            continue
+        if jurisdiction and data_class and not _allows(app, jurisdiction, data_class, entry):
+            continue
+        rows.append(_info(entry))
+    return ModelList(deployments=rows, filtered_by=f"{jurisdiction}/{data_class}" if jurisdiction else None)
+
+
+async def route_request(
+    ctx: Context,
+    prompt: Prompt = None,
+    messages: Messages = None,
+    system: System = None,
+    max_tokens: MaxTokens = 1024,
+    model: ModelPin = None,
+    jurisdiction: OptionalJurisdiction = None,
+    data_class: OptionalDataClass = None,
+    strategy: Strategy = None,
+    require: Require | None = None,
+    response_format: ResponseFormat = "text",
+) -> RoutePlan:
+    """Dry run, sends nothing: the ranked compliant candidates, and why each other one was excluded."""
+    request = completion_request(
+        prompt, messages, system=system, max_tokens=max_tokens, response_format=response_format
+    )
+    app = app_of(ctx)
+    return app.router.plan(_route(app, request, model, jurisdiction, data_class, strategy, require))
+
+
+async def complete(
+    ctx: Context,
+    prompt: Prompt = None,
+    messages: Messages = None,
+    system: System = None,
+    max_tokens: MaxTokens = 1024,
+    model: ModelPin = None,
+    jurisdiction: OptionalJurisdiction = None,
+    data_class: OptionalDataClass = None,
+    strategy: Strategy = None,
+    require: Require | None = None,
+    response_format: ResponseFormat = "text",
+    temperature: Temperature = None,
+) -> RoutedCompletion:
+    """Send the request to the best deployment the policy allows (falling back only within the policy);
+    returns the text, where it ran, usage, cost and the audit receipt id."""
+    request = completion_request(
+        prompt, messages, system=system, max_tokens=max_tokens,
+        response_format=response_format, temperature=temperature,
+    )  # fmt: skip
+    await ctx.report_progress(0, 2, "routing to a compliant deployment")
+    app = app_of(ctx)
+    route = _route(app, request, model, jurisdiction, data_class, strategy, require)
+    result = await with_heartbeat(ctx, app.router.complete(route), total=2, every=HEARTBEAT_SECONDS)
+    await ctx.report_progress(2, 2, f"answered by {result.deployment}")
+    return result
+
+
 def register(server: PolyrouteServer, app: App) -> None:
     """Add the router tools and the catalog resource to `server`."""
-
-    async def list_models(
-        jurisdiction: OptionalJurisdiction = None,
-        data_class: OptionalDataClass = None,
-        require: Require | None = None,
-    ) -> ModelList:
-        """Deployments with their processing locations and capabilities; with jurisdiction and data_class,
-        only those the residency policy allows."""
-        if (jurisdiction is None) != (data_class is None):
-            raise ToolError("give both jurisdiction and data_class, or neither")
-        needed = set(require or ())
-        rows: list[ModelInfo] = []
-        for entry in app.catalog:
-            if needed - entry.capabilities:
-                continue
-            if jurisdiction and data_class and not _allows(app, jurisdiction, data_class, entry):
-                continue
-            rows.append(_info(entry))
-        return ModelList(
-            deployments=rows, filtered_by=f"{jurisdiction}/{data_class}" if jurisdiction else None
-        )
-
-    async def route_request(
-        prompt: Prompt = None,
-        messages: Messages = None,
-        system: System = None,
-        max_tokens: MaxTokens = 1024,
-        model: ModelPin = None,
-        jurisdiction: OptionalJurisdiction = None,
-        data_class: OptionalDataClass = None,
-        strategy: Strategy = None,
-        require: Require | None = None,
-        response_format: ResponseFormat = "text",
-    ) -> RoutePlan:
-        """Dry run, sends nothing: the ranked compliant candidates, and why each other one was excluded."""
-        request = completion_request(
-            prompt, messages, system=system, max_tokens=max_tokens, response_format=response_format
-        )
-        return app.router.plan(_route(app, request, model, jurisdiction, data_class, strategy, require))
-
-    async def complete(
-        ctx: Context,
-        prompt: Prompt = None,
-        messages: Messages = None,
-        system: System = None,
-        max_tokens: MaxTokens = 1024,
-        model: ModelPin = None,
-        jurisdiction: OptionalJurisdiction = None,
-        data_class: OptionalDataClass = None,
-        strategy: Strategy = None,
-        require: Require | None = None,
-        response_format: ResponseFormat = "text",
-        temperature: Temperature = None,
-    ) -> RoutedCompletion:
-        """Send the request to the best deployment the policy allows (falling back only within the policy);
-        returns the text, where it ran, usage, cost and the audit receipt id."""
-        request = completion_request(
-            prompt, messages, system=system, max_tokens=max_tokens,
-            response_format=response_format, temperature=temperature,
-        )  # fmt: skip
-        await ctx.report_progress(0, 2, "routing to a compliant deployment")
-        route = _route(app, request, model, jurisdiction, data_class, strategy, require)
-        result = await with_heartbeat(ctx, app.router.complete(route), total=2, every=HEARTBEAT_SECONDS)
-        await ctx.report_progress(2, 2, f"answered by {result.deployment}")
-        return result
-
     server.register(list_models, scope=ROUTE, title="List models")
     server.register(route_request, scope=ROUTE, title="Plan a route (dry run)")
     server.register(complete, scope=ROUTE, title="Complete (routed call)", read_only=False, open_world=True)

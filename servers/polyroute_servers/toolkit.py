@@ -29,13 +29,29 @@ if TYPE_CHECKING:
 log = logging.getLogger("polyroute.servers")
 T = TypeVar("T")
 
-__all__ = ["Context", "PolyrouteServer", "caller", "describe_validation", "note_query", "with_heartbeat"]
+__all__ = [
+    "Context",
+    "PolyrouteServer",
+    "app_of",
+    "caller",
+    "describe_validation",
+    "note_query",
+    "with_heartbeat",
+]
 
 
 def caller(app: App) -> str:
     """Who is calling: the HTTP token's principal when there is one, else the App's (local) principal."""
     token = get_access_token()
     return token.client_id if token is not None else app.principal
+
+
+def app_of(ctx: Context) -> App:
+    """The App of the server answering this call (tools are module functions; each server holds its App)."""
+    server = ctx.mcp_server
+    if not isinstance(server, PolyrouteServer):
+        raise TypeError(f"a Polyroute tool was served by {type(server).__name__}, not a PolyrouteServer")
+    return server.app
 
 
 def _granted_scopes() -> list[str] | None:
