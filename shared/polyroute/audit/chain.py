@@ -3,8 +3,10 @@
 Every event is checked (sequence, link to the previous hash, its own hash). Heads are checked cheaply
 on the way (each must name the recomputed hash at its sequence) and the latest head's signature is
 verified: chain hashes are cumulative, so one valid signature over the last hash vouches for every
-event before it. Only when something is wrong are the other heads' signatures checked, to locate the
+event before it. Only when something is wrong are other heads' signatures checked, to locate the
 first event no valid head vouches for — which is how a consistently rewritten chain is pinned down.
+Memory stays bounded however long the log: one head in `CHECKPOINT_EVERY` has its signature checked
+on the way, and only the heads since the latest valid one are kept for locating a problem.
 """
 
 from __future__ import annotations
@@ -30,17 +32,23 @@ def _claims(body: str) -> tuple[Any, Any]:
     return fields.get("seq"), fields.get("prev_hash")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
 
 
+CHECKPOINT_EVERY = 256
+
+
 class ChainVerifier:
-    """Feed heads (any time) and events (in order), then read `result()`."""
+    """Feed events in order and each head before or right after its event, then read `result()`."""
 
     def __init__(self, public_keys: Mapping[str, Ed25519PublicKey]) -> None:
         self._keys = dict(public_keys)
-        self._heads: list[SignedHead] = []
         self._pending: dict[int, list[SignedHead]] = {}
         self._checked = 0
         self._last_hash = GENESIS_HASH
         self._bad: tuple[int, str] | None = None
-        self._bad_head: int | None = None  # index into _heads of the first head naming a wrong hash
+        self._heads = 0
+        self._checkpoint: SignedHead | None = None  # latest head known to be validly signed
+        self._since: list[SignedHead] = []  # heads after the checkpoint, in order
+        self._bad_head: SignedHead | None = None  # first head naming a hash the chain does not have
+        self._unsigned = False  # a checkpoint's signature failed: the culprit is within `_since`
 
     @property
     def failed(self) -> bool:
@@ -50,15 +58,24 @@ class ChainVerifier:
         """Take a head before its event is fed or right after it; an older head is a ValueError."""
         if head.seq < 1 or head.seq < self._checked:
             raise ValueError(f"the head for event {head.seq} comes after later events")
-        self._heads.append(head)
+        self._heads += 1
         if head.seq == self._checked:
-            self._match(head, self._last_hash)
+            self._accept(head, self._last_hash)
         else:
             self._pending.setdefault(head.seq, []).append(head)
 
-    def _match(self, head: SignedHead, hash_: str) -> None:
-        if head.hash != hash_ and self._bad_head is None:
-            self._bad_head = len(self._heads) - 1 if self._heads[-1] is head else self._heads.index(head)
+    def _accept(self, head: SignedHead, hash_at_seq: str) -> None:
+        if self._bad_head is not None or self._unsigned:
+            return  # the first problem is already pinned; later heads cannot move it
+        if head.hash != hash_at_seq:
+            self._bad_head = head
+            return
+        self._since.append(head)
+        if len(self._since) >= CHECKPOINT_EVERY:
+            if self._signed(head):
+                self._checkpoint, self._since = head, []
+            else:
+                self._unsigned = True
 
     def event(self, seq: int, body: str, stored_hash: str, *, claims: tuple[Any, Any] | None = None) -> bool:
         """Check the next event; False once the chain is broken (later events are not checked).
@@ -76,7 +93,7 @@ class ChainVerifier:
         self._checked = expected
         self._last_hash = stored_hash
         for head in self._pending.pop(seq, ()):
-            self._match(head, stored_hash)
+            self._accept(head, stored_hash)
         return True
 
     def _problem(
@@ -104,41 +121,40 @@ class ChainVerifier:
             return self._fail(*self._bad)
         if not self._heads:
             return self._fail(1, "no signed head covers the log") if self._checked else self._ok()
-        if self._pending:
-            missing = self._checked + 1
+        if self._pending and self._bad_head is None and not self._unsigned:
             return self._fail(
-                missing,
-                f"a signed head covers event {max(self._pending)} but the log ends at "
-                f"{self._checked}: events were deleted",
+                self._checked + 1,
+                f"a signed head covers event {max(self._pending)} but the log ends at {self._checked}: "
+                "events were deleted",
             )
         return self._check_heads()
 
     def _check_heads(self) -> VerifyResult:
-        ordered = sorted(self._heads, key=lambda h: h.seq)
         if self._bad_head is not None:
-            bad = ordered.index(self._heads[self._bad_head])
-            return self._locate(
-                ordered,
-                bad,
-                f"the signed head at event {ordered[bad].seq} names another hash: the chain was rewritten",
+            good = next((h for h in reversed(self._since) if self._signed(h)), self._checkpoint)
+            return self._fail(
+                good.seq + 1 if good else 1,
+                f"the signed head at event {self._bad_head.seq} names another hash: the chain was rewritten",
             )
-        last = ordered[-1]
-        if not self._signed(last):
-            first = next(i for i, head in enumerate(ordered) if not self._signed(head))
-            return self._locate(
-                ordered,
-                first,
-                f"the head at event {ordered[first].seq} has no valid "
-                f"signature by a trusted key ({ordered[first].key_id})",
-            )
+        last = self._since[-1] if self._since else self._checkpoint
+        assert last is not None
+        if self._unsigned or (self._since and not self._signed(last)):
+            return self._first_unsigned()
         if last.seq < self._checked:
             return self._fail(last.seq + 1, f"events after {last.seq} are not covered by a signed head")
         return self._ok(last)
 
-    def _locate(self, ordered: list[SignedHead], bad: int, reason: str) -> VerifyResult:
-        """First event not vouched for: just after the latest validly signed head before `bad`."""
-        good = next((h for h in reversed(ordered[:bad]) if self._signed(h)), None)
-        return self._fail(good.seq + 1 if good else 1, reason)
+    def _first_unsigned(self) -> VerifyResult:
+        """The first head after the checkpoint without a valid signature, and where it leaves off."""
+        previous = self._checkpoint
+        for head in self._since:
+            if not self._signed(head):
+                return self._fail(
+                    previous.seq + 1 if previous else 1,
+                    f"the head at event {head.seq} has no valid signature by a trusted key ({head.key_id})",
+                )
+            previous = head
+        raise AssertionError("a head failed its signature check and then passed it")
 
     def _signed(self, head: SignedHead) -> bool:
         key = self._keys.get(head.key_id)
@@ -149,7 +165,7 @@ class ChainVerifier:
             ok=True,
             events_checked=self._checked,
             first_bad_seq=None,
-            heads_checked=len(self._heads),
+            heads_checked=self._heads,
             head_seq=head.seq if head else None,
             head_hash=head.hash if head else None,
             key_id=head.key_id if head else None,
@@ -161,5 +177,5 @@ class ChainVerifier:
             events_checked=self._checked,
             first_bad_seq=seq,
             reason=reason,
-            heads_checked=len(self._heads),
+            heads_checked=self._heads,
         )

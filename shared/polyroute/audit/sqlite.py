@@ -258,19 +258,28 @@ def _verify_snapshot(keys: dict[str, Ed25519PublicKey], db: sqlite3.Connection) 
         db.execute("COMMIT")
 
 
+_EVENTS_FAST = "SELECT seq, hash, body, body ->> '$.seq', body ->> '$.prev_hash' FROM events ORDER BY seq"
+_EVENTS_SLOW = "SELECT seq, hash, body, NULL, NULL FROM events ORDER BY seq"
+_HEADS = "SELECT seq, hash, key_id, signed_at, signature FROM heads ORDER BY seq"
+
+
 def _verify_rows(keys: dict[str, Ed25519PublicKey], db: sqlite3.Connection, *, fast: bool) -> VerifyResult:
+    """Stream events and heads together in sequence order (memory stays flat however long the log)."""
     verifier = ChainVerifier(keys)
-    for row in db.execute("SELECT seq, hash, key_id, signed_at, signature FROM heads ORDER BY seq"):
-        verifier.head(_head(row))
-    if fast:
-        sql = "SELECT seq, hash, body, body ->> '$.seq', body ->> '$.prev_hash' FROM events ORDER BY seq"
-        for seq, hash_, body, claimed_seq, claimed_prev in db.execute(sql):
-            if not verifier.event(seq, body, hash_, claims=(claimed_seq, claimed_prev)):
-                break
-    else:
-        for seq, hash_, body in db.execute("SELECT seq, hash, body FROM events ORDER BY seq"):
-            if not verifier.event(seq, body, hash_):
-                break
+    heads = db.execute(_HEADS)
+    head = heads.fetchone()
+    for seq, hash_, body, claimed_seq, claimed_prev in db.execute(_EVENTS_FAST if fast else _EVENTS_SLOW):
+        while head is not None and head[0] < seq:  # a head for an event that is missing
+            verifier.head(_head(head))
+            head = heads.fetchone()
+        if not verifier.event(seq, body, hash_, claims=(claimed_seq, claimed_prev) if fast else None):
+            break
+        while head is not None and head[0] == seq:
+            verifier.head(_head(head))
+            head = heads.fetchone()
+    while head is not None and not verifier.failed:  # heads beyond the last event: deleted events
+        verifier.head(_head(head))
+        head = heads.fetchone()
     return verifier.result()
 
 
