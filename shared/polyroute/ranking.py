@@ -14,6 +14,7 @@ twice the price and twice the latency, with five.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections.abc import Sequence
@@ -36,10 +37,13 @@ class Option(NamedTuple):
     quality: int  # 1..10, for the request's task
 
 
-def _log_score(best: float, value: float, decades: float) -> float:
-    if value <= best or best <= 0:
-        return 1.0 if value <= best else 0.0
-    return max(0.0, 1.0 - math.log10(value / best) / decades)
+def _log_scores(values: Sequence[float], decades: float) -> list[float]:
+    """1 for the smallest value, falling by 1/decades per power of ten above it, floored at 0."""
+    best = min(values)
+    if best <= 0:
+        return [1.0 if value <= best else 0.0 for value in values]
+    log_best, log10 = math.log10(best), math.log10
+    return [max(0.0, 1.0 - (log10(value) - log_best) / decades) for value in values]
 
 
 def scores(options: Sequence[Option], strategy: Strategy) -> list[float]:
@@ -48,29 +52,41 @@ def scores(options: Sequence[Option], strategy: Strategy) -> list[float]:
         return []
     if strategy == "best":
         return [o.quality / 10 for o in options]
-    cheapest = min(o.expected_usd for o in options) + _EPSILON_USD
-    cost = [_log_score(cheapest, o.expected_usd + _EPSILON_USD, COST_DECADES) for o in options]
+    cost = _log_scores([o.expected_usd + _EPSILON_USD for o in options], COST_DECADES)
     if strategy == "cheapest":
         return cost
-    fastest = min(o.latency_ms for o in options)
-    latency = [_log_score(fastest, o.latency_ms, LATENCY_DECADES) for o in options]
+    latency = _log_scores([o.latency_ms for o in options], LATENCY_DECADES)
     if strategy == "fastest":
         return latency
-    quality = [o.quality / 10 for o in options]
-    weights = BALANCED_WEIGHTS
+    w_cost, w_latency, w_quality = (
+        BALANCED_WEIGHTS["cost"],
+        BALANCED_WEIGHTS["latency"],
+        BALANCED_WEIGHTS["quality"],
+    )
     return [
-        weights["cost"] * c + weights["latency"] * lat + weights["quality"] * q
-        for c, lat, q in zip(cost, latency, quality, strict=True)
+        w_cost * c + w_latency * lat + w_quality * o.quality / 10
+        for c, lat, o in zip(cost, latency, options, strict=True)
     ]
 
 
-def rank(options: Sequence[Option], strategy: Strategy) -> list[tuple[Option, float]]:
-    """Options best first; ties (e.g. past the score floor) broken by cost then latency, or for
-    `fastest` by latency then cost, then id — deterministic."""
-    scored = zip(options, scores(options, strategy), strict=True)
+def rank(
+    options: Sequence[Option], strategy: Strategy, limit: int | None = None
+) -> list[tuple[Option, float]]:
+    """The best `limit` options (all by default), best first; ties (e.g. past the score floor) broken
+    by cost then latency — for `fastest` by latency then cost — then id, so the order is deterministic."""
+    values = scores(options, strategy)
     if strategy == "fastest":
-        return sorted(scored, key=lambda p: (-p[1], p[0].latency_ms, p[0].expected_usd, p[0].deployment))
-    return sorted(scored, key=lambda p: (-p[1], p[0].expected_usd, p[0].latency_ms, p[0].deployment))
+        keys = [
+            (-v, o.latency_ms, o.expected_usd, o.deployment, i)
+            for i, (o, v) in enumerate(zip(options, values, strict=True))
+        ]
+    else:
+        keys = [
+            (-v, o.expected_usd, o.latency_ms, o.deployment, i)
+            for i, (o, v) in enumerate(zip(options, values, strict=True))
+        ]
+    ordered = heapq.nsmallest(limit, keys) if limit is not None and limit < len(keys) else sorted(keys)
+    return [(options[key[4]], -key[0]) for key in ordered]
 
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")

@@ -191,8 +191,8 @@ class Router:
             else:
                 kept[passed.deployment.id] = passed
                 options.append(outcome)
-        ranked = rank(options, resolved.strategy)
-        candidates = [self._candidate(resolved, kept[o.deployment], o, s) for o, s in ranked[:MAX_CANDIDATES]]
+        ranked = rank(options, resolved.strategy, MAX_CANDIDATES)
+        candidates = [self._candidate(resolved, kept[o.deployment], o, s) for o, s in ranked]
         return RoutePlan(
             jurisdiction=resolved.jurisdiction,
             data_class=resolved.data_class,
@@ -202,7 +202,7 @@ class Router:
             policy_version=self.app.policy.version,
             candidates=candidates,
             exclusions=exclusions,
-            more_candidates=max(0, len(ranked) - MAX_CANDIDATES),
+            more_candidates=len(options) - len(ranked),
             pinned=resolved.route.model,
             task=resolved.task,
             required=resolved.required,
