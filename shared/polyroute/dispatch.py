@@ -171,12 +171,19 @@ def refusal(router: Router, plan: RoutePlan) -> PolyrouteError | None:
 def no_route(exclusions: Sequence[Exclusion], plan: RoutePlan) -> NoRoute:
     """A NoRoute naming every deployment considered and why it was excluded or failed.
 
-    Residency denials are listed by id only (their reasons, one long sentence each, are in `exclusions`).
+    Residency denials share their reason when few reasons cover them all (an unknown jurisdiction
+    denies everything for one reason); otherwise they are listed by id, their reasons in `exclusions`.
     """
-    denied = [e.deployment for e in exclusions if e.stage == "residency"]
+    denied: dict[str, list[str]] = {}
+    for exclusion in exclusions:
+        if exclusion.stage == "residency":
+            denied.setdefault(exclusion.reason, []).append(exclusion.deployment)
     parts = [f"{e.deployment}: {e.stage}: {e.reason}" for e in exclusions if e.stage != "residency"]
-    if denied:
-        parts.append(f"not allowed by the residency policy: {', '.join(denied)}")
+    if 0 < len(denied) <= 3:  # e.g. one reason for all: an unknown jurisdiction or data class
+        parts += [f"residency: {reason} — {', '.join(ids)}" for reason, ids in denied.items()]
+    elif denied:
+        ids = [deployment for group in denied.values() for deployment in group]
+        parts.append(f"not allowed by the residency policy: {', '.join(ids)}")
     if plan.more_candidates:
         parts.append(f"{plan.more_candidates} more compliant deployments ranked lower were not tried")
     listed = "; ".join(parts) or "the catalog has no deployment to consider"
