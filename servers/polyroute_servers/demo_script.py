@@ -73,7 +73,12 @@ class Demo:
         content = result.structured_content
         if isinstance(content, dict):
             return content  # pyright: ignore[reportUnknownVariableType]
-        return {"result": content if content is not None else json.loads(text or "null")}
+        if content is not None:
+            return {"result": content}
+        try:
+            return {"result": json.loads(text or "null")}
+        except ValueError:
+            return {"result": text}
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")

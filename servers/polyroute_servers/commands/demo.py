@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from polyroute_servers.demo_setup import Stage
 
 
+CALL_TIMEOUT = 60.0  # seconds: a stuck server fails the demo with a message instead of hanging it
+
+
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "demo", help="the whole path over MCP, no API keys needed",
@@ -67,7 +70,9 @@ async def _drive(stage: Stage) -> int:
     started = time.perf_counter()
     with log_path.open("w", encoding="utf-8") as server_log:
         try:
-            async with Client(stdio_client(params, errlog=server_log)) as client:
+            async with Client(
+                stdio_client(params, errlog=server_log), read_timeout_seconds=CALL_TIMEOUT
+            ) as client:
                 tools = await client.list_tools()
                 _header(stage, command, arguments, len(tools.tools), time.perf_counter() - started)
                 await Demo(client).run()
