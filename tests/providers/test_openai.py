@@ -64,7 +64,6 @@ def test_residency_host_is_resolved_by_us_and_overridable(monkeypatch: pytest.Mo
 def test_compatible_endpoint_needs_a_base_url_but_no_key(
     providers: Providers, env: FakeProviders, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("OPENAI_BASE_URL")
     with pytest.raises(ConfigError, match="needs a base_url"):
         base_url(deployment("openai_compatible", "llama-4"))
     local = deployment("openai_compatible", "llama-4", base_url=f"{env.openai.url}/v1")

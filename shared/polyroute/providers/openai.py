@@ -3,7 +3,8 @@
 The regional host of a `data_residency` deployment is resolved here rather than with the SDK's own
 `data_residency=` argument, because that argument beats `OPENAI_BASE_URL` and would make such a
 deployment impossible to point at a local endpoint. Precedence: the deployment's `base_url`, then
-`OPENAI_BASE_URL`, then `https://{region}.api.openai.com/v1`.
+`OPENAI_BASE_URL`, then `https://{region}.api.openai.com/v1`. An `openai_compatible` deployment is
+reached only at its own `base_url`: falling back to OPENAI_BASE_URL could send in-country data elsewhere.
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ def base_url(deployment: Deployment) -> str | None:
         if not endpoint:
             raise ConfigError(f"deployment {deployment.id!r} needs a base_url or AZURE_OPENAI_ENDPOINT")
         return endpoint
+    if deployment.provider == "openai_compatible":  # never OPENAI_BASE_URL: a sovereign endpoint is its own
+        raise ConfigError(f"deployment {deployment.id!r} is openai_compatible and needs a base_url")
     if os.environ.get("OPENAI_BASE_URL"):
         return os.environ["OPENAI_BASE_URL"]
-    if deployment.provider == "openai_compatible":
-        raise ConfigError(f"deployment {deployment.id!r} is openai_compatible and needs a base_url")
     region = deployment.data_residency
     if region and region != "global":
         if not re.fullmatch(r"[a-z]{2,10}", region):
