@@ -18,6 +18,7 @@ from typing import NamedTuple
 from polyroute import pricing
 from polyroute.catalog import Deployment
 from polyroute.cost import default_expected_output
+from polyroute.errors import ConfigError
 from polyroute.tokencount import TokenCount
 
 
@@ -40,12 +41,14 @@ class PriceBook:
     def __init__(self) -> None:
         self._day = -1
         self._rates: dict[str, _Priced] = {}
+        self._problems: dict[str, tuple[Deployment, str]] = {}
 
     def refresh(self) -> None:
         """Drop yesterday's rates (prices are dated); called once per routing decision."""
         day = int(time.time() // 86400)
         if day != self._day:
             self._rates.clear()
+            self._problems.clear()
             self._day = day
 
     def _priced(self, deployment: Deployment) -> _Priced:
@@ -57,6 +60,24 @@ class PriceBook:
                 deployment, rates, float(rates.input.base) if flat else None, float(rates.output.base)
             )
         return found
+
+    def unpriced(self, deployment: Deployment) -> str | None:
+        """Why this deployment cannot be priced (no price, unknown price_ref), or None.
+
+        The router excludes such a deployment rather than failing the whole request: without a price
+        it cannot be ranked by cost nor checked against a budget.
+        """
+        if deployment.id in self._rates and self._rates[deployment.id].deployment is deployment:
+            return None
+        problem = self._problems.get(deployment.id)
+        if problem is not None and problem[0] is deployment:
+            return problem[1]
+        try:
+            self._priced(deployment)
+        except ConfigError as error:
+            self._problems[deployment.id] = (deployment, str(error))
+            return str(error)
+        return None
 
     def rates(self, deployment: Deployment) -> pricing.Rates:
         return self._priced(deployment).rates

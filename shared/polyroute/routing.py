@@ -211,12 +211,15 @@ class Router:
     def _consider(
         self, resolved: RoutingInput, deployment: Deployment, tokens: TokenCount, headroom: Money | None
     ) -> Option | Exclusion:
-        """The per-call checks (context, health, capacity, budget) and, if it passes, its ranking facts."""
+        """The per-call checks (context, price, health, capacity, budget); if it passes, its ranking facts."""
         max_tokens = resolved.route.request.max_tokens
         total = tokens.tokens + max_tokens
         if total > deployment.context_window or max_tokens > deployment.max_output_tokens:
             reason = _context_reason(deployment, tokens.tokens, max_tokens)
             return Exclusion(deployment=deployment.id, stage="context", reason=reason)
+        unpriced = self.prices.unpriced(deployment)
+        if unpriced:
+            return Exclusion(deployment=deployment.id, stage="price", reason=unpriced)
         blocked = self.health.blocked(deployment.id) or self.health.capacity_blocked(deployment, total)
         if blocked:
             stage = "health" if "circuit" in blocked else "capacity"

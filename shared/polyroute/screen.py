@@ -26,7 +26,7 @@ _MAX_SCREENS = 512
 
 class Exclusion(BaseModel):
     deployment: str
-    stage: str  # capability | residency | context | health | capacity | budget | failed
+    stage: str  # capability | residency | context | price | health | capacity | budget | failed
     reason: str
 
 

@@ -125,3 +125,12 @@ def test_screen_and_verdicts_are_cached_until_the_catalog_changes(app: App) -> N
     rebuilt = RoutingInput(app.router, request).screen
     assert rebuilt is not first
     assert [p.deployment.id for p in rebuilt.passed] == ["sa-cheap", "sa-pricey"]
+
+
+def test_a_deployment_without_a_price_is_excluded_not_fatal(app: App) -> None:
+    free_text = app.catalog.get("sa-mid").model_copy(update={"id": "sa-unpriced", "price": None})
+    app.catalog = Catalog([*app.catalog, free_text])
+    result = plan(app, jurisdiction="SA", data_class="personal")
+    assert len(result.candidates) == 3
+    (unpriced,) = [e for e in result.exclusions if e.deployment == "sa-unpriced"]
+    assert unpriced.stage == "price" and "has no price" in unpriced.reason
