@@ -19,6 +19,8 @@ import pytest
 from mcp import Client, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from polyroute.testing import FakeProviders
+
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 BIN = Path(sys.executable).parent
 TOKENS = {
@@ -70,11 +72,11 @@ async def test_stdio_console_script_speaks_only_json_rpc_on_stdout(tmp_path: Pat
 
 
 @pytest.fixture(scope="module")
-def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def http_server(tmp_path_factory: pytest.TempPathFactory, fakes: FakeProviders) -> Iterator[str]:
     home = tmp_path_factory.mktemp("http-home")
     port = free_port()
     tokens = ";".join(f"{name}={token}:{SCOPES[name]}" for name, token in TOKENS.items())
-    env = server_env(home, POLYROUTE_HTTP_TOKENS=tokens)
+    env = server_env(home, POLYROUTE_HTTP_TOKENS=tokens, **fakes.env())
     argv = [str(BIN / "polyroute"), "serve", "suite", "--http", "--port", str(port)]
     log = (home / "server.log").open("w+")
     proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
@@ -163,3 +165,20 @@ async def test_http_scopes_limit_tools_and_the_principal_is_the_tokens(http_serv
             found.structured_content and found.structured_content["events"][0]["principal"] == "http:writer"
         )
         assert (await admin.call_tool("verify_log", {})).structured_content["ok"] is True  # type: ignore[index]
+
+
+async def test_http_routed_call_streams_progress_and_audits_the_tokens_principal(http_server: str) -> None:
+    seen: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(message)
+
+    args = {"prompt": "hello", "model": "claude-sonnet-4-6", "jurisdiction": "US", "data_class": "public"}
+    async with mcp_as(http_server, "admin") as admin:
+        answer = await admin.call_tool("complete", args, progress_callback=on_progress)
+        assert answer.structured_content, answer.content
+        receipt = await admin.call_tool(
+            "get_receipt", {"receipt_id": answer.structured_content["receipt_id"]}
+        )
+    assert seen[0] == "routing to a compliant deployment" and seen[-1] and seen[-1].startswith("answered by")
+    assert receipt.structured_content and receipt.structured_content["principal"] == "http:admin"
