@@ -51,40 +51,44 @@ class PriceBook:
             self._problems.clear()
             self._day = day
 
-    def _priced(self, deployment: Deployment) -> _Priced:
+    def _priced(self, deployment: Deployment) -> _Priced | None:
         found = self._rates.get(deployment.id)
-        if found is None or found.deployment is not deployment:  # a replaced catalog entry re-resolves
-            rates = pricing.rates_for(deployment)
-            flat = not rates.input.tiers and not rates.output.tiers
-            found = self._rates[deployment.id] = _Priced(
-                deployment, rates, float(rates.input.base) if flat else None, float(rates.output.base)
-            )
-        return found
-
-    def unpriced(self, deployment: Deployment) -> str | None:
-        """Why this deployment cannot be priced (no price, unknown price_ref), or None.
-
-        The router excludes such a deployment rather than failing the whole request: without a price
-        it cannot be ranked by cost nor checked against a budget.
-        """
-        if deployment.id in self._rates and self._rates[deployment.id].deployment is deployment:
-            return None
+        if found is not None and found.deployment is deployment:
+            return found
         problem = self._problems.get(deployment.id)
         if problem is not None and problem[0] is deployment:
-            return problem[1]
-        try:
-            self._priced(deployment)
+            return None
+        try:  # a new or replaced catalog entry resolves its rates once per day
+            rates = pricing.rates_for(deployment)
         except ConfigError as error:
             self._problems[deployment.id] = (deployment, str(error))
-            return str(error)
-        return None
+            return None
+        flat = not rates.input.tiers and not rates.output.tiers
+        found = self._rates[deployment.id] = _Priced(
+            deployment, rates, float(rates.input.base) if flat else None, float(rates.output.base)
+        )
+        return found
+
+    def unpriced(self, deployment: Deployment) -> str:
+        """Why this deployment cannot be priced (no price, a price_ref the library lacks).
+
+        The router excludes such a deployment rather than failing the whole request: without a price
+        it can be neither ranked by cost nor checked against a budget.
+        """
+        problem = self._problems.get(deployment.id)
+        return problem[1] if problem is not None else "no usable price"
 
     def rates(self, deployment: Deployment) -> pricing.Rates:
-        return self._priced(deployment).rates
-
-    def expected(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> float:
-        """Expected USD as a float, for ranking only (money that is shown or charged stays Decimal)."""
         priced = self._priced(deployment)
+        if priced is None:
+            raise ConfigError(self.unpriced(deployment))
+        return priced.rates
+
+    def expected(self, deployment: Deployment, input_tokens: int, output_tokens: int) -> float | None:
+        """Expected USD as a float for ranking (money shown or charged stays Decimal); None if unpriced."""
+        priced = self._priced(deployment)
+        if priced is None:
+            return None
         if priced.input_rate is not None:
             return priced.input_rate * input_tokens + priced.output_rate * output_tokens
         rates = priced.rates

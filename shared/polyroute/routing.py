@@ -217,9 +217,9 @@ class Router:
         if total > deployment.context_window or max_tokens > deployment.max_output_tokens:
             reason = _context_reason(deployment, tokens.tokens, max_tokens)
             return Exclusion(deployment=deployment.id, stage="context", reason=reason)
-        unpriced = self.prices.unpriced(deployment)
-        if unpriced:
-            return Exclusion(deployment=deployment.id, stage="price", reason=unpriced)
+        expected = self.prices.expected(deployment, tokens.tokens, resolved.expected_output)
+        if expected is None:
+            return Exclusion(deployment=deployment.id, stage="price", reason=self.prices.unpriced(deployment))
         blocked = self.health.blocked(deployment.id) or self.health.capacity_blocked(deployment, total)
         if blocked:
             stage = "health" if "circuit" in blocked else "capacity"
@@ -229,7 +229,6 @@ class Router:
             if most > headroom:
                 reason = f"may cost up to ${most}; budget headroom is ${headroom}"
                 return Exclusion(deployment=deployment.id, stage="budget", reason=reason)
-        expected = self.prices.expected(deployment, tokens.tokens, resolved.expected_output)
         return Option(
             deployment.id, expected, self.health.latency_ms(deployment), deployment.quality_for(resolved.task)
         )
