@@ -67,10 +67,13 @@ def _variable(app: App, name: str) -> str | None:
 
 
 def _read_key(name: str) -> str:
-    if sys.stdin.isatty():
-        key = getpass.getpass(f"API key for {name} (input hidden): ")
-    else:
-        key = sys.stdin.readline()
+    try:
+        if sys.stdin.isatty():
+            key = getpass.getpass(f"API key for {name} (input hidden): ")
+        else:
+            key = sys.stdin.readline()
+    except EOFError:
+        key = ""
     if not key.strip():
         raise ConfigError("no key given on stdin")
     return key.strip()
