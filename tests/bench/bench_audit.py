@@ -21,7 +21,7 @@ from pathlib import Path
 
 import anyio
 
-from polyroute.audit import AuditStore, EventDraft, open_store, verify_export
+from polyroute.audit import AuditStore, EventDraft, VerifyResult, open_store, verify_export
 from polyroute.settings import load_settings
 from polyroute.types import Usage
 
@@ -113,6 +113,27 @@ def report(name: str, value: float, unit: str, baseline: float, base_name: str, 
     print(f"{name:<44} {value:>12,.3f} {unit:<9} {ratio:>6.2f}x {base_name:<28} {'PASS' if ok else 'FAIL'}")
 
 
+def print_report(
+    seq_ms: float, raw_ms: float, rate: float, raw_batched: float, result: VerifyResult, verify_rate: float,
+    export_rate: float, floor: float,
+) -> None:  # fmt: skip
+    print(f"{'measure':<44} {'value':>12} {'unit':<9} {'ratio':>7} {'baseline':<28} target")
+    report(
+        "sequential durable append (median)",
+        seq_ms,
+        "ms",
+        raw_ms,
+        f"raw insert {raw_ms:.3f} ms",
+        seq_ms <= 0.5,
+    )
+    report(f"{WRITERS} concurrent writers, durable + signed", rate, "events/s", raw_batched,
+           f"raw 100-row tx {raw_batched:,.0f}/s", rate >= 5000)  # fmt: skip
+    report(f"verify store ({result.events_checked} events, {result.heads_checked} heads)", verify_rate,
+           "events/s", floor, f"read+sha256 {floor:,.0f}/s", verify_rate >= 50_000)  # fmt: skip
+    report("verify export offline", export_rate, "events/s", floor, f"read+sha256 {floor:,.0f}/s",
+           export_rate >= 50_000)  # fmt: skip
+
+
 async def main() -> int:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
           f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}")  # fmt: skip
@@ -140,21 +161,7 @@ async def main() -> int:
         export_rate = exported.events_checked / (time.perf_counter() - start)
         await store.aclose()
     assert result.ok and exported.ok and result.head_seq == result.events_checked, (result, exported)
-    print(f"{'measure':<44} {'value':>12} {'unit':<9} {'ratio':>7} {'baseline':<28} target")
-    report(
-        "sequential durable append (median)",
-        seq_ms,
-        "ms",
-        raw_ms,
-        f"raw insert {raw_ms:.3f} ms",
-        seq_ms <= 0.5,
-    )
-    report(f"{WRITERS} concurrent writers, durable + signed", rate, "events/s", raw_batched,
-           f"raw 100-row tx {raw_batched:,.0f}/s", rate >= 5000)  # fmt: skip
-    report(f"verify store ({result.events_checked} events, {result.heads_checked} heads)", verify_rate,
-           "events/s", floor, f"read+sha256 {floor:,.0f}/s", verify_rate >= 50_000)  # fmt: skip
-    report("verify export offline", export_rate, "events/s", floor, f"read+sha256 {floor:,.0f}/s",
-           export_rate >= 50_000)  # fmt: skip
+    print_report(seq_ms, raw_ms, rate, raw_batched, result, verify_rate, export_rate, floor)
     return 0
 
 

@@ -27,16 +27,15 @@ from polyroute.audit.event import (
     EventDraft,
     EventQuery,
     GroupBy,
-    SignedHead,
     UsageSummary,
     VerifyResult,
     body_template,
     event_from_body,
     new_event_id,
 )
-from polyroute.audit.export import event_line, head_line
 from polyroute.audit.migrations import migrate
 from polyroute.audit.query import summary_sql, where_clause
+from polyroute.audit.scan import export_page, verify_snapshot
 from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
 from polyroute.audit.writer import ContentRow, GroupCommitWriter, open_path
 from polyroute.errors import PolyrouteError
@@ -200,7 +199,7 @@ class SqliteAuditStore:
             signer = load_signer(self._settings, create=False) if self.path.exists() else None
             public_key = signer.public_key if signer else None
         keys = {key_id_of(public_key): public_key} if public_key else {}
-        return await self._read(partial(_verify_snapshot, keys), ChainVerifier(keys).result())
+        return await self._read(partial(verify_snapshot, keys), ChainVerifier(keys).result())
 
     async def export_lines(self) -> AsyncIterator[str]:
         """JSONL lines (see `polyroute.audit.export`) up to the latest signed head at the start."""
@@ -210,7 +209,7 @@ class SqliteAuditStore:
         after = 0
         while after < end:
             page_end = min(after + EXPORT_PAGE, end)
-            lines = await self._read(partial(_export_page, after, page_end), list[str]())
+            lines = await self._read(partial(export_page, after, page_end), list[str]())
             for line in lines:
                 yield line
             after = page_end
@@ -236,66 +235,3 @@ class SqliteAuditStore:
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
-
-
-def _head(row: tuple[int, str, str, str, str]) -> SignedHead:
-    return SignedHead(seq=row[0], hash=row[1], key_id=row[2], signed_at=row[3], signature=row[4])  # pyright: ignore[reportArgumentType]
-
-
-def _verify_snapshot(keys: dict[str, Ed25519PublicKey], db: sqlite3.Connection) -> VerifyResult:
-    """Heads and events from one read transaction, so concurrent appends cannot look like tampering.
-
-    SQLite extracts each body's seq and prev_hash (fast); if a body is not even JSON that query fails,
-    and the check runs again parsing every body in Python, which reports the bad event.
-    """
-    db.execute("BEGIN")
-    try:
-        try:
-            return _verify_rows(keys, db, fast=True)
-        except sqlite3.OperationalError:
-            return _verify_rows(keys, db, fast=False)
-    finally:
-        db.execute("COMMIT")
-
-
-_EVENTS_FAST = "SELECT seq, hash, body, body ->> '$.seq', body ->> '$.prev_hash' FROM events ORDER BY seq"
-_EVENTS_SLOW = "SELECT seq, hash, body, NULL, NULL FROM events ORDER BY seq"
-_HEADS = "SELECT seq, hash, key_id, signed_at, signature FROM heads ORDER BY seq"
-
-
-def _verify_rows(keys: dict[str, Ed25519PublicKey], db: sqlite3.Connection, *, fast: bool) -> VerifyResult:
-    """Stream events and heads together in sequence order (memory stays flat however long the log)."""
-    verifier = ChainVerifier(keys)
-    heads = db.execute(_HEADS)
-    head = heads.fetchone()
-    for seq, hash_, body, claimed_seq, claimed_prev in db.execute(_EVENTS_FAST if fast else _EVENTS_SLOW):
-        while head is not None and head[0] < seq:  # a head for an event that is missing
-            verifier.head(_head(head))
-            head = heads.fetchone()
-        if not verifier.event(seq, body, hash_, claims=(claimed_seq, claimed_prev) if fast else None):
-            break
-        while head is not None and head[0] == seq:
-            verifier.head(_head(head))
-            head = heads.fetchone()
-    while head is not None and not verifier.failed:  # heads beyond the last event: deleted events
-        verifier.head(_head(head))
-        head = heads.fetchone()
-    return verifier.result()
-
-
-def _export_page(after: int, end: int, db: sqlite3.Connection) -> list[str]:
-    heads: dict[int, list[str]] = {}
-    for row in db.execute(
-        "SELECT seq, hash, key_id, signed_at, signature FROM heads WHERE seq > ? AND seq <= ? ORDER BY seq",
-        (after, end),
-    ):
-        heads.setdefault(row[0], []).append(head_line(_head(row)))
-    lines: list[str] = []
-    for seq, hash_, body in db.execute(
-        "SELECT seq, hash, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq", (after, end)
-    ):
-        lines.append(event_line(body, hash_))
-        lines.extend(heads.pop(seq, ()))
-    for orphans in heads.values():  # heads whose event is missing: the verifier will say so
-        lines.extend(orphans)
-    return lines

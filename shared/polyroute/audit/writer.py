@@ -48,16 +48,19 @@ class Pending:
     future: asyncio.Future[tuple[str, str]]
 
 
-def _resolve(
-    future: asyncio.Future[tuple[str, str]], value: tuple[str, str] | None, error: BaseException | None
-) -> None:
-    if future.done():  # the caller was cancelled; the event may still have been committed
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        assert value is not None
-        future.set_result(value)
+Answer = tuple[asyncio.Future[tuple[str, str]], tuple[str, str] | None, BaseException | None]
+
+
+def _resolve(answers: list[Answer]) -> None:
+    """Runs on the caller's event loop: settle every future of one batch that belongs to it."""
+    for future, value, error in answers:
+        if future.done():  # the caller was cancelled; the event may still have been committed
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            assert value is not None
+            future.set_result(value)
 
 
 class GroupCommitWriter:
@@ -116,15 +119,18 @@ class GroupCommitWriter:
             self._db = None
 
     def _commit_and_answer(self, batch: list[Pending]) -> None:
+        """Commit a batch, then wake each event loop once (not once per append) with its answers."""
         try:
-            results = self._commit(batch)
-        except BaseException as error:  # noqa: BLE001 - every waiting caller must hear about it
-            answers = [(pending, None, error) for pending in batch]
-        else:
-            answers = [(pending, result, None) for pending, result in zip(batch, results, strict=True)]
-        for pending, result, error in answers:
-            with contextlib.suppress(RuntimeError):  # that caller's event loop may be gone
-                pending.loop.call_soon_threadsafe(_resolve, pending.future, result, error)
+            results: list[tuple[str, str] | None] = list(self._commit(batch))
+            error: BaseException | None = None
+        except BaseException as failure:  # noqa: BLE001 - every waiting caller must hear about it
+            results, error = [None] * len(batch), failure
+        by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
+        for pending, result in zip(batch, results, strict=True):
+            by_loop.setdefault(pending.loop, []).append((pending.future, result, error))
+        for loop, answers in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that event loop may be gone
+                loop.call_soon_threadsafe(_resolve, answers)
 
     def _database(self) -> sqlite3.Connection:
         if self._db is None:
@@ -173,7 +179,8 @@ class GroupCommitWriter:
 
     def _maybe_purge(self, db: sqlite3.Connection) -> None:
         """Drop stored content past its retention; the chain holds digests only, so it stays intact."""
-        if self._retention is None or time.monotonic() - self._purged_at < PURGE_EVERY_S and self._purged_at:
+        due = not self._purged_at or time.monotonic() - self._purged_at >= PURGE_EVERY_S
+        if self._retention is None or not due:
             return
         self._purged_at = time.monotonic()
         cutoff = format_time(datetime.now(UTC) - timedelta(days=self._retention))
