@@ -197,3 +197,41 @@ async def test_events_appended_from_two_event_loops(settings: Settings) -> None:
     )
     assert [e.principal for e in await store.tail(2)] == ["a", "b"]
     await store.aclose()
+
+
+async def test_closing_while_appending_loses_nothing_and_the_store_reopens(settings: Settings) -> None:
+    store = open_store(settings)
+    seqs: list[int] = []
+
+    async def writer() -> None:
+        for n in range(30):
+            seqs.append((await store.append(draft(n))).seq)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(4):
+            group.start_soon(writer)
+        for _ in range(5):
+            await anyio.sleep(0.002)
+            await store.aclose()  # appends keep arriving; a fresh writer thread takes them
+    await store.aclose()
+    assert sorted(seqs) == list(range(1, 121))
+    assert (await store.verify()).ok
+
+
+async def test_an_unusable_key_fails_appends_closed_until_fixed(
+    store: AuditStore, settings: Settings
+) -> None:
+    import os
+
+    await store.append(draft())
+    await store.aclose()
+    os.chmod(settings.audit_key_file, 0o644)
+    reopened = open_store(settings)
+    try:
+        with pytest.raises(ConfigError, match="chmod 600"):
+            await reopened.append(draft())
+        os.chmod(settings.audit_key_file, 0o600)
+        assert (await reopened.append(draft())).seq == 2
+        assert (await reopened.verify()).ok
+    finally:
+        await reopened.aclose()

@@ -63,6 +63,36 @@ def _resolve(answers: list[Answer]) -> None:
             future.set_result(value)
 
 
+def _next_batch(jobs: queue.SimpleQueue[Pending | None]) -> list[Pending] | None:
+    """Everything waiting (up to MAX_BATCH), blocking for the first; None once told to stop."""
+    first = jobs.get()
+    if first is None:
+        return None
+    batch = [first]
+    while len(batch) < MAX_BATCH:
+        try:
+            item = jobs.get_nowait()
+        except queue.Empty:
+            break
+        if item is None:
+            jobs.put(None)  # stop after this batch
+            break
+        batch.append(item)
+    return batch
+
+
+def _answer(batch: list[Pending], results: list[tuple[str, str]] | None, error: BaseException | None) -> None:
+    """Wake each caller's event loop once (not once per append) with the answers that belong to it."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
+    for index, pending in enumerate(batch):
+        by_loop.setdefault(pending.loop, []).append(
+            (pending.future, results[index] if results else None, error)
+        )
+    for loop, answers in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that event loop may be gone
+            loop.call_soon_threadsafe(_resolve, answers)
+
+
 class GroupCommitWriter:
     """The one thread that writes to one SQLite file from this process."""
 
@@ -73,72 +103,59 @@ class GroupCommitWriter:
         self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
         self._purged_at = 0.0
 
     async def submit(self, template: str, event_id: str, content: ContentRow | None) -> tuple[str, str]:
         """Queue one event; returns (canonical body, hash) once it is committed and signed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[str, str]] = loop.create_future()
-        self._queue.put(Pending(template, event_id, content, loop, future))
-        self._start()
+        with self._lock:  # queue and thread change together in `close`, so nothing is stranded
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._queue,), name="polyroute-audit-writer", daemon=True
+                )
+                self._thread.start()
+            self._queue.put(Pending(template, event_id, content, loop, future))
         return await future
 
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="polyroute-audit-writer", daemon=True)
-                self._thread.start()
-
     def close(self) -> None:
-        """Finish what is queued, then stop the thread and close the connection (blocking)."""
+        """Finish what is queued, then stop the thread and close its connection (blocking)."""
         with self._lock:
-            thread, self._thread = self._thread, None
+            thread, jobs = self._thread, self._queue
+            self._thread, self._queue = None, queue.SimpleQueue()
+            if thread is not None:
+                jobs.put(None)
         if thread is not None:
-            self._queue.put(None)
             thread.join()
 
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                batch.append(item)
-            self._commit_and_answer(batch)
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    def _commit_and_answer(self, batch: list[Pending]) -> None:
-        """Commit a batch, then wake each event loop once (not once per append) with its answers."""
+    def _run(self, jobs: queue.SimpleQueue[Pending | None]) -> None:
+        """The writer thread: batches from its own queue, its own connection, until told to stop."""
+        db: sqlite3.Connection | None = None
         try:
-            results: list[tuple[str, str] | None] = list(self._commit(batch))
-            error: BaseException | None = None
-        except BaseException as failure:  # noqa: BLE001 - every waiting caller must hear about it
-            results, error = [None] * len(batch), failure
-        by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
-        for pending, result in zip(batch, results, strict=True):
-            by_loop.setdefault(pending.loop, []).append((pending.future, result, error))
-        for loop, answers in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # that event loop may be gone
-                loop.call_soon_threadsafe(_resolve, answers)
+            while (batch := _next_batch(jobs)) is not None:
+                if db is None:
+                    try:
+                        db = self._connect()
+                    except BaseException as error:  # noqa: BLE001 - the callers must hear about it
+                        _answer(batch, None, error)
+                        continue
+                if not self._commit_and_answer(db, batch):
+                    db.close()  # start the next batch on a fresh connection
+                    db = None
+        finally:
+            if db is not None:
+                db.close()
 
-    def _database(self) -> sqlite3.Connection:
-        if self._db is None:
-            self._db = self._connect()
-        return self._db
+    def _commit_and_answer(self, db: sqlite3.Connection, batch: list[Pending]) -> bool:
+        try:
+            results = self._commit(db, batch)
+        except BaseException as error:  # noqa: BLE001 - every waiting caller must hear about it
+            _answer(batch, None, error)
+            return False
+        _answer(batch, results, None)
+        return True
 
-    def _commit(self, batch: list[Pending]) -> list[tuple[str, str]]:
-        db = self._database()
+    def _commit(self, db: sqlite3.Connection, batch: list[Pending]) -> list[tuple[str, str]]:
         signer = self._signer()
         _begin_immediate(db)
         try:
