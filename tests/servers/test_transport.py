@@ -71,6 +71,26 @@ async def test_stdio_console_script_speaks_only_json_rpc_on_stdout(tmp_path: Pat
     assert noise == []
 
 
+async def test_stdio_stays_clean_while_a_routed_call_loads_a_vendor_sdk(
+    tmp_path: Path, fakes: FakeProviders
+) -> None:
+    noise: list[object] = []
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, Exception):
+            noise.append(message)
+
+    params = StdioServerParameters(
+        command=str(BIN / "polyroute-router"), env=server_env(tmp_path, **fakes.env())
+    )
+    args = {"prompt": "hello", "model": "claude-sonnet-4-6", "jurisdiction": "US", "data_class": "public"}
+    async with Client(stdio_client(params), message_handler=on_message) as client:
+        answer = await client.call_tool("complete", args)
+        listed = await client.list_tools()
+    assert answer.structured_content and answer.structured_content["provider"] == "anthropic", answer.content
+    assert len(listed.tools) == 3 and noise == []
+
+
 @pytest.fixture(scope="module")
 def http_server(tmp_path_factory: pytest.TempPathFactory, fakes: FakeProviders) -> Iterator[str]:
     home = tmp_path_factory.mktemp("http-home")
