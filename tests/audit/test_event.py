@@ -102,3 +102,32 @@ def test_the_writers_template_fills_to_exactly_the_canonical_body() -> None:
     without = {k: v for k, v in FIXED.items() if k not in ("seq", "time", "prev_hash")}
     body = fill_template(body_template(without), 7, "2026-11-25T09:30:00.000000Z", "ab" * 32)
     assert body == EXPECTED_BODY
+
+
+def test_the_package_exports_what_it_lists() -> None:
+    import polyroute.audit as audit
+
+    assert audit.__all__ == sorted(audit.__all__)
+    assert all(hasattr(audit, name) for name in audit.__all__)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(details=st.dictionaries(st.text(), _json_values, max_size=5), principal=st.text(min_size=1))
+def test_any_recorded_event_reencodes_to_the_same_bytes(details: dict[str, object], principal: str) -> None:
+    """The property offline verification rests on: parse + canonical re-encode is the identity."""
+    fields = {
+        **EventDraft(event_type="external", principal=principal, details=details).model_dump(),
+        "seq": 1,
+    }
+    body = event_body(fields)
+    assert canonical_json(json.loads(body)) == body

@@ -110,6 +110,8 @@ async def test_every_append_is_covered_by_a_head_when_it_returns(
 async def test_bad_detail_values_fail_only_that_append(store: AuditStore) -> None:
     with pytest.raises(PolyrouteError, match="cannot record"):
         await store.append(draft(details={"x": object()}))
+    with pytest.raises(PolyrouteError, match="surrogate"):
+        await store.append(draft(details={"x": "\ud800"}))
     assert (await store.append(draft())).seq == 1
 
 

@@ -33,13 +33,13 @@ from polyroute.audit.signing import key_id_of, parse_public_key
 from polyroute.audit.store import AuditStore, open_store
 
 __all__ = [
-    "GENESIS_HASH",
     "AuditEvent",
     "AuditStore",
     "EventContent",
     "EventDraft",
     "EventQuery",
     "EventType",
+    "GENESIS_HASH",
     "GroupBy",
     "SignedHead",
     "UsageSummary",

@@ -192,9 +192,13 @@ def body_template(fields: Mapping[str, Any]) -> str:
     }
     kept.update(seq=_SEQ, time=_TIME, prev_hash=_PREV)
     try:
-        return canonical_json(kept)
+        text = canonical_json(kept)
+        text.encode()  # a lone surrogate would fail later, inside the writer's batch
+    except UnicodeEncodeError:
+        raise ValueError("text that is not valid Unicode (a lone surrogate)") from None
     except (TypeError, ValueError, RecursionError) as error:
         raise ValueError(str(error)) from None
+    return text
 
 
 def fill_template(template: str, seq: int, time: str, prev_hash: str) -> str:
