@@ -217,3 +217,16 @@ def test_deployment_at_its_capacity_is_skipped_until_the_minute_passes(app: App,
     assert asyncio.run(complete(app, request)).deployment == "sa-mid"
     clock.now += 61
     assert asyncio.run(complete(app, request)).deployment == "sa-cheap"
+
+
+def test_missing_api_key_fails_that_candidate_with_a_clear_reason(
+    app: App, fakes: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    request = route(jurisdiction="SA", data_class="personal", strategy="cheapest")
+    result = asyncio.run(complete(app, request))
+    assert result.deployment == "sa-mid"  # sa-cheap (Anthropic wire) has no key: next candidate
+    (failed,) = [e for e in result.exclusions if e.stage == "failed"]
+    assert failed.deployment == "sa-cheap" and "ANTHROPIC_API_KEY" in failed.reason
+    assert app.router.health.state("sa-cheap") == "closed"  # a missing key is not the endpoint's fault
+    assert "sa-cheap-model" not in seen_models(fakes)
