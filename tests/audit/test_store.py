@@ -237,3 +237,16 @@ async def test_an_unusable_key_fails_appends_closed_until_fixed(
         assert (await reopened.verify()).ok
     finally:
         await reopened.aclose()
+
+
+async def test_a_store_from_a_newer_schema_is_refused(store: AuditStore, settings: Settings) -> None:
+    await store.append(draft())
+    await store.aclose()
+    with sqlite3.connect(db_path(settings)) as db:
+        db.execute("PRAGMA user_version = 99")
+    newer = open_store(settings)
+    with pytest.raises(ConfigError, match="newer"):
+        await newer.append(draft())
+    with pytest.raises(ConfigError, match="newer"):
+        await newer.verify()
+    await newer.aclose()

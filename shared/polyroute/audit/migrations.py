@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from polyroute.errors import ConfigError
+
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[Migration] = []
 
@@ -60,7 +62,10 @@ def create_events_heads_content(db: sqlite3.Connection) -> None:
 def migrate(db: sqlite3.Connection) -> None:
     """Bring the schema up to date inside one write transaction (safe with several processes)."""
     (version,) = db.execute("PRAGMA user_version").fetchone()
-    if version >= len(MIGRATIONS):
+    if version > len(MIGRATIONS):
+        raise ConfigError(f"the audit store has schema version {version}, newer than this Polyroute knows "
+                          f"({len(MIGRATIONS)}): upgrade Polyroute before writing to it")  # fmt: skip
+    if version == len(MIGRATIONS):
         return
     db.execute("BEGIN IMMEDIATE")
     try:
