@@ -153,3 +153,12 @@ def test_malformed_body_is_a_retryable_provider_error(providers: Providers, env:
         complete(providers, US, max_retries=0)
     assert "malformed" in str(caught.value) and caught.value.retryable
     assert not isinstance(caught.value, ProviderTimeout | ProviderHTTPError)
+
+
+def test_deployment_base_url_beats_anthropic_base_url(
+    providers: Providers, env: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")  # nothing listens there
+    pinned = deployment("anthropic", MODEL, base_url=env.anthropic.url)
+    completion, _ = complete(providers, pinned)
+    assert completion.text and len(env.anthropic.seen()) == 1

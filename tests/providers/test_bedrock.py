@@ -100,3 +100,12 @@ def test_missing_aws_credentials_is_a_clear_final_error(
     with pytest.raises(ProviderError, match="no AWS credentials") as caught:
         complete(providers, EU)
     assert not caught.value.retryable and env.bedrock.seen() == []
+
+
+def test_the_general_aws_endpoint_variable_is_honoured_too(
+    providers: Providers, env: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", env.bedrock.url)
+    completion, _ = complete(providers, EU)
+    assert completion.text and len(env.bedrock.seen()) == 1

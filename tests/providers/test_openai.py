@@ -121,3 +121,9 @@ def test_server_errors_are_retried_twice(providers: Providers, env: FakeProvider
     with pytest.raises(ProviderHTTPError) as caught:
         complete(providers, EU)
     assert caught.value.retryable and len(env.openai.seen()) == 3 and len(caught.value.attempts) == 3
+
+
+def test_azure_without_an_endpoint_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AZURE_OPENAI_ENDPOINT", raising=False)
+    with pytest.raises(ConfigError, match="AZURE_OPENAI_ENDPOINT"):
+        base_url(deployment("azure_openai", "gpt-5-1-eu"))
