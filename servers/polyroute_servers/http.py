@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -153,7 +154,7 @@ def serve_http(
     asgi = build_http_app(server, host=host, grants=grants, allowed_hosts=names)
     config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     shown = f"[{host}]" if ":" in host else host
-    auth = f"{len(grants)} token(s)" if grants else "no tokens (loopback only)"
+    auth = f"{len(grants)} bearer token(s)" if grants else "no tokens: loopback only"
     sys.stderr.write(f"polyroute: {server.name} on http://{shown}:{port}{MCP_PATH} ({auth})\n")
 
     async def run() -> None:
@@ -162,5 +163,10 @@ def serve_http(
         finally:
             await app.aclose()
 
-    anyio.run(run)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it; a no-op handler lets the App close too.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        anyio.run(run)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0

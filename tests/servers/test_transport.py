@@ -112,7 +112,7 @@ def http_server(tmp_path_factory: pytest.TempPathFactory, fakes: FakeProviders) 
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
-        proc.wait(10)
+        assert proc.wait(10) == 0  # SIGTERM: uvicorn drains, the App closes its stores, exit 0
         log.close()
         assert TOKENS["admin"] not in (home / "server.log").read_text()  # tokens never reach the log
 
