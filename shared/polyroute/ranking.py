@@ -23,7 +23,8 @@ from typing import Literal, NamedTuple
 Strategy = Literal["cheapest", "fastest", "best", "balanced"]
 STRATEGIES: tuple[Strategy, ...] = ("cheapest", "fastest", "best", "balanced")
 BALANCED_WEIGHTS = {"cost": 0.4, "latency": 0.3, "quality": 0.3}
-_EPSILON_USD = 1e-9  # lets a free (on-prem) deployment rank first without dividing by zero
+_EPSILON_USD = 1e-9  # lets a free (on-prem) deployment rank first without taking log(0)
+_FLOOR = 1e-12  # no log of zero: a latency of 0 ms (unreported) counts as the fastest
 COST_DECADES = 2.0  # a candidate this many powers of ten dearer than the cheapest scores 0 on cost
 LATENCY_DECADES = 1.0
 
@@ -39,11 +40,10 @@ class Option(NamedTuple):
 
 def _log_scores(values: Sequence[float], decades: float) -> list[float]:
     """1 for the smallest value, falling by 1/decades per power of ten above it, floored at 0."""
-    best = min(values)
-    if best <= 0:
-        return [1.0 if value <= best else 0.0 for value in values]
-    log_best, log10 = math.log10(best), math.log10
-    return [max(0.0, 1.0 - (log10(value) - log_best) / decades) for value in values]
+    log10 = math.log10
+    logs = [log10(max(value, _FLOOR)) for value in values]
+    best = min(logs)
+    return [max(0.0, 1.0 - (log - best) / decades) for log in logs]
 
 
 def scores(options: Sequence[Option], strategy: Strategy) -> list[float]:

@@ -69,3 +69,11 @@ def test_past_the_score_floor_fastest_still_orders_by_latency_and_cheapest_by_co
     assert order([slower, slow, quick], "fastest") == ["quick", "slow", "slower"]
     pricey = Option("pricey", 50, 10.0, 5)
     assert order([pricey, quick, slower], "cheapest") == ["slower", "quick", "pricey"]
+
+
+def test_zero_latency_and_zero_cost_do_not_break_scoring() -> None:
+    unreported = Option("unreported", 0.0, 0.0, 5)
+    normal = Option("normal", 0.01, 800.0, 5)
+    for strategy in ("cheapest", "fastest", "best", "balanced"):
+        assert all(0 <= s <= 1 for s in scores([unreported, normal], strategy))  # type: ignore[arg-type]
+    assert order([normal, unreported], "fastest")[0] == "unreported"
