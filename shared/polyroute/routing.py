@@ -1,9 +1,10 @@
 """The router: filter the catalog to what may and can take a request, rank it, call with fallbacks.
 
-Candidates = catalog ∩ capabilities ∩ context window ∩ residency ∩ health ∩ capacity ∩ budget, ranked by
-strategy (see `ranking`). The call tries candidates in order; the provider layer retries one deployment,
-the router falls back to the next — only ever inside the compliant set computed here, so a fallback
-never crosses a residency boundary. Every routed call leaves exactly one receipt (see `receipt`).
+Candidates = catalog ∩ capabilities ∩ residency (cached: `screen`) ∩ context window ∩ price ∩ health ∩
+capacity ∩ budget, ranked by strategy (`ranking`). A call tries the candidates in order (`dispatch`): the
+provider layer retries one deployment, the router falls back to the next — only ever inside the
+compliant set computed here, so a fallback never crosses a residency boundary. Every routed call
+leaves exactly one receipt. docs/routing.md explains the strategies, breakers and budgets.
 """
 
 from __future__ import annotations
