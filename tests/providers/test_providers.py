@@ -158,3 +158,25 @@ def test_one_providers_object_survives_several_event_loops(
         assert anyio.run(go).endswith("again")
     gc.collect()
     assert "Event loop is closed" not in capsys.readouterr().err
+
+
+def test_concurrent_calls_share_one_adapter_per_endpoint(env: FakeProviders) -> None:
+    providers = Providers(load_settings())
+    targets = [deployment("anthropic", "claude-many"), deployment("openai", "gpt-many"),
+               deployment("bedrock", "titan-many", aws_region="us-east-1")]  # fmt: skip
+    texts: list[str] = []
+
+    async def one(target: Deployment, n: int) -> None:
+        completion, _ = await call_with_retries(providers, target, CompletionRequest.from_prompt(f"call {n}"))
+        texts.append(completion.text)
+
+    async def go() -> None:
+        async with anyio.create_task_group() as group:
+            for n in range(20):
+                for target in targets:
+                    group.start_soon(one, target, n)
+        await providers.aclose()
+
+    anyio.run(go)
+    assert len(texts) == 60 and sum(text.endswith("call 7") for text in texts) == 3
+    assert [len(server.seen()) for server in env.servers] == [20, 20, 20]
