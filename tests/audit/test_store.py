@@ -250,3 +250,14 @@ async def test_a_store_from_a_newer_schema_is_refused(store: AuditStore, setting
     with pytest.raises(ConfigError, match="newer"):
         await newer.verify()
     await newer.aclose()
+
+
+async def test_a_file_that_is_not_a_database_is_a_clear_error(settings: Settings) -> None:
+    db_path(settings).parent.mkdir(parents=True, exist_ok=True)
+    db_path(settings).write_bytes(b"this is not SQLite" * 100)
+    store = open_store(settings)
+    with pytest.raises(PolyrouteError, match="not a database"):
+        await store.verify()
+    with pytest.raises(PolyrouteError, match="not a database"):
+        await store.append(draft())
+    await store.aclose()

@@ -126,11 +126,11 @@ class SqliteAuditStore:
 
     def _read_sync(self, work: Callable[[sqlite3.Connection], T], empty: T) -> T:
         with self._read_lock:
-            if self._reader is None:
-                if not self.path.exists():
-                    return empty
-                self._reader = connect(self.path)
+            if self._reader is None and not self.path.exists():
+                return empty
             try:
+                if self._reader is None:
+                    self._reader = connect(self.path)
                 return work(self._reader)
             except sqlite3.Error as error:
                 raise PolyrouteError(
