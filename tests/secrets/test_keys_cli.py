@@ -56,3 +56,10 @@ def test_headless_get_says_so_and_set_fails_plainly(
     assert run(["keys", "set", "openai"], monkeypatch, stdin=KEY) != 0
     err = capsys.readouterr().err
     assert "no OS keyring backend" in err and KEY not in err and err.count("\n") == 1
+
+
+def test_bedrock_takes_aws_credentials_not_a_key(
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["keys", "set", "bedrock"], monkeypatch, stdin=KEY) == 2
+    assert "AWS credentials" in capsys.readouterr().err and memory_keyring.store == {}

@@ -40,6 +40,9 @@ def register(subparsers: Subparsers) -> None:
 def run(app: App, args: argparse.Namespace) -> int:
     name: str = args.name
     variable = _variable(app, name)
+    if args.action == "set" and _is_bedrock(app, name):
+        raise ConfigError("Bedrock is called with AWS credentials (environment, profile or instance role), "
+                          "not a stored key: nothing to set")
     if args.action == "set":
         secrets.set_key(name, _read_key(name))
         report: dict[str, Any] = {"name": name, "stored": True, "service": secrets.SERVICE}
@@ -64,6 +67,11 @@ def _variable(app: App, name: str) -> str | None:
     if deployment is None:
         raise ConfigError(f"{name!r} is neither a provider kind ({', '.join(KINDS)}) nor a deployment id")
     return secrets.env_var_for(deployment)
+
+
+def _is_bedrock(app: App, name: str) -> bool:
+    deployment = app.catalog.find(name)
+    return name == "bedrock" or (deployment is not None and deployment.provider == "bedrock")
 
 
 def _read_key(name: str) -> str:
