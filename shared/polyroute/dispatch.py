@@ -28,6 +28,8 @@ _BREAKER_STATUSES = frozenset({401, 403, 404, 408, 409, 429})  # the deployment'
 
 @dataclass
 class _Run:
+    """One routed call in progress: what was tried, how each try ended, and why candidates failed."""
+
     router: Router
     request: RouteRequest
     plan: RoutePlan
