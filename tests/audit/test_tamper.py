@@ -175,3 +175,12 @@ async def test_tampered_exports(store: AuditStore) -> None:
     assert verify_export(pretty, pem).ok  # re-encoded canonically when the framing is not ours
     garbage = verify_export([*lines[:3], "not json", *lines[3:]], pem)
     assert not garbage.ok and "line 4" in (garbage.reason or "")
+
+
+async def test_an_export_of_a_tampered_store_carries_the_evidence(store: AuditStore, settings: Settings) -> None:
+    await fill(store, 5)
+    tamper(settings, ("DELETE FROM heads", ()), ("DELETE FROM events WHERE seq = 3", ()))
+    lines = await _export(store)
+    assert len(lines) == 4  # every remaining event is exported, headless
+    result = verify_export(lines, await store.public_key_pem())
+    assert (result.ok, result.first_bad_seq) == (False, 3)
