@@ -107,3 +107,13 @@ def test_export_to_stdout_through_the_real_command(settings: Settings) -> None:
                           capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["type"] for r in records] == ["event", "head", "event", "head"]
+
+
+def test_verify_with_an_anchor(capsys: pytest.CaptureFixture[str], settings: Settings) -> None:
+    _seed(settings, 3)
+    code, document = _json(capsys, ["audit", "verify", "--json"])
+    anchor = f"{document['head_seq']}:{document['head_hash']}"
+    assert main(["audit", "verify", "--anchor", anchor]) == 0
+    assert main(["audit", "verify", "--anchor", f"9:{'0' * 64}"]) == 1
+    assert main(["audit", "verify", "--anchor", "nonsense"]) == 2
+    assert "--anchor takes SEQ:HASH" in capsys.readouterr().err

@@ -177,10 +177,36 @@ async def test_tampered_exports(store: AuditStore) -> None:
     assert not garbage.ok and "line 4" in (garbage.reason or "")
 
 
-async def test_an_export_of_a_tampered_store_carries_the_evidence(store: AuditStore, settings: Settings) -> None:
+async def test_an_export_of_a_tampered_store_carries_the_evidence(
+    store: AuditStore, settings: Settings
+) -> None:
     await fill(store, 5)
     tamper(settings, ("DELETE FROM heads", ()), ("DELETE FROM events WHERE seq = 3", ()))
     lines = await _export(store)
     assert len(lines) == 4  # every remaining event is exported, headless
     result = verify_export(lines, await store.public_key_pem())
     assert (result.ok, result.first_bad_seq) == (False, 3)
+
+
+async def test_an_anchor_catches_newest_events_cut_off_with_their_heads(
+    store: AuditStore, settings: Settings
+) -> None:
+    await fill(store, 6)
+    earlier = await store.verify()
+    assert earlier.head_seq == 6 and earlier.head_hash
+    anchor = (earlier.head_seq, earlier.head_hash)
+    await fill(store, 2)
+    assert (await store.verify(anchor=anchor)).ok  # growth is fine
+    tamper(settings, ("DELETE FROM events WHERE seq > 4", ()), ("DELETE FROM heads WHERE seq > 4", ()))
+    assert (await store.verify()).ok  # without an anchor a cleanly cut log looks whole
+    result = await store.verify(anchor=anchor)
+    assert (result.ok, result.first_bad_seq) == (False, 5)
+    assert "deleted" in (result.reason or "")
+    lines = await _export(store)
+    assert verify_export(lines, await store.public_key_pem(), anchor=anchor).first_bad_seq == 5
+
+
+async def test_an_anchor_with_another_hash_fails_at_its_event(store: AuditStore) -> None:
+    await fill(store, 3)
+    result = await store.verify(anchor=(2, "0" * 64))
+    assert (result.ok, result.first_bad_seq) == (False, 2)

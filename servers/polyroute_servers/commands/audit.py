@@ -29,6 +29,11 @@ def register(subparsers: Subparsers) -> None:
         "--file", type=Path, help="verify this JSONL export (- for stdin) instead of the store"
     )
     verify.add_argument("--public-key", type=Path, help="PEM file of the trusted public key (`audit pubkey`)")
+    verify.add_argument(
+        "--anchor",
+        metavar="SEQ:HASH",
+        help="head_seq:head_hash from an earlier verify; the log must still hold it",
+    )
     verify.add_argument("--json", action="store_true", help="one JSON document")
     verify.set_defaults(handler=run_verify)
     export = actions.add_parser("export", help="write the log and its signed heads as JSONL")
@@ -82,19 +87,36 @@ def _export_lines(path: Path) -> Iterator[str]:
 def run_verify(app: App, args: argparse.Namespace) -> int:
     from polyroute.audit import parse_public_key, verify_export
 
+    anchor = _anchor(args.anchor) if args.anchor else None
     key = None
     if args.public_key is not None:
         key = parse_public_key(
             _read_text(args.public_key, "public key"), source=f"public key {args.public_key}"
         )
     if args.file is None:
-        result = _run(app, lambda: app.audit.verify(public_key=key))
+        result = _run(app, lambda: app.audit.verify(public_key=key, anchor=anchor))
     else:
         if key is None:
             key = parse_public_key(_run(app, app.audit.public_key_pem), source="the local signing key")
-        result = verify_export(_export_lines(args.file), key)
+        result = verify_export(_export_lines(args.file), key, anchor=anchor)
     _print_verify(result, as_json=args.json)
     return 0 if result.ok else 1
+
+
+def _anchor(text: str) -> tuple[int, str]:
+    from polyroute.errors import ConfigError
+
+    seq, _, hash_ = text.partition(":")
+    if (
+        not seq.isdigit()
+        or int(seq) < 1
+        or len(hash_) != 64
+        or any(c not in "0123456789abcdef" for c in hash_)
+    ):
+        raise ConfigError(
+            "--anchor takes SEQ:HASH, the head_seq and head_hash an earlier `verify --json` printed"
+        )
+    return int(seq), hash_
 
 
 def _print_verify(result: VerifyResult, *, as_json: bool) -> None:

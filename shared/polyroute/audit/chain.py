@@ -38,8 +38,14 @@ CHECKPOINT_EVERY = 256
 class ChainVerifier:
     """Feed events in order and each head before or right after its event, then read `result()`."""
 
-    def __init__(self, public_keys: Mapping[str, Ed25519PublicKey]) -> None:
+    def __init__(
+        self, public_keys: Mapping[str, Ed25519PublicKey], *, anchor: tuple[int, str] | None = None
+    ) -> None:
+        """`anchor` is a (seq, hash) kept from an earlier verification: the log must still hold it,
+        which also catches what signed heads alone cannot — the newest events cut off with their heads."""
         self._keys = dict(public_keys)
+        self._anchor = anchor
+        self._anchor_ok = anchor is None
         self._pending: dict[int, list[SignedHead]] = {}
         self._checked = 0
         self._last_hash = GENESIS_HASH
@@ -92,6 +98,8 @@ class ChainVerifier:
             return False
         self._checked = expected
         self._last_hash = stored_hash
+        if self._anchor is not None and seq == self._anchor[0]:
+            self._anchor_ok = stored_hash == self._anchor[1]
         for head in self._pending.pop(seq, ()):
             self._accept(head, stored_hash)
         return True
@@ -120,14 +128,27 @@ class ChainVerifier:
         if self._bad is not None:
             return self._fail(*self._bad)
         if not self._heads:
-            return self._fail(1, "no signed head covers the log") if self._checked else self._ok()
-        if self._pending and self._bad_head is None and not self._unsigned:
-            return self._fail(
+            result = self._fail(1, "no signed head covers the log") if self._checked else self._ok()
+        elif self._pending and self._bad_head is None and not self._unsigned:
+            result = self._fail(
                 self._checked + 1,
                 f"a signed head covers event {max(self._pending)} but the log ends at {self._checked}: "
                 "events were deleted",
             )
-        return self._check_heads()
+        else:
+            result = self._check_heads()
+        return result if not result.ok or self._anchor_ok else self._anchor_failure()
+
+    def _anchor_failure(self) -> VerifyResult:
+        seq = self._anchor[0] if self._anchor else 0
+        if seq > self._checked:
+            reason = (
+                f"the log ends at event {self._checked} but the anchor names event {seq}: events were deleted"
+            )
+            return self._fail(self._checked + 1, reason)
+        return self._fail(
+            seq, f"event {seq} does not have the anchored hash: the log was replaced or re-signed"
+        )
 
     def _check_heads(self) -> VerifyResult:
         if self._bad_head is not None:

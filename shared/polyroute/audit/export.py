@@ -52,10 +52,14 @@ def _keys(
 
 
 def verify_export(
-    lines: Iterable[str], public_key: Ed25519PublicKey | str | bytes | Sequence[Ed25519PublicKey]
+    lines: Iterable[str],
+    public_key: Ed25519PublicKey | str | bytes | Sequence[Ed25519PublicKey],
+    *,
+    anchor: tuple[int, str] | None = None,
 ) -> VerifyResult:
-    """Verify an export offline with only the trusted public key(s) (PEM text or key objects)."""
-    verifier = ChainVerifier(_keys(public_key))
+    """Verify an export offline with only the trusted public key(s) (PEM text or key objects), and
+    optionally an anchor (seq, hash) from an earlier verification that it must still hold."""
+    verifier = ChainVerifier(_keys(public_key), anchor=anchor)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue

@@ -19,7 +19,9 @@ def head_of(row: tuple[int, str, str, str, str]) -> SignedHead:
     return SignedHead(seq=row[0], hash=row[1], key_id=row[2], signed_at=row[3], signature=row[4])  # pyright: ignore[reportArgumentType]
 
 
-def verify_snapshot(keys: dict[str, Ed25519PublicKey], db: sqlite3.Connection) -> VerifyResult:
+def verify_snapshot(
+    keys: dict[str, Ed25519PublicKey], anchor: tuple[int, str] | None, db: sqlite3.Connection
+) -> VerifyResult:
     """Heads and events from one read transaction, so concurrent appends cannot look like tampering.
 
     SQLite extracts each body's seq and prev_hash (fast); if a body is not even JSON that query fails,
@@ -28,9 +30,9 @@ def verify_snapshot(keys: dict[str, Ed25519PublicKey], db: sqlite3.Connection) -
     db.execute("BEGIN")
     try:
         try:
-            return _verify_rows(keys, db, fast=True)
+            return _verify_rows(keys, anchor, db, fast=True)
         except sqlite3.OperationalError:
-            return _verify_rows(keys, db, fast=False)
+            return _verify_rows(keys, anchor, db, fast=False)
     finally:
         db.execute("COMMIT")
 
@@ -40,9 +42,11 @@ _EVENTS_SLOW = "SELECT seq, hash, body, NULL, NULL FROM events ORDER BY seq"
 _HEADS = "SELECT seq, hash, key_id, signed_at, signature FROM heads ORDER BY seq"
 
 
-def _verify_rows(keys: dict[str, Ed25519PublicKey], db: sqlite3.Connection, *, fast: bool) -> VerifyResult:
+def _verify_rows(
+    keys: dict[str, Ed25519PublicKey], anchor: tuple[int, str] | None, db: sqlite3.Connection, *, fast: bool
+) -> VerifyResult:
     """Stream events and heads together in sequence order (memory stays flat however long the log)."""
-    verifier = ChainVerifier(keys)
+    verifier = ChainVerifier(keys, anchor=anchor)
     heads = db.execute(_HEADS)
     head = heads.fetchone()
     for seq, hash_, body, claimed_seq, claimed_prev in db.execute(_EVENTS_FAST if fast else _EVENTS_SLOW):

@@ -196,13 +196,18 @@ class SqliteAuditStore:
 
     # -- verification and export -----------------------------------------------------------------
 
-    async def verify(self, *, public_key: Ed25519PublicKey | None = None) -> VerifyResult:
-        """Recompute the whole chain and check the signed heads against `public_key` (default: ours)."""
+    async def verify(
+        self, *, public_key: Ed25519PublicKey | None = None, anchor: tuple[int, str] | None = None
+    ) -> VerifyResult:
+        """Recompute the whole chain and check the signed heads against `public_key` (default: ours);
+        `anchor` is a (seq, hash) from an earlier verification that the log must still hold."""
         if public_key is None and self.path.exists():
             signer = await anyio.to_thread.run_sync(partial(load_signer, self._settings, create=False))
             public_key = signer.public_key if signer else None
         keys = {key_id_of(public_key): public_key} if public_key else {}
-        return await self._read(partial(verify_snapshot, keys), ChainVerifier(keys).result())
+        return await self._read(
+            partial(verify_snapshot, keys, anchor), ChainVerifier(keys, anchor=anchor).result()
+        )
 
     async def export_lines(self) -> AsyncIterator[str]:
         """JSONL lines (see `polyroute.audit.export`) of everything committed when the export starts.
