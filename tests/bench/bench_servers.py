@@ -56,7 +56,7 @@ else:
     server.run("stdio")
 '''
 INFO = {"name": "bench", "version": "1"}
-COLD_ROUNDS, CALLS, HTTP_SECONDS, HTTP_CLIENTS = 5, 300, 3.0, 8
+COLD_ROUNDS, CALLS, HTTP_SECONDS, HTTP_CLIENTS = 7, 300, 3.0, 8
 
 
 def environment(home: Path) -> dict[str, str]:
