@@ -131,6 +131,17 @@ async def compare_costs(
         max_tokens=max_tokens,
         expected_output_tokens=expected_output_tokens,
     )
+    cheapest = (
+        {"deployment": quotes[0].deployment, "expected_usd": str(quotes[0].expected_usd)} if quotes else None
+    )
+    await note_query(
+        app,
+        event_type="cost_estimate",
+        tool="compare_costs",
+        jurisdiction=jurisdiction,
+        data_class=data_class,
+        details={"quoted": len(quotes), "excluded": len(excluded), "cheapest": cheapest},
+    )
     return CostComparison(quotes=quotes, excluded=excluded)
 
 

@@ -91,6 +91,14 @@ async def list_allowed_deployments(
         else:
             reasons = verdict.reasons if not verdict.allowed else [f"lacks {', '.join(missing)}"]
             denied.append(DeniedDeployment(deployment=entry.id, reasons=reasons))
+    await note_query(
+        app,
+        event_type="residency_check",
+        tool="list_allowed_deployments",
+        jurisdiction=jurisdiction,
+        data_class=data_class,
+        details={"allowed": [row.deployment for row in allowed], "denied": len(denied)},
+    )
     return AllowedDeployments(
         jurisdiction=jurisdiction,
         data_class=data_class,

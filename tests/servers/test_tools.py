@@ -215,15 +215,15 @@ async def test_governance_queries_are_audited_only_when_log_queries_is_on(log_qu
     async with Client(suite.build(app)) as client:
         args = {"jurisdiction": "AE", "data_class": "personal", "deployment": "anthropic-claude-sonnet-4-6"}
         ok(await client.call_tool("check_residency", args))
-        ok(
-            await client.call_tool(
-                "estimate_cost", {"deployment": "anthropic-claude-sonnet-4-6", "prompt": "hi"}
-            )
-        )
+        one = ["anthropic-claude-sonnet-4-6"]
+        ok(await client.call_tool("estimate_cost", {"deployment": one[0], "prompt": "hi"}))
+        ok(await client.call_tool("compare_costs", {"prompt": "hi", "deployments": one}))
+        ok(await client.call_tool("list_allowed_deployments", {"jurisdiction": "GB", "data_class": "health"}))
         events = ok(await client.call_tool("query_events", {}))["events"]
     await app.aclose()
     kinds = sorted(event["event_type"] for event in events)
-    assert kinds == (["cost_estimate", "residency_check"] if log_queries else [])
+    assert kinds == (["cost_estimate"] * 2 + ["residency_check"] * 2 if log_queries else [])
+    assert all(event["principal"] == "local:tester" for event in events)
 
 
 MALFORMED: list[tuple[str, dict[str, Any], str]] = [
