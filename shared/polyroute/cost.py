@@ -16,9 +16,9 @@ different tiers). Reasoning models bill their reasoning as output: `max_tokens` 
 expected figure can be far above the visible answer. A request that would not fit the context window
 (or asks more output than the deployment gives) is still quoted, with `fits_context` false and a note.
 
-Actual cost (`cost_of`) follows genai-prices' convention: `Usage.input_tokens` counts every input
-token, cached ones included; `output_tokens` includes reasoning tokens (`reasoning_tokens` is a
-breakdown, not added again).
+Actual cost (`cost_of`) follows `types.Usage`: `input_tokens` is the uncached input (cache reads and
+writes are reported apart, as the adapters normalise every provider); `output_tokens` includes
+reasoning tokens (`reasoning_tokens` is a breakdown, not added again).
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ every call; the router quotes every candidate on every request. So the rates are
 arithmetic after that. The day is in the key because genai-prices dates its prices (e.g. a
 long-context tier that ended on a given date).
 
-Conventions, matching genai-prices:
-- `input_tokens` counts every input token, cached ones included; cache reads and writes are billed at
-  their own rates and the rest at the input rate.
+Conventions:
+- `input_tokens` is the input billed at the plain input rate: cache reads and writes are NOT in it
+  (Anthropic's convention, and what every adapter reports in `Usage`); they are billed at their own
+  rates. (genai-prices counts cached tokens inside `input_tokens`; the tier test below adds them.)
 - A long-context tier applies to *all* tokens of a request whose total input exceeds the tier's start
   (the "cliff" model every provider uses), output and cache tokens included.
 - `PriceRef.uplift` multiplies the library's rates (e.g. 1.1 for a regional endpoint whose library
@@ -68,15 +69,13 @@ class Rates:
     def cost(
         self, input_tokens: int, output_tokens: int, cache_read: int = 0, cache_write: int = 0
     ) -> Decimal:
-        """USD for one request; `input_tokens` includes the cached ones (see module docstring)."""
-        uncached = input_tokens - cache_read - cache_write
-        if uncached < 0:  # the provider reported input exclusive of cache tokens
-            uncached, input_tokens = input_tokens, input_tokens + cache_read + cache_write
+        """USD for one request; `input_tokens` excludes the cached ones (see module docstring)."""
+        total_input = input_tokens + cache_read + cache_write  # what a long-context tier looks at
         return (
-            self.input.at(input_tokens) * uncached
-            + self.cache_read.at(input_tokens) * cache_read
-            + self.cache_write.at(input_tokens) * cache_write
-            + self.output.at(input_tokens) * output_tokens
+            self.input.at(total_input) * input_tokens
+            + self.cache_read.at(total_input) * cache_read
+            + self.cache_write.at(total_input) * cache_write
+            + self.output.at(total_input) * output_tokens
         )
 
 

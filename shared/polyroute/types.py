@@ -74,7 +74,12 @@ class CompletionRequest(BaseModel):
 
 
 class Usage(BaseModel):
-    """Token usage as the provider reported it, normalised."""
+    """Token usage as the provider reported it, normalised.
+
+    `input_tokens` excludes cache reads and writes (each adapter converts to this); the request's
+    whole input is `input_tokens + cache_read_tokens + cache_write_tokens`. `output_tokens` includes
+    `reasoning_tokens`.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0

@@ -29,14 +29,15 @@ def test_claude_sonnet_input_and_output() -> None:
 
 
 def test_cache_reads_and_writes_are_billed_at_their_own_rates() -> None:
-    usage = Usage(input_tokens=10_000, cache_read_tokens=4_000, cache_write_tokens=1_000, output_tokens=500)
+    usage = Usage(input_tokens=5_000, cache_read_tokens=4_000, cache_write_tokens=1_000, output_tokens=500)
     # 5,000 uncached × $3 + 4,000 × $0.30 + 1,000 × $3.75 + 500 × $15, per million
     assert cost.cost_of(SONNET, usage) == Decimal("0.02745")
 
 
-def test_usage_reported_exclusive_of_cache_is_not_undercounted() -> None:
-    usage = Usage(input_tokens=100, cache_read_tokens=1_000, output_tokens=0)  # Anthropic-style, exclusive
-    assert cost.cost_of(SONNET, usage) == Decimal("0.0006")  # 100 × $3 + 1,000 × $0.30, per million
+def test_input_tokens_exclude_cache_tokens_so_nothing_is_undercounted() -> None:
+    # The ambiguous case of an "inclusive" reading: 500 uncached + 100 cache reads must bill all 500.
+    usage = Usage(input_tokens=500, cache_read_tokens=100, output_tokens=0)
+    assert cost.cost_of(SONNET, usage) == Decimal("0.00153")  # 500 × $3 + 100 × $0.30, per million
 
 
 def test_reasoning_tokens_are_part_of_output_not_added_again() -> None:
@@ -88,7 +89,7 @@ def test_explicit_price_overrides_the_library_and_takes_no_uplift() -> None:
         base_url="http://127.0.0.1:9/v1", price={"input_per_mtok": "0.40", "output_per_mtok": "1.20"},
         price_ref={"model_ref": "claude-sonnet-4-6", "provider_id": "anthropic", "uplift": "1.5"},
     )  # fmt: skip
-    usage = Usage(input_tokens=2_000, cache_read_tokens=1_000, output_tokens=1_000)
+    usage = Usage(input_tokens=1_000, cache_read_tokens=1_000, output_tokens=1_000)
     assert cost.cost_of(sovereign, usage) == Decimal("0.002")  # 2k × $0.40 (cache read = input) + 1k × $1.20
     assert "no cache-read price" in " ".join(pricing.rates_for(sovereign).notes)
 
@@ -131,7 +132,7 @@ def test_cached_rates_agree_with_genai_prices_calc_price(
     total_input = uncached + cache_read + cache_write
     ours = cost.cost_of(
         target,
-        Usage(input_tokens=total_input, output_tokens=output, cache_read_tokens=cache_read,
+        Usage(input_tokens=uncached, output_tokens=output, cache_read_tokens=cache_read,
               cache_write_tokens=cache_write),
     )  # fmt: skip
     theirs = calc_price(
