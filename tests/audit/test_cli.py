@@ -117,3 +117,16 @@ def test_verify_with_an_anchor(capsys: pytest.CaptureFixture[str], settings: Set
     assert main(["audit", "verify", "--anchor", f"9:{'0' * 64}"]) == 1
     assert main(["audit", "verify", "--anchor", "nonsense"]) == 2
     assert "--anchor takes SEQ:HASH" in capsys.readouterr().err
+
+
+def test_verifying_a_file_without_a_key_uses_only_an_existing_local_key(
+    capsys: pytest.CaptureFixture[str], settings: Settings, tmp_path: Path
+) -> None:
+    export = tmp_path / "empty.jsonl"
+    export.write_text("")
+    assert main(["audit", "verify", "--file", str(export)]) == 2
+    assert "--public-key" in capsys.readouterr().err
+    assert not settings.audit_key_file.exists()  # no key is made up to check someone else's export
+    _seed(settings, 2)
+    assert main(["audit", "export", "--output", str(export)]) == 0
+    assert main(["audit", "verify", "--file", str(export)]) == 0

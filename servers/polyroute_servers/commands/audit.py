@@ -15,6 +15,8 @@ from polyroute_servers.commands import Subparsers
 from polyroute_servers.output import print_json, print_table, usd
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     from polyroute.app import App
     from polyroute.audit import VerifyResult
 
@@ -97,10 +99,22 @@ def run_verify(app: App, args: argparse.Namespace) -> int:
         result = _run(app, lambda: app.audit.verify(public_key=key, anchor=anchor))
     else:
         if key is None:
-            key = parse_public_key(_run(app, app.audit.public_key_pem), source="the local signing key")
+            key = _local_public_key(app)
         result = verify_export(_export_lines(args.file), key, anchor=anchor)
     _print_verify(result, as_json=args.json)
     return 0 if result.ok else 1
+
+
+def _local_public_key(app: App) -> Ed25519PublicKey:
+    """This installation's key, for checking its own export; never made up on the spot."""
+    from polyroute.audit.signing import load_signer
+    from polyroute.errors import ConfigError
+
+    signer = load_signer(app.settings, create=False)
+    if signer is None:
+        raise ConfigError("there is no local signing key: pass --public-key KEY, the PEM that "
+                          "`polyroute audit pubkey` printed where the log was written")  # fmt: skip
+    return signer.public_key
 
 
 def _anchor(text: str) -> tuple[int, str]:
