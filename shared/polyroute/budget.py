@@ -219,12 +219,15 @@ class Budgets:
         self.settings = settings
         self.clock = clock
         self._ledger = ledger
+        self._opening = threading.Lock()
 
     @property
     def ledger(self) -> BudgetLedger:
-        if self._ledger is None:
-            self._ledger = SQLiteBudgetLedger(self.settings.data_dir / "budget.db")
-        return self._ledger
+        """The ledger, opened on first use (from whichever thread gets there first, once)."""
+        with self._opening:
+            if self._ledger is None:
+                self._ledger = SQLiteBudgetLedger(self.settings.data_dir / "budget.db")
+            return self._ledger
 
     def keys_for(self, principal: str) -> list[BudgetKey]:
         """Every budget that applies to this principal (its own and its teams'), for the current periods."""
