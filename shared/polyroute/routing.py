@@ -20,6 +20,7 @@ from polyroute.errors import ConfigError
 from polyroute.health import Health
 from polyroute.pricebook import PriceBook
 from polyroute.ranking import Option, Strategy, rank, task_of
+from polyroute.residency import canonical_jurisdiction
 from polyroute.screen import NO_JURISDICTION, Exclusion, Passed, Screener
 from polyroute.tokencount import TokenCount, request_tokens
 from polyroute.types import Attempt, CompletionRequest, Money, Usage
@@ -109,7 +110,8 @@ class RoutingInput:
     def __init__(self, router: Router, req: RouteRequest) -> None:
         defaults = router.app.settings.defaults
         self.route = req
-        self.jurisdiction = req.jurisdiction or defaults.jurisdiction or NO_JURISDICTION
+        given = req.jurisdiction or defaults.jurisdiction
+        self.jurisdiction = canonical_jurisdiction(given) if given else NO_JURISDICTION  # "eea" → "EU"
         self.data_class = req.data_class or defaults.data_class or "public"
         self.defaulted = req.jurisdiction is None or req.data_class is None
         self.strategy: Strategy = req.strategy or defaults.strategy

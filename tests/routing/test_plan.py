@@ -134,3 +134,8 @@ def test_a_deployment_without_a_price_is_excluded_not_fatal(app: App) -> None:
     assert len(result.candidates) == 3
     (unpriced,) = [e for e in result.exclusions if e.deployment == "sa-unpriced"]
     assert unpriced.stage == "price" and "has no price" in unpriced.reason
+
+
+def test_jurisdiction_aliases_are_canonical_in_the_plan(app: App) -> None:
+    assert plan(app, jurisdiction="eea", data_class="personal").jurisdiction == "EU"
+    assert plan(app, jurisdiction="ae-difc", data_class="personal").jurisdiction == "AE-DIFC"
