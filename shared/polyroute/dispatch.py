@@ -245,6 +245,7 @@ def _completion_event(
         residency_mismatch=result.residency_mismatch,
         provider_request_id=completion.request_id,
         processing_locations=result.processing_locations,
+        cost_gap_usd=float(result.cost_usd - result.estimated_cost_usd),  # actual − estimate, for calibration
     )
     return EventDraft(
         event_type="completion",
