@@ -8,14 +8,14 @@ success, "refusal" when nothing was called or everything failed.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from polyroute import cost, locations
 from polyroute.audit import EventDraft, content_digest
-from polyroute.errors import BudgetExceeded, NoRoute, PolicyDenied, PolyrouteError, ProviderError
+from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError
 from polyroute.providers import call_with_retries
+from polyroute.refusal import no_route, refusal
 from polyroute.routing import Candidate, Exclusion, RoutedCompletion
 from polyroute.types import Attempt, Completion, Money
 
@@ -152,47 +152,6 @@ def _result(
     )
 
 
-def refusal(router: Router, plan: RoutePlan) -> PolyrouteError | None:
-    """Why a plan cannot be carried out at all, as the error to raise; None when it has candidates."""
-    if plan.candidates:
-        return None
-    denied = [e for e in plan.exclusions if e.stage == "residency"]
-    if plan.pinned is not None and plan.pinned in router.app.catalog and denied:
-        deployment = router.app.catalog.get(plan.pinned)
-        verdict = router.verdict(plan.jurisdiction, plan.data_class, deployment)
-        return PolicyDenied(
-            f"{plan.pinned} may not take {plan.data_class} data for {plan.jurisdiction}: {denied[0].reason}",
-            verdict=verdict,
-        )
-    budget = next((e for e in plan.exclusions if e.stage == "budget"), None)
-    if budget is not None:
-        return BudgetExceeded(f"no call made: {budget.deployment} {budget.reason}")
-    return no_route(plan.exclusions, plan)
-
-
-def no_route(exclusions: Sequence[Exclusion], plan: RoutePlan) -> NoRoute:
-    """A NoRoute naming every deployment considered and why it was excluded or failed.
-
-    Residency denials share their reason when few reasons cover them all (an unknown jurisdiction
-    denies everything for one reason); otherwise they are listed by id, their reasons in `exclusions`.
-    """
-    denied: dict[str, list[str]] = {}
-    for exclusion in exclusions:
-        if exclusion.stage == "residency":
-            denied.setdefault(exclusion.reason, []).append(exclusion.deployment)
-    parts = [f"{e.deployment}: {e.stage}: {e.reason}" for e in exclusions if e.stage != "residency"]
-    if 0 < len(denied) <= 3:  # e.g. one reason for all: an unknown jurisdiction or data class
-        parts += [f"residency: {reason} — {', '.join(ids)}" for reason, ids in denied.items()]
-    elif denied:
-        ids = [deployment for group in denied.values() for deployment in group]
-        parts.append(f"not allowed by the residency policy: {', '.join(ids)}")
-    if plan.more_candidates:
-        parts.append(f"{plan.more_candidates} more compliant deployments ranked lower were not tried")
-    listed = "; ".join(parts) or "the catalog has no deployment to consider"
-    return NoRoute(f"no deployment can take {plan.data_class} data for {plan.jurisdiction} — {listed}",
-                   exclusions=list(exclusions))  # fmt: skip
-
-
 def reported_locations(geo: str) -> tuple[str, ...] | None:
     """Where a provider says inference ran, as countries (("ANY",) for global); None if unknown."""
     name = geo.strip()
@@ -224,9 +183,22 @@ def _common(router: Router, request: RouteRequest, plan: RoutePlan, run: _Run) -
         "required": plan.required,
         "input_tokens": plan.input_tokens,
         "candidates": [c.model_dump(mode="json") for c in plan.candidates],
-        "exclusions": [e.model_dump(mode="json") for e in [*plan.exclusions, *run.failures]],
+        "exclusions": [_receipt_exclusion(e) for e in [*plan.exclusions, *run.failures]],
         "attempts": [a.model_dump(mode="json") for a in run.attempts],
     }
+
+
+def _receipt_exclusion(exclusion: Exclusion) -> dict[str, str]:
+    """An exclusion as the receipt keeps it. A residency denial cites its rule rather than repeating the
+    verdict's sentences (the receipt names the policy version, so `check_residency` gives them back);
+    this keeps a receipt a few kB instead of ~15 kB on the bundled catalog, and its append faster."""
+    if exclusion.stage == "residency" and exclusion.rule:
+        return {
+            "deployment": exclusion.deployment,
+            "stage": "residency",
+            "reason": f"denied by rule {exclusion.rule}",
+        }
+    return {"deployment": exclusion.deployment, "stage": exclusion.stage, "reason": exclusion.reason}
 
 
 def _completion_event(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from polyroute.catalog import Catalog, Deployment
 from polyroute.tokencount import counting_key
@@ -28,6 +28,7 @@ class Exclusion(BaseModel):
     deployment: str
     stage: str  # capability | residency | context | price | health | capacity | budget | failed
     reason: str
+    rule: str | None = Field(default=None, description="for residency: the policy rule that denied it")
 
 
 class Passed(NamedTuple):
@@ -117,7 +118,9 @@ class Screener:
             verdict = self.verdict(jurisdiction, data_class, deployment)
             if not verdict.allowed:
                 reason = "; ".join(verdict.reasons) or "denied by policy"
-                excluded.append(Exclusion(deployment=deployment.id, stage="residency", reason=reason))
+                excluded.append(
+                    Exclusion(deployment=deployment.id, stage="residency", reason=reason, rule=verdict.rule)
+                )
                 continue
             passed.append(Passed(deployment, verdict, counting_key(deployment)))
         return Screen(tuple(passed), tuple(excluded))

@@ -52,6 +52,7 @@ def test_success_returns_text_costs_attempts_and_a_receipt(app: App, fakes: Fake
         assert details["policy_version"] == app.policy.version
         assert details["cost_gap_usd"] == pytest.approx(float(result.cost_usd - result.estimated_cost_usd))
         assert {e["deployment"] for e in details["exclusions"]} == {"de-cheapest", "us-declared"}
+        assert {e["reason"] for e in details["exclusions"]} == {"denied by rule SA/personal"}
         assert "Hello router" not in event.model_dump_json()  # only digests of the text
         await app.aclose()
 
