@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from polyroute import cost, locations
 from polyroute.audit import EventDraft, content_digest
@@ -172,19 +172,38 @@ def residency_mismatch(router: Router, plan: RoutePlan, deployment: Deployment, 
     return not router.judge(plan.jurisdiction, plan.data_class, reported).allowed
 
 
-def _common(router: Router, request: RouteRequest, plan: RoutePlan, run: _Run) -> dict[str, object]:
+def _common(router: Router, request: RouteRequest, plan: RoutePlan, run: _Run) -> dict[str, Any]:
+    """The receipt fields every routed call has, refused or not; `details` holds the plan and attempts."""
     settings = router.app.settings
-    return {
-        "request_hash": content_digest(settings, request.request.model_dump_json()),
-        "policy_version": plan.policy_version,
-        "classification_defaulted": plan.classification_defaulted,
+    details: dict[str, Any] = {
         "strategy": plan.strategy,
         "pinned": plan.pinned,
         "required": plan.required,
         "input_tokens": plan.input_tokens,
-        "candidates": [c.model_dump(mode="json") for c in plan.candidates],
+        "candidates": [
+            {
+                "deployment": c.deployment,
+                "expected_cost_usd": float(c.expected_cost_usd),
+                "max_cost_usd": float(c.max_cost_usd),
+                "score": c.score,
+            }
+            for c in plan.candidates
+        ],  # fmt: skip
+        "more_candidates": plan.more_candidates,
         "exclusions": [_receipt_exclusion(e) for e in [*plan.exclusions, *run.failures]],
         "attempts": [a.model_dump(mode="json") for a in run.attempts],
+    }
+    return {
+        "principal": request.principal,
+        "tool": request.tool or "complete",
+        "request_id": request.request_id,
+        "jurisdiction": plan.jurisdiction,
+        "data_class": plan.data_class,
+        "classification_defaulted": plan.classification_defaulted,
+        "policy_version": plan.policy_version,
+        "request_hash": content_digest(settings, request.request.model_dump_json()),
+        "prompt_digest": content_digest(settings, request.request.text()),
+        "details": details,
     }
 
 
@@ -209,57 +228,43 @@ def _completion_event(
     result: RoutedCompletion,
     completion: Completion,
 ) -> EventDraft:
-    settings = router.app.settings
-    details = _common(router, request, plan, run)
-    details.update(
+    fields = _common(router, request, plan, run)
+    fields["details"].update(
         chosen=result.deployment,
-        inference_geo=result.inference_geo,
         residency_mismatch=result.residency_mismatch,
         provider_request_id=completion.request_id,
         processing_locations=result.processing_locations,
         cost_gap_usd=float(result.cost_usd - result.estimated_cost_usd),  # actual − estimate, for calibration
     )
+    mismatch = f"residency mismatch: the provider reports inference in {result.inference_geo}"
     return EventDraft(
         event_type="completion",
-        principal=request.principal,
-        tool=request.tool or "complete",
-        request_id=request.request_id,
         deployment=result.deployment,
         provider=result.provider,
         model=result.model,
-        jurisdiction=plan.jurisdiction,
-        data_class=plan.data_class,
         allowed=True,
-        reasons=[f"residency mismatch: provider reported {result.inference_geo}"]
-        if result.residency_mismatch
-        else [],
+        reasons=[mismatch] if result.residency_mismatch else [],
         usage=result.usage,
         estimated_cost_usd=result.estimated_cost_usd,
         cost_usd=result.cost_usd,
         latency_ms=result.latency_ms,
-        prompt_digest=content_digest(settings, request.request.text()),
-        completion_digest=content_digest(settings, result.text),
-        details=details,
+        inference_geo=result.inference_geo,
+        completion_digest=content_digest(router.app.settings, result.text),
+        **fields,
     )
 
 
 async def _refuse(
     router: Router, request: RouteRequest, plan: RoutePlan, error: PolyrouteError, run: _Run
 ) -> None:
-    details = _common(router, request, plan, run)
-    details["error"] = type(error).__name__
+    fields = _common(router, request, plan, run)
+    fields["details"]["error"] = type(error).__name__
     draft = EventDraft(
         event_type="refusal",
-        principal=request.principal,
-        tool=request.tool or "complete",
-        request_id=request.request_id,
         deployment=plan.pinned if plan.pinned in router.app.catalog else None,
-        jurisdiction=plan.jurisdiction,
-        data_class=plan.data_class,
         allowed=False,
         reasons=[str(error)],
         estimated_cost_usd=plan.candidates[0].expected_cost_usd if plan.candidates else None,
-        prompt_digest=content_digest(router.app.settings, request.request.text()),
-        details=details,
+        **fields,
     )
     await router.app.audit.append(draft)

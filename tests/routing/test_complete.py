@@ -49,7 +49,7 @@ def test_success_returns_text_costs_attempts_and_a_receipt(app: App, fakes: Fake
         assert event is not None and event.event_type == "completion"
         assert event.deployment == "sa-cheap" and event.cost_usd == result.cost_usd
         details = event.details
-        assert details["policy_version"] == app.policy.version
+        assert event.policy_version == app.policy.version and event.request_hash
         assert details["cost_gap_usd"] == pytest.approx(float(result.cost_usd - result.estimated_cost_usd))
         assert {e["deployment"] for e in details["exclusions"]} == {"de-cheapest", "us-declared"}
         assert {e["reason"] for e in details["exclusions"]} == {"denied by rule SA/personal"}
@@ -201,7 +201,7 @@ def test_defaulted_classification_is_in_result_and_receipt(app: App) -> None:
         result = await app.router.complete(route())
         assert result.classification_defaulted and result.data_class == "public"
         event = await app.audit.get(result.receipt_id)
-        assert event is not None and event.details["classification_defaulted"] is True
+        assert event is not None and event.classification_defaulted is True
         await app.aclose()
 
     asyncio.run(go())
