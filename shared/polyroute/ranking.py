@@ -25,6 +25,7 @@ STRATEGIES: tuple[Strategy, ...] = ("cheapest", "fastest", "best", "balanced")
 BALANCED_WEIGHTS = {"cost": 0.4, "latency": 0.3, "quality": 0.3}
 _EPSILON_USD = 1e-9  # lets a free (on-prem) deployment rank first without taking log(0)
 _FLOOR = 1e-12  # no log of zero: a latency of 0 ms (unreported) counts as the fastest
+_LOG_FLOOR = math.log10(_FLOOR)
 COST_DECADES = 2.0  # a candidate this many powers of ten dearer than the cheapest scores 0 on cost
 LATENCY_DECADES = 1.0
 
@@ -38,24 +39,28 @@ class Option(NamedTuple):
     quality: int  # 1..10, for the request's task
 
 
-def _log_scores(values: Sequence[float], decades: float) -> list[float]:
-    """1 for the smallest value, falling by 1/decades per power of ten above it, floored at 0."""
-    log10 = math.log10
-    logs = [log10(max(value, _FLOOR)) for value in values]
-    best = min(logs)
-    return [max(0.0, 1.0 - (log - best) / decades) for log in logs]
+def _log_scores(logs: list[float], decades: float) -> list[float]:
+    """1 for the smallest log10 value, falling by 1/decades per power of ten above it, floored at 0."""
+    best, per = min(logs), 1.0 / decades
+    return [1.0 - drop if (drop := (log - best) * per) < 1.0 else 0.0 for log in logs]
 
 
 def scores(options: Sequence[Option], strategy: Strategy) -> list[float]:
-    """One score per option (same order), in [0, 1], higher is better."""
+    """One score per option (same order), in [0, 1], higher is better. Written as few flat passes:
+    it runs over every candidate of every routing decision."""
     if not options:
         return []
     if strategy == "best":
         return [o.quality / 10 for o in options]
-    cost = _log_scores([o.expected_usd + _EPSILON_USD for o in options], COST_DECADES)
-    if strategy == "cheapest":
-        return cost
-    latency = _log_scores([o.latency_ms for o in options], LATENCY_DECADES)
+    log10 = math.log10
+    cost: list[float] = []
+    if strategy != "fastest":
+        cost = _log_scores([log10(o.expected_usd + _EPSILON_USD) for o in options], COST_DECADES)
+        if strategy == "cheapest":
+            return cost
+    latency = _log_scores(
+        [log10(o.latency_ms) if o.latency_ms > _FLOOR else _LOG_FLOOR for o in options], LATENCY_DECADES
+    )
     if strategy == "fastest":
         return latency
     w_cost, w_latency, w_quality = (

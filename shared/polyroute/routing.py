@@ -187,8 +187,7 @@ class Router:
         options: list[Option] = []
         exclusions: list[Exclusion] = list(resolved.screen.excluded)
         for passed in resolved.screen.passed:
-            tokens = resolved.counts[passed.counting_key]
-            outcome = self._consider(resolved, passed.deployment, tokens, headroom)
+            outcome = self._consider(resolved, passed, resolved.counts[passed.counting_key], headroom)
             if isinstance(outcome, Exclusion):
                 exclusions.append(outcome)
             else:
@@ -212,9 +211,10 @@ class Router:
         )
 
     def _consider(
-        self, resolved: RoutingInput, deployment: Deployment, tokens: TokenCount, headroom: Money | None
+        self, resolved: RoutingInput, passed: Passed, tokens: TokenCount, headroom: Money | None
     ) -> Option | Exclusion:
         """The per-call checks (context, price, health, capacity, budget); if it passes, its ranking facts."""
+        deployment = passed.deployment
         max_tokens = resolved.route.request.max_tokens
         total = tokens.tokens + max_tokens
         if total > deployment.context_window or max_tokens > deployment.max_output_tokens:
@@ -223,7 +223,9 @@ class Router:
         expected = self.prices.expected(deployment, tokens.tokens, resolved.expected_output)
         if expected is None:
             return Exclusion(deployment=deployment.id, stage="price", reason=self.prices.unpriced(deployment))
-        blocked = self.health.blocked(deployment.id) or self.health.capacity_blocked(deployment, total)
+        blocked = self.health.blocked(deployment.id)
+        if blocked is None and passed.limited:
+            blocked = self.health.capacity_blocked(deployment, total)
         if blocked:
             stage = "health" if "circuit" in blocked else "capacity"
             return Exclusion(deployment=deployment.id, stage=stage, reason=blocked)

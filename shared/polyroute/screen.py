@@ -35,6 +35,7 @@ class Passed(NamedTuple):
     deployment: Deployment
     verdict: Verdict
     counting_key: str
+    limited: bool  # has requests- or tokens-per-minute limits (else no capacity check is needed)
 
 
 class Screen(NamedTuple):
@@ -122,5 +123,7 @@ class Screener:
                     Exclusion(deployment=deployment.id, stage="residency", reason=reason, rule=verdict.rule)
                 )
                 continue
-            passed.append(Passed(deployment, verdict, counting_key(deployment)))
+            limits = deployment.limits
+            limited = limits.requests_per_minute is not None or limits.tokens_per_minute is not None
+            passed.append(Passed(deployment, verdict, counting_key(deployment), limited))
         return Screen(tuple(passed), tuple(excluded))
