@@ -7,7 +7,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from polyroute_servers.commands import Subparsers
-from polyroute_servers.output import error, print_json, print_table, usd
+from polyroute_servers.output import error, print_json, usd
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -120,4 +120,5 @@ def _print(result: RoutedCompletion) -> None:
     if result.inference_geo:
         flag = "  RESIDENCY MISMATCH" if result.residency_mismatch else ""
         rows.append(("inference geo", f"{result.inference_geo}{flag}"))
-    print_table(rows, ["", ""])
+    width = max(len(label) for label, _ in rows)
+    print("\n".join(f"{label:<{width}}  {value}" for label, value in rows))
