@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from polyroute import cost, locations
-from polyroute.audit import EventDraft, content_digest
+from polyroute.audit import EventContent, EventDraft, content_digest
 from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError
 from polyroute.providers import call_with_retries
 from polyroute.refusal import no_route, refusal
@@ -117,7 +117,11 @@ async def dispatch(router: Router, request: RouteRequest) -> RoutedCompletion:
         await _refuse(router, request, plan, error, run)
         raise error
     result = _result(router, plan, run, outcome, started)
-    event = await router.app.audit.append(_completion_event(router, request, plan, run, result, outcome[2]))
+    draft = _completion_event(router, request, plan, run, result, outcome[2])
+    content = None
+    if router.app.settings.audit.store_content:  # opt-in: the store keeps the text (digests always)
+        content = EventContent(prompt=request.request.text(), completion=result.text)
+    event = await router.app.audit.append(draft, content=content)
     result.receipt_id = event.id
     return result
 

@@ -232,3 +232,18 @@ def test_missing_api_key_fails_that_candidate_with_a_clear_reason(
     assert failed.deployment == "sa-cheap" and "ANTHROPIC_API_KEY" in failed.reason
     assert app.router.health.state("sa-cheap") == "closed"  # a missing key is not the endpoint's fault
     assert "sa-cheap-model" not in seen_models(fakes)
+
+
+def test_content_is_kept_only_when_the_owner_opts_in(app: App) -> None:
+    async def go() -> tuple[object, object]:
+        first = await app.router.complete(route("not kept"))
+        app.settings.audit.store_content = True
+        second = await app.router.complete(route("kept on request"))
+        try:
+            return await app.audit.content(first.receipt_id), await app.audit.content(second.receipt_id)
+        finally:
+            await app.aclose()
+
+    off, on = asyncio.run(go())
+    assert off is None
+    assert on is not None and "kept on request" in str(on)
