@@ -119,7 +119,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, config_file: Path | N
     raw: dict[str, Any] = {}
     if path.exists() or explicit:
         raw = read_toml(path, what="config file")
-    raw.setdefault("data_dir", env.get("POLYROUTE_DATA_DIR") or platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    default_data_dir = platformdirs.user_data_dir(APP_NAME, appauthor=False)
+    raw.setdefault("data_dir", env.get("POLYROUTE_DATA_DIR") or default_data_dir)
     _apply_env(raw, env)
     try:
         return Settings(config_file=path if path.exists() else None, **raw)

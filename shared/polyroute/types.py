@@ -60,7 +60,9 @@ class CompletionRequest(BaseModel):
     response_format: Literal["text", "json"] = "text"
 
     @classmethod
-    def from_prompt(cls, prompt: str, *, system: str | None = None, max_tokens: int = 1024) -> CompletionRequest:
+    def from_prompt(
+        cls, prompt: str, *, system: str | None = None, max_tokens: int = 1024
+    ) -> CompletionRequest:
         return cls(messages=[Message(role="user", content=prompt)], system=system, max_tokens=max_tokens)
 
     def text(self) -> str:
