@@ -48,18 +48,18 @@ class _Run:
         return None
 
     async def attempt(self, candidate: Candidate) -> tuple[Candidate, Deployment, Completion, Money] | None:
-        """One candidate: reserve, claim the breaker, call with the provider layer's retries, settle."""
+        """One candidate: claim the breaker, reserve, call with the provider layer's retries, settle."""
         router, request = self.router, self.request.request
         deployment = router.app.catalog.get(candidate.deployment)
+        if not router.health.acquire(deployment.id):
+            self.fail(deployment.id, "health", router.health.blocked(deployment.id) or "circuit open")
+            return None
         try:
             reservation = await router.budgets.reserve_async(self.request.principal, candidate.max_cost_usd)
         except BudgetExceeded as error:
+            router.health.release(deployment.id)
             self.budget_refused = True
             self.fail(deployment.id, "budget", str(error))
-            return None
-        if not router.health.acquire(deployment.id):
-            await router.budgets.release_async(reservation)
-            self.fail(deployment.id, "health", router.health.blocked(deployment.id) or "circuit open")
             return None
         router.health.record_use(deployment, candidate.input_tokens + request.max_tokens)
         try:
@@ -74,7 +74,10 @@ class _Run:
             raise
         self.attempts += tries
         router.health.record_success(deployment.id, completion.latency_ms)
-        actual = cost.cost_of(deployment, completion.usage)
+        try:
+            actual = cost.cost_of(deployment, completion.usage)
+        except PolyrouteError:  # priced at plan time, so unexpected: charge the reserved maximum
+            actual = candidate.max_cost_usd
         await router.budgets.settle_async(reservation, actual)
         return candidate, deployment, completion, actual
 
