@@ -8,6 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from polyroute.budget import BudgetKey, Budgets, SQLiteBudgetLedger
 from polyroute.errors import BudgetExceeded
@@ -131,3 +134,42 @@ def test_threads_with_separate_connections_never_overspend(tmp_path: Path) -> No
     assert status.reserved_usd == 0
     assert status.spent_usd <= key.limit_usd
     assert len(granted) >= 33  # settled calls free their unused reservation for later callers
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.decimals(min_value=Decimal("0.001"), max_value=Decimal("0.5"), places=6),
+            st.sampled_from(["settle", "release", "keep"]),
+            st.decimals(min_value=Decimal("0"), max_value=Decimal("0.6"), places=6),
+        ),
+        max_size=25,
+    )
+)
+def test_ledger_invariants_over_random_sequences(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[Decimal, str, Decimal]]
+) -> None:
+    """Granted reservations never take spent + reserved past the limit at reserve time; settled and
+    released money leaves `reserved`; totals are the exact decimal sums."""
+    key = BudgetKey("principal:p", "day", "2026-11-25", Decimal("2"))
+    ledger = SQLiteBudgetLedger(tmp_path_factory.mktemp("ledger") / "b.db")
+    spent, kept = Decimal(0), Decimal(0)
+    for index, (amount, outcome, actual) in enumerate(steps):
+        (before,) = ledger.totals([key])
+        try:
+            ledger.reserve([key], amount, reservation_id=f"r{index}", now=NOV_25)
+        except BudgetExceeded:
+            assert before.spent_usd + before.reserved_usd + amount > key.limit_usd
+            continue
+        assert before.spent_usd + before.reserved_usd + amount <= key.limit_usd
+        if outcome == "settle":
+            ledger.settle(f"r{index}", [key], actual)
+            spent += actual
+        elif outcome == "release":
+            ledger.release(f"r{index}")
+        else:
+            kept += amount
+    (after,) = ledger.totals([key])
+    ledger.close()
+    assert (after.spent_usd, after.reserved_usd) == (spent, kept)
