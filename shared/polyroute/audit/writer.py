@@ -156,17 +156,29 @@ class GroupCommitWriter:
         return True
 
     def _commit(self, db: sqlite3.Connection, batch: list[Pending]) -> list[tuple[str, str]]:
+        """One transaction for the batch, retried whole while another process holds a lock.
+
+        Beyond `BEGIN IMMEDIATE`, a WAL read lock or the commit itself can be briefly busy while
+        another process checkpoints or resets the WAL; the head is re-read inside each try, so a
+        retry can neither fork nor gap the chain.
+        """
         signer = self._signer()
-        _begin_immediate(db)
-        try:
-            results = self._insert(db, signer, batch)
-            self._maybe_purge(db)
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        return results
+        deadline = time.monotonic() + LOCK_TIMEOUT_S
+        while True:
+            try:
+                _begin_immediate(db, deadline)
+                try:
+                    results = self._insert(db, signer, batch)
+                    self._maybe_purge(db)
+                    db.execute("COMMIT")
+                    return results
+                finally:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+            except sqlite3.OperationalError as error:
+                if not _busy(error) or time.monotonic() > deadline:
+                    raise
+            _pause()
 
     def _insert(self, db: sqlite3.Connection, signer: Signer, batch: list[Pending]) -> list[tuple[str, str]]:
         row = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
@@ -204,21 +216,29 @@ class GroupCommitWriter:
         db.execute("DELETE FROM content WHERE stored_at < ?", (cutoff,))
 
 
-def _begin_immediate(db: sqlite3.Connection) -> None:
+def _busy(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY or one of its extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT, BUSY_TIMEOUT)."""
+    return (error.sqlite_errorcode & 0xFF) == sqlite3.SQLITE_BUSY
+
+
+def _pause() -> None:
+    time.sleep(random.uniform(0.0001, 0.001))
+
+
+def _begin_immediate(db: sqlite3.Connection, deadline: float) -> None:
     """Take the write lock, retrying briefly while another process holds it.
 
     SQLite's own busy handler backs off to 100 ms sleeps, which lets one busy process starve another;
     short randomised waits keep several appending processes fair and their latency low.
     """
-    deadline = time.monotonic() + LOCK_TIMEOUT_S
     while True:
         try:
             db.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+            if not _busy(error) or time.monotonic() > deadline:
                 raise
-        time.sleep(random.uniform(0.0001, 0.001))
+        _pause()
 
 
 def open_path(path: Path) -> None:
