@@ -147,7 +147,8 @@ def _parse(raw: Any, where: str) -> _Table:
         return _Table.model_validate(raw)
     except ValidationError as error:
         first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
+        # pydantic names union branches in the path (`data_classes.list[literal[...]].0`): drop them
+        field = ".".join(str(part) for part in first["loc"] if "[" not in str(part))
         raise ConfigError(
             f"{where}: {field}: {first['msg']}" if field else f"{where}: {first['msg']}"
         ) from None

@@ -107,6 +107,9 @@ def read_toml(path: Path, *, what: str) -> dict[str, Any]:
         raise ConfigError(f"{what} {path} does not exist") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{what} {path} is not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        problem = f"is not UTF-8 text (byte {error.start}): TOML must be UTF-8"
+        raise ConfigError(f"{what} {path} {problem}") from None
     except OSError as error:
         raise ConfigError(f"cannot read {what} {path}: {error.strerror}") from None
 

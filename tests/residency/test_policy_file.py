@@ -160,6 +160,22 @@ def test_malformed_policy_file_is_one_line_naming_file_and_problem(
     assert "\n" not in message
 
 
+def test_misspelt_data_class_names_the_field_plainly(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        policy_with(tmp_path, rule(classes='["personel"]'))
+    assert ": rule #1: data_classes.0: Input should be 'public'" in str(caught.value)
+    assert "literal[" not in str(caught.value)
+
+
+def test_policy_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_bytes(b'\xff\xfe[[rules]]\njurisdiction = "SA"\n')
+    settings = load_settings({"POLYROUTE_DATA_DIR": str(tmp_path), "POLYROUTE_POLICY": str(path)})
+    with pytest.raises(ConfigError) as caught:
+        load_policy(settings)
+    assert str(caught.value) == f"policy file {path} is not UTF-8 text (byte 0): TOML must be UTF-8"
+
+
 def test_missing_policy_file_is_a_config_error(tmp_path: Path) -> None:
     settings = load_settings(
         {"POLYROUTE_DATA_DIR": str(tmp_path), "POLYROUTE_POLICY": str(tmp_path / "nope.toml")}
