@@ -6,6 +6,7 @@ the verdict for a denied pin, the budget that would be exceeded, every deploymen
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -23,8 +24,9 @@ def refusal(router: Router, plan: RoutePlan) -> PolyrouteError | None:
     if plan.pinned is not None and plan.pinned in router.app.catalog and denied:
         deployment = router.app.catalog.get(plan.pinned)
         verdict = router.verdict(plan.jurisdiction, plan.data_class, deployment)
+        what = f"{plan.data_class} data for {plan.jurisdiction}"
         return PolicyDenied(
-            f"{plan.pinned} may not take {plan.data_class} data for {plan.jurisdiction}: {denied[0].reason}",
+            f"{plan.pinned} may not take {what}: {_generic(denied[0])}",
             verdict=verdict,
         )
     budget = next((e for e in plan.exclusions if e.stage == "budget"), None)
@@ -34,23 +36,45 @@ def refusal(router: Router, plan: RoutePlan) -> PolyrouteError | None:
 
 
 def no_route(exclusions: Sequence[Exclusion], plan: RoutePlan) -> NoRoute:
-    """A NoRoute naming every deployment considered and why it was excluded or failed.
-
-    Residency denials share their reason when few reasons cover them all (an unknown jurisdiction
-    denies everything for one reason); otherwise they are listed by id, their reasons in `exclusions`.
-    """
-    denied: dict[str, list[str]] = {}
-    for exclusion in exclusions:
-        if exclusion.stage == "residency":
-            denied.setdefault(exclusion.reason, []).append(exclusion.deployment)
-    parts = [f"{e.deployment}: {e.stage}: {e.reason}" for e in exclusions if e.stage != "residency"]
-    if 0 < len(denied) <= 3:  # e.g. one reason for all: an unknown jurisdiction or data class
-        parts += [f"residency: {reason} — {', '.join(ids)}" for reason, ids in denied.items()]
-    elif denied:
-        ids = [deployment for group in denied.values() for deployment in group]
-        parts.append(f"not allowed by the residency policy: {', '.join(ids)}")
+    """A NoRoute naming every deployment considered and why it was excluded or failed, grouped by reason
+    so that thirty deployments missing the same key read as one line, not thirty."""
+    groups = exclusion_groups(exclusions)
+    tried = sum(len(ids) for stage, _, ids in groups if stage == "failed")
+    what = f"{plan.data_class} data for {plan.jurisdiction}"
+    head = f"no deployment can take {what}"
+    if tried:
+        head = f"no deployment answered for {what}: {tried} tried, all failed"
+    parts = [f"{stage} ({len(ids)}): {reason}: {_ids(ids, len(exclusions))}" for stage, reason, ids in groups]
     if plan.more_candidates:
         parts.append(f"{plan.more_candidates} more compliant deployments ranked lower were not tried")
     listed = "; ".join(parts) or "the catalog has no deployment to consider"
-    return NoRoute(f"no deployment can take {plan.data_class} data for {plan.jurisdiction} — {listed}",
-                   exclusions=list(exclusions))  # fmt: skip
+    return NoRoute(f"{head} — {listed}", exclusions=list(exclusions))
+
+
+def exclusion_groups(exclusions: Sequence[Exclusion]) -> list[tuple[str, str, list[str]]]:
+    """(stage, reason, deployment ids): failures first (the fixable ones), residency last; a deployment's
+    own id is taken out of its reason so equal reasons group; many residency reasons group by rule."""
+    residency = {_generic(e) for e in exclusions if e.stage == "residency"}
+    groups: dict[tuple[str, str], list[str]] = {}
+    for exclusion in exclusions:
+        reason = _generic(exclusion)
+        if exclusion.stage == "residency" and len(residency) > 3:
+            rule = f" (rule {exclusion.rule})" if exclusion.rule else ""
+            reason = f"not allowed by the residency policy{rule}"
+        groups.setdefault((exclusion.stage, reason), []).append(exclusion.deployment)
+    order = {"failed": 0, "residency": 2}
+    ranked = sorted(groups.items(), key=lambda item: order.get(item[0][0], 1))
+    return [(stage, reason, ids) for (stage, reason), ids in ranked]
+
+
+def _generic(exclusion: Exclusion) -> str:
+    """The reason without the deployment's id ("no API key for deployment 'x': …" → "no API key: …")."""
+    name = re.escape(exclusion.deployment)
+    reason = re.sub(rf"\s*(?:for deployment )?(?:'{name}'|\({name}\))", "", exclusion.reason)
+    parts = (part.removeprefix(f"{exclusion.deployment}: ") for part in reason.split("; "))
+    return "; ".join(dict.fromkeys(parts))
+
+
+def _ids(ids: list[str], considered: int) -> str:
+    everything = f"all {considered} deployments considered: " if len(ids) == considered > 3 else ""
+    return everything + ", ".join(ids)

@@ -111,3 +111,20 @@ def test_readable_output_and_usage_errors(
     with pytest.raises(SystemExit) as usage:
         main(["complete", "--prompt", "x", "--require", "telepathy"])
     assert usage.value.code == 2
+
+
+def test_no_route_without_keys_is_grouped_by_reason_one_line_each(
+    configured: FakeProviders, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    code, out, err = run(capsys, "--prompt", "x", "--jurisdiction", "EU", "--data-class", "personal",
+                         "--require", "vision")  # fmt: skip
+    assert code == 1 and out == ""
+    lines = err.splitlines()
+    assert lines[0].startswith("polyroute: no deployment answered for personal data for EU")
+    assert max(len(line) for line in lines) <= 110 and len(lines) < 25
+    assert err.count("set OPENAI_API_KEY") == 1 and "openai-eu-gpt-6-luna" in err
+    assert "residency (" in err and "anthropic-claude-sonnet-4-6" in err  # every exclusion still named
+    assert configured.openai.seen() == [] and configured.anthropic.seen() == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+import textwrap
 from typing import TYPE_CHECKING
 
 from polyroute_servers.commands import Subparsers
@@ -11,6 +13,7 @@ from polyroute_servers.output import error, print_json, usd
 
 if TYPE_CHECKING:
     from polyroute.app import App
+    from polyroute.errors import NoRoute
     from polyroute.routing import RoutedCompletion, RouteRequest
 
 STRATEGIES = ("cheapest", "fastest", "best", "balanced")
@@ -70,6 +73,9 @@ def run(app: App, args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(_complete(app, request))
     except (PolicyDenied, NoRoute, BudgetExceeded) as refused:
+        if isinstance(refused, NoRoute) and not args.json:
+            _print_no_route(refused)
+            return 1
         if not args.json:
             raise
         error(str(refused))
@@ -98,6 +104,25 @@ def _extra(refused: Exception) -> dict[str, object]:
     if isinstance(refused, PolicyDenied) and refused.verdict is not None:
         return {"verdict": refused.verdict}
     return {}
+
+
+def _print_no_route(refused: NoRoute) -> None:
+    """One line per reason, with the deployments it excluded under it: readable even for 40 of them."""
+    from polyroute.refusal import exclusion_groups
+
+    head, _, rest = str(refused).partition(" — ")
+    lines = [f"polyroute: {head}"]
+    for stage, reason, ids in exclusion_groups(refused.exclusions):
+        lines.append(f"  {stage} ({len(ids)}): {reason}")
+        indent = " " * 6
+        listed = ", ".join(ids)
+        if len(ids) == len(refused.exclusions) > 3:
+            listed = f"all {len(ids)} deployments considered (--json lists them)"
+        lines += textwrap.wrap(listed, 100, initial_indent=indent, subsequent_indent=indent,
+                               break_on_hyphens=False)  # fmt: skip
+    if "more compliant deployments" in rest:
+        lines.append(f"  {rest.rsplit('; ', 1)[-1]}")
+    sys.stderr.write("\n".join(lines) + "\n")
 
 
 def _print(result: RoutedCompletion) -> None:
