@@ -8,7 +8,8 @@ offline and fast. Prices come from `pricing` (genai-prices, uplift, overrides), 
 A quote, for `tokens` input tokens counted with relative error band `b`, and `max_tokens`:
 - input range: min = ⌊tokens·(1−b)⌋, max = ⌈tokens·(1+b)⌉ (equal to `tokens` for exact counts);
 - expected output, unless given: min(max_tokens, 500, max_tokens/4) — a documented guess, not data;
-- min_usd = min input + 1 output token (a call returns at least one);
+- min_usd = min input + 1 output token (a call returns at least one), or 0 when 0 output is expected
+  (so min ≤ expected always);
 - expected_usd = tokens + expected output;
 - max_usd = max input + max_tokens output;
 each priced at the long-context tier its own input size falls in (so min and max may sit on
@@ -79,8 +80,7 @@ def quote(
     if max_tokens < 1 or tokens.tokens < 0 or (expected_output_tokens or 0) < 0:
         raise ValueError("token counts must be ≥ 0 and max_tokens ≥ 1")
     rates = pricing.rates_for(deployment, batch=batch)
-    low = math.floor(tokens.tokens * (1 - tokens.error_band))
-    high = math.ceil(tokens.tokens * (1 + tokens.error_band))
+    low, high = _input_range(tokens)
     notes = list(rates.notes)
     expected_out = _expected_output(max_tokens, expected_output_tokens, notes)
     fits = _fit_notes(deployment, tokens.tokens, high, max_tokens, notes)
@@ -95,7 +95,7 @@ def quote(
         input_tokens_max=high,
         expected_output_tokens=expected_out,
         max_output_tokens=max_tokens,
-        min_usd=rates.cost(low, min(1, max_tokens)),
+        min_usd=rates.cost(low, min(1, expected_out)),
         expected_usd=rates.cost(tokens.tokens, expected_out),
         max_usd=rates.cost(high, max_tokens),
         fits_context=fits,
@@ -104,6 +104,14 @@ def quote(
         price_source=rates.source,
         notes=notes,
     )
+
+
+def _input_range(tokens: TokenCount) -> tuple[int, int]:
+    """The input counts the band allows; an exact count is its own range (no float rounding)."""
+    if tokens.error_band == 0:
+        return tokens.tokens, tokens.tokens
+    low = math.floor(tokens.tokens * (1 - tokens.error_band))
+    return low, math.ceil(tokens.tokens * (1 + tokens.error_band))
 
 
 def _expected_output(max_tokens: int, given: int | None, notes: list[str]) -> int:

@@ -88,6 +88,12 @@ def test_beyond_the_context_window_still_quotes(capsys: pytest.CaptureFixture[st
          "--output-tokens must be 0 or more"),
         (["--deployment", "test-gpt", "--input-tokens", "5", "--output-tokens", "9",
           "--max-tokens", "3"], "--max-tokens (3) is below --output-tokens (9)"),
+        (["--deployment", "test-gpt", "--input-tokens", str(10**24), "--output-tokens", "5"],
+         "--input-tokens 1,000,000,000,000,000,000,000,000 is not a request size (at most 1,000,000,000)"),
+        (["--deployment", "test-gpt", "--input-tokens", "5", "--output-tokens", "2000000000"],
+         "--output-tokens 2,000,000,000 is not a request size"),
+        (["--deployment", "test-gpt", "--input-tokens", "5", "--output-tokens", "5",
+          "--max-tokens", "2000000000"], "--max-tokens 2,000,000,000 is not a request size"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(

@@ -9,6 +9,8 @@ import sys
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.cost.conftest import deployment
 from tests.cost.samples import ARABIC, ENGLISH
 
@@ -80,6 +82,29 @@ def test_max_figure_uses_the_long_context_tier_when_only_the_upper_band_crosses_
     assert q.expected_usd == Decimal("0.665")  # 260k × $2.5 + 1k × $15: below the tier
     assert q.max_usd == Decimal("1.4525")  # 286k × $5 + 1k × $22.5: above 272k
     assert any(n.startswith("max input above 272,000 tokens") for n in q.notes)
+
+
+def test_an_absurd_exact_count_keeps_its_exact_range_and_prices() -> None:
+    huge = 10**24 - 1
+    q = cost.quote(SONNET, exact(huge), max_tokens=10, expected_output_tokens=10)
+    assert (q.input_tokens_min, q.input_tokens_max) == (huge, huge)  # no float rounding
+    assert q.expected_usd == Decimal(huge) * 3 / 1_000_000 + Decimal("0.00015")
+    assert not q.fits_context
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    tokens=st.integers(min_value=0, max_value=3_000_000),
+    band=st.sampled_from([0.0, 0.1, 0.35, 1.0]),
+    max_tokens=st.integers(min_value=1, max_value=200_000),
+    expected=st.one_of(st.none(), st.integers(min_value=0, max_value=300_000)),
+)
+def test_min_expected_max_are_ordered(
+    tokens: int, band: float, max_tokens: int, expected: int | None
+) -> None:
+    counted = cost.TokenCount(tokens=tokens, method="heuristic", tokenizer="estimate", error_band=band)
+    q = cost.quote(GPT54, counted, max_tokens=max_tokens, expected_output_tokens=expected)
+    assert 0 <= q.min_usd <= q.expected_usd <= q.max_usd
 
 
 def test_quote_rejects_negative_counts() -> None:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from polyroute.cost import Quote
 
 EXIT_USAGE = 2
+ABSURD = 10**9
+"""A thousand times the largest context window: a count above it is a typo, not a request to quote."""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -55,6 +57,10 @@ def _request_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _bad_numbers(args: argparse.Namespace) -> str | None:
+    for flag, value in (("--input-tokens", args.input_tokens), ("--output-tokens", args.output_tokens),
+                        ("--max-tokens", args.max_tokens)):  # fmt: skip
+        if value is not None and value > ABSURD:
+            return f"{flag} {value:,} is not a request size (at most {ABSURD:,})"
     if args.output_tokens < 0:
         return f"--output-tokens must be 0 or more (got {args.output_tokens})"
     if args.input_tokens is not None and args.input_tokens < 0:
