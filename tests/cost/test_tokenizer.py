@@ -69,6 +69,22 @@ def test_heuristic_band_contains_the_true_o200k_count(kind: str) -> None:
     assert estimate.band <= 0.25  # long enough that the calibrated band, not the short-text slack, dominates
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "الْحَمْدُ لِلَّهِ رَبِّ الْعَالَمِينَ. الرَّحْمَٰنِ الرَّحِيمِ. مَالِكِ يَوْمِ الدِّينِ.",
+        "ذَهَبَ الطَّالِبُ إِلَى الْمَدْرَسَةِ صَبَاحًا، وَقَرَأَ كِتَابًا جَدِيدًا عَنْ تَارِيخِ الْعَرَبِ.",
+        "فاتورة رقم ٤٥٦٧ بمبلغ ١٢٬٥٠٠٫٧٥ درهم، تستحق في ٢٠٢٦/١١/٢٥",
+    ],
+    ids=["quranic", "vocalised", "arabic-indic-digits"],
+)
+def test_vocalised_arabic_and_arabic_indic_digits_stay_within_the_band(text: str) -> None:
+    true = tokenizer.count_exact(text, "o200k_base")
+    estimate = tokenizer.estimate(text)
+    assert estimate.tokens * (1 - estimate.band) <= true <= estimate.tokens * (1 + estimate.band)
+    assert abs(estimate.tokens - true) <= 0.2 * true  # the marks are counted, not just a wider band
+
+
 def test_heuristic_classifies_scripts() -> None:
     assert tokenizer.estimate(ENGLISH).script == "latin"
     assert tokenizer.estimate(ARABIC).script == "arabic"
