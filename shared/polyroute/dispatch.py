@@ -8,6 +8,7 @@ success, "refusal" when nothing was called or everything failed.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -150,7 +151,9 @@ def _result(
         attempts=run.attempts,
         receipt_id="",
         inference_geo=completion.inference_geo,
-        residency_mismatch=residency_mismatch(router, plan, deployment, completion.inference_geo),
+        residency_mismatch=residency_mismatch(
+            router, plan, deployment, completion.inference_geo, declared=candidate.processing_locations
+        ),
         classification_defaulted=plan.classification_defaulted,
         jurisdiction=plan.jurisdiction,
         data_class=plan.data_class,
@@ -168,12 +171,18 @@ def reported_locations(geo: str) -> tuple[str, ...] | None:
     return None if unknown or not resolved else tuple(sorted(resolved))
 
 
-def residency_mismatch(router: Router, plan: RoutePlan, deployment: Deployment, geo: str | None) -> bool:
-    """True when the provider reports running somewhere the policy does not allow (or somewhere unknown)."""
+def residency_mismatch(
+    router: Router, plan: RoutePlan, deployment: Deployment, geo: str | None, *, declared: Sequence[str] = ()
+) -> bool:
+    """True when the provider reports running somewhere the policy does not allow, somewhere unknown, or
+    outside the deployment's `declared` processing locations (a `us` deployment answering from "eu"):
+    the verdict that let the call through rested on those, so the receipt must not look clean."""
     if geo is None:
         return False
     where = reported_locations(geo)
     if where is None:
+        return True
+    if declared and locations.ANY not in declared and not set(where) <= set(declared):
         return True
     reported = deployment.model_copy(update={"processing_locations": where})
     return not router.judge(plan.jurisdiction, plan.data_class, reported).allowed

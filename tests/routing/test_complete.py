@@ -196,6 +196,26 @@ def test_reported_inference_location_outside_policy_is_flagged(app: App, fakes: 
     asyncio.run(go())
 
 
+def test_reported_location_outside_the_declared_ones_is_flagged_even_when_policy_allows(
+    app: App, fakes: FakeProviders
+) -> None:
+    """A US-only deployment answering from "eu" for public data: allowed data, but the declared location
+    that the verdict rested on was wrong, so the receipt must say so."""
+    fakes.anthropic.inject("us-declared-model", Fault(inference_geo="eu"))
+    fakes.anthropic.inject("us-declared-model", Fault(inference_geo="us"))
+
+    async def go() -> None:
+        request = route(model="us-declared", data_class="public")
+        flagged, clean = await app.router.complete(request), await app.router.complete(request)
+        assert (flagged.inference_geo, flagged.residency_mismatch) == ("eu", True)
+        assert (clean.inference_geo, clean.residency_mismatch) == ("us", False)
+        event = await app.audit.get(flagged.receipt_id)
+        assert event is not None and event.details["residency_mismatch"] is True
+        await app.aclose()
+
+    asyncio.run(go())
+
+
 def test_defaulted_classification_is_in_result_and_receipt(app: App) -> None:
     async def go() -> None:
         result = await app.router.complete(route())

@@ -32,6 +32,7 @@ class Fault:
     delay: float = 0.0  # seconds to wait before answering (or before failing)
     reset: bool = False  # drop the connection with a TCP reset instead of answering
     malformed: bool = False  # 200 with a body that is not JSON
+    inference_geo: str | None = None  # answer normally but report this `usage.inference_geo` (Anthropic)
     times: int | None = 1
 
 
@@ -166,13 +167,20 @@ class FakeServer:
         if fault.malformed:
             return Reply(200, b'{"id": "broken", "content": [tru')
         if fault.status is None:
-            return self.answer(model, path, body)
+            return _with_geo(self.answer(model, path, body), fault.inference_geo)
         reply = self.error_reply(fault.status, fault.code, fault.message or f"injected {fault.status}")
         if fault.retry_after is not None:
             reply.headers["retry-after"] = f"{fault.retry_after:g}"
         if fault.retry_after_ms is not None:
             reply.headers["retry-after-ms"] = str(fault.retry_after_ms)
         return reply
+
+
+def _with_geo(reply: Reply, geo: str | None) -> Reply:
+    usage = reply.payload.get("usage") if isinstance(reply.payload, dict) else None
+    if geo is not None and isinstance(usage, dict):
+        usage["inference_geo"] = geo
+    return reply
 
 
 def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
