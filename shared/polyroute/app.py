@@ -39,7 +39,7 @@ class App:
     def catalog(self) -> Catalog:
         from polyroute.catalog import load_catalog
 
-        return load_catalog(self.settings.deployments)
+        return load_catalog(self.settings.deployments, where=f"config file {self.settings.config_file}")
 
     @cached_property
     def policy(self) -> Policy:

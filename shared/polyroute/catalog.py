@@ -273,9 +273,10 @@ def bundled_deployments() -> tuple[Deployment, ...]:
     return _unique(parsed, where)
 
 
-def load_catalog(user_deployments: Iterable[Mapping[str, Any]] = (), *, bundled: bool = True) -> Catalog:
-    """The bundled catalog plus the user's deployments (which win on equal ids)."""
-    where = "config file"
+def load_catalog(
+    user_deployments: Iterable[Mapping[str, Any]] = (), *, bundled: bool = True, where: str = "config file"
+) -> Catalog:
+    """The bundled catalog plus the user's deployments (which win on equal ids); errors start `where`."""
     models = bundled_models()
     user = _unique(
         [parse_deployment(_inherit(entry, models), origin="user", where=where) for entry in user_deployments],

@@ -96,3 +96,5 @@ def test_cli_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "riyadh-allam-7b" in result.stderr and "location" in result.stderr and "KSA" in result.stderr
+    assert f"config file {config}: deployment 'riyadh-allam-7b'" in result.stderr
+    assert result.stderr.count("\n") == 1
