@@ -177,7 +177,8 @@ class FakeServer:
 
 
 def _with_geo(reply: Reply, geo: str | None) -> Reply:
-    usage = reply.payload.get("usage") if isinstance(reply.payload, dict) else None
+    payload: Any = reply.payload
+    usage: Any = payload.get("usage") if isinstance(payload, dict) else None
     if geo is not None and isinstance(usage, dict):
         usage["inference_geo"] = geo
     return reply
