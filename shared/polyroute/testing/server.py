@@ -17,7 +17,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 
 @dataclass(frozen=True)
@@ -177,10 +177,10 @@ class FakeServer:
 
 
 def _with_geo(reply: Reply, geo: str | None) -> Reply:
-    payload: Any = reply.payload
-    usage: Any = payload.get("usage") if isinstance(payload, dict) else None
+    payload = cast("dict[str, Any]", reply.payload) if isinstance(reply.payload, dict) else {}
+    usage = payload.get("usage")
     if geo is not None and isinstance(usage, dict):
-        usage["inference_geo"] = geo
+        cast("dict[str, Any]", usage)["inference_geo"] = geo
     return reply
 
 
