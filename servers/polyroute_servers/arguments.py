@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from pydantic import Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from polyroute.catalog import Capability
 from polyroute.types import CompletionRequest, Message
@@ -80,3 +81,71 @@ def completion_request(
         response_format=response_format,
         temperature=temperature,
     )
+
+
+# pydantic's error types → the plain words a person needs ("must be …"); anything else keeps its own text.
+_NOUNS = {
+    "string_type": "a string", "int_type": "a whole number", "int_parsing": "a whole number",
+    "int_from_float": "a whole number", "float_type": "a number", "float_parsing": "a number",
+    "bool_type": "true or false", "bool_parsing": "true or false", "list_type": "a list",
+    "dict_type": "an object", "model_type": "an object", "model_attributes_type": "an object",
+    "datetime_type": "an RFC 3339 date-time, e.g. 2026-11-25T09:00:00Z",
+    "datetime_parsing": "an RFC 3339 date-time, e.g. 2026-11-25T09:00:00Z",
+    "datetime_from_date_parsing": "an RFC 3339 date-time, e.g. 2026-11-25T09:00:00Z",
+}  # fmt: skip
+_BOUNDS = {"greater_than_equal": ("ge", "at least"), "less_than_equal": ("le", "at most"),
+           "greater_than": ("gt", "more than"), "less_than": ("lt", "less than")}  # fmt: skip
+
+
+def describe_validation(error: ValidationError) -> str:
+    """A pydantic error as one plain line naming each bad argument, without echoing the values sent.
+
+    Union branches (`str`, `list[...]`) are folded into the argument's own path, and a branch that failed
+    only because another one got further is dropped, so `content` reads "must be a string or a list"."""
+    found: dict[str, list[str]] = {}
+    for item in error.errors():
+        found.setdefault(_where(item["loc"]), []).append(_phrase(item))
+    deeper = [where for where in found if any(o.startswith((where + ".", where + "[")) for o in found)]
+    lines = [_join(where, phrases) for where, phrases in found.items() if where not in deeper]
+    more = f" (+{len(lines) - 5} more)" if len(lines) > 5 else ""
+    return "; ".join(lines[:5]) + more
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif "[" not in part and part not in ("str", "int", "float", "bool", "list", "dict", "none"):
+            path += f".{part}" if path else part
+    return path or "arguments"
+
+
+def _phrase(item: ErrorDetails) -> str:
+    kind, context = item["type"], item.get("ctx") or {}
+    if kind == "missing":
+        return "is required"
+    if kind in _NOUNS:
+        return f"must be {_NOUNS[kind]}"
+    if kind in _BOUNDS:
+        key, words = _BOUNDS[kind]
+        return f"must be {words} {context.get(key)}"
+    if kind in ("literal_error", "enum"):
+        return f"must be {context.get('expected')}"
+    if kind == "string_too_short":
+        return "must not be empty" if context.get("min_length") == 1 else f"is too short: {item['msg']}"
+    if kind == "string_too_long":
+        return f"must be at most {context.get('max_length')} characters"
+    if kind == "union_tag_invalid":
+        return f"has an unknown type; it must be one of {context.get('expected_tags')}"
+    message = str(item["msg"]).rstrip(".")
+    if message.startswith("Input should be "):
+        return "must be " + message.removeprefix("Input should be ")
+    return f": {message}"
+
+
+def _join(where: str, phrases: list[str]) -> str:
+    unique = list(dict.fromkeys(phrases))
+    if len(unique) > 1 and all(phrase.startswith("must be ") for phrase in unique):
+        return f"{where} must be " + " or ".join(phrase.removeprefix("must be ") for phrase in unique)
+    return "; ".join(f"{where}{'' if phrase.startswith(':') else ' '}{phrase}" for phrase in unique)

@@ -69,6 +69,11 @@ async def list_models(
     if (jurisdiction is None) != (data_class is None):
         raise ToolError("give both jurisdiction and data_class, or neither")
     app = app_of(ctx)
+    if jurisdiction and data_class and app.policy.rule_for(jurisdiction, data_class) is None:
+        raise ToolError(
+            f"the residency policy has no rule for {jurisdiction!r} {data_class!r} data, so no deployment "
+            f"may take it; jurisdictions: {', '.join(app.policy.jurisdictions)}; see explain_policy"
+        )
     needed = set(require or ())
     rows: list[ModelInfo] = []
     for entry in app.catalog:

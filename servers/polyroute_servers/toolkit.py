@@ -21,6 +21,7 @@ from mcp.types import ToolAnnotations
 from pydantic import ValidationError
 
 from polyroute.errors import NoRoute, PolyrouteError
+from polyroute_servers.arguments import describe_validation
 from polyroute_servers.auth import ALL
 
 if TYPE_CHECKING:
@@ -58,19 +59,6 @@ def _granted_scopes() -> list[str] | None:
     """The HTTP token's scopes, or None when no token applies (stdio, in-memory, open loopback HTTP)."""
     token = get_access_token()
     return None if token is None else list(token.scopes)
-
-
-def describe_validation(error: ValidationError) -> str:
-    """A pydantic error as one line naming each bad argument, without echoing the values sent."""
-    problems: list[str] = []
-    for item in error.errors()[:5]:
-        where = ".".join(str(part) for part in item["loc"]) or "arguments"
-        if item["type"] == "missing":
-            problems.append(f"{where} is required")
-        else:
-            problems.append(f"{where}: {item['msg'].rstrip('.')}")
-    more = f" (+{error.error_count() - 5} more)" if error.error_count() > 5 else ""
-    return "; ".join(problems) + more
 
 
 def _explain(tool: str, error: BaseException) -> str:
