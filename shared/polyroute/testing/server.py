@@ -17,7 +17,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -177,10 +177,8 @@ class FakeServer:
 
 
 def _with_geo(reply: Reply, geo: str | None) -> Reply:
-    payload = cast("dict[str, Any]", reply.payload) if isinstance(reply.payload, dict) else {}
-    usage = payload.get("usage")
-    if geo is not None and isinstance(usage, dict):
-        cast("dict[str, Any]", usage)["inference_geo"] = geo
+    if geo is not None and "usage" in reply.payload:  # a message body (Anthropic's carries the geo)
+        reply.payload["usage"]["inference_geo"] = geo
     return reply
 
 
