@@ -116,3 +116,29 @@ def test_compare_ranks_deployments_cheapest_first(capsys: pytest.CaptureFixture[
     code, out, _ = run(capsys, "cost", "compare", "--input-tokens", "1000", "--output-tokens", "100")
     assert "test-gpt" in out and "test-sonnet" in out
     assert code == 0 and out.startswith("Cost, cheapest first")
+
+
+def test_compare_over_the_catalog_sets_aside_a_deployment_without_a_price(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unpriced = (
+        '[[deployments]]\nid = "no-price"\nprovider = "openai_compatible"\nmodel = "m"\n'
+        'base_url = "https://llm.example/v1"\nlocation = "SA"\ncontext_window = 100\nmax_output_tokens = 10\n'
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG + unpriced, encoding="utf-8")
+    monkeypatch.setenv("POLYROUTE_CONFIG", str(path))
+    code, out, err = run(
+        capsys, "cost", "compare", "--input-tokens", "1000", "--output-tokens", "100", "--json"
+    )
+    document = json.loads(out)
+    assert code == 0 and err == ""
+    assert "test-gpt" in [q["deployment"] for q in document["quotes"]]
+    assert [row["deployment"] for row in document["unpriced"]] == ["no-price"]
+    assert "has no price" in document["unpriced"][0]["reason"]
+    code, out, _ = run(capsys, "cost", "compare", "--input-tokens", "1000", "--output-tokens", "100")
+    assert code == 0 and "not priced: no-price: deployment 'no-price' has no price" in out
+    code, out, err = run(
+        capsys, "cost", "compare", "--input-tokens", "1", "--output-tokens", "1", "--deployment", "no-price"
+    )
+    assert code == 2 and out == "" and "has no price" in err and err.count("\n") == 1

@@ -5,7 +5,8 @@
 
 `--output-tokens` is the output expected; `--max-tokens` (default: the same) is the ceiling the max
 figure assumes. `estimate` asks Anthropic's count-tokens API when a key is configured (`--offline`
-skips it); `compare` always counts offline. Bad numbers and unknown ids are one line on stderr, exit 2.
+skips it); `compare` always counts offline, and over the whole catalog lists a deployment it cannot price
+under `unpriced` instead of failing. Bad numbers and unknown ids are one line on stderr, exit 2.
 """
 
 from __future__ import annotations
@@ -125,10 +126,10 @@ def run_compare(app: App, args: argparse.Namespace) -> int:
         error(problem)
         return EXIT_USAGE
     targets = [app.catalog.get(d) for d in args.deployment] if args.deployment else list(app.catalog)
-    quotes = [_quote_offline(target, args) for target in targets]
+    quotes, unpriced = _quote_all(targets, args, skip_unpriced=not args.deployment)
     quotes.sort(key=lambda q: (q.expected_usd, q.deployment))
     if args.json:
-        print_json({"quotes": quotes})
+        print_json({"quotes": quotes, "unpriced": unpriced})
         return 0
     rows = [
         (
@@ -144,7 +145,26 @@ def run_compare(app: App, args: argparse.Namespace) -> int:
     print_table(
         rows, ("deployment", "input tokens", "min", "expected", "max", "fits"), title="Cost, cheapest first"
     )
+    sys.stdout.write("".join(f"not priced: {row['deployment']}: {row['reason']}\n" for row in unpriced))
     return 0
+
+
+def _quote_all(
+    targets: list[Deployment], args: argparse.Namespace, *, skip_unpriced: bool
+) -> tuple[list[Quote], list[dict[str, str]]]:
+    """Quotes for the targets; over the whole catalog, one deployment without a price is set aside."""
+    from polyroute.errors import ConfigError
+
+    quotes: list[Quote] = []
+    unpriced: list[dict[str, str]] = []
+    for target in targets:
+        try:
+            quotes.append(_quote_offline(target, args))
+        except ConfigError as problem:
+            if not skip_unpriced:
+                raise
+            unpriced.append({"deployment": target.id, "reason": str(problem)})
+    return quotes, unpriced
 
 
 def _tokens(quote: Quote) -> str:
