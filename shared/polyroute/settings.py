@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from polyroute.errors import ConfigError
 
@@ -32,6 +32,16 @@ class Defaults(_Section):
     jurisdiction: str | None = None
     data_class: str | None = None
     strategy: Literal["cheapest", "fastest", "best", "balanced"] = "balanced"
+
+    @field_validator("data_class")
+    @classmethod
+    def _known_class(cls, value: str | None) -> str | None:
+        """A misspelt default would deny every request that relies on it: refuse it at load instead."""
+        from polyroute.policy import DATA_CLASSES
+
+        if value is not None and value not in DATA_CLASSES:
+            raise ValueError(f"unknown data class {value!r}; expected one of {', '.join(DATA_CLASSES)}")
+        return value
 
 
 class PolicySettings(_Section):
@@ -146,4 +156,5 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
 def _first_problem(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else str(first["msg"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message

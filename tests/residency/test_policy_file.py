@@ -176,6 +176,16 @@ def test_policy_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     assert str(caught.value) == f"policy file {path} is not UTF-8 text (byte 0): TOML must be UTF-8"
 
 
+def test_a_misspelt_default_data_class_stops_at_load(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[defaults]\njurisdiction = "SA"\ndata_class = "personel"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"POLYROUTE_CONFIG": str(config), "POLYROUTE_DATA_DIR": str(tmp_path)})
+    assert str(caught.value).startswith(
+        f"config file {config}: defaults.data_class: unknown data class 'personel'; expected one of public,"
+    )
+
+
 def test_missing_policy_file_is_a_config_error(tmp_path: Path) -> None:
     settings = load_settings(
         {"POLYROUTE_DATA_DIR": str(tmp_path), "POLYROUTE_POLICY": str(tmp_path / "nope.toml")}
