@@ -107,8 +107,11 @@ def set_key(username: str, key: str) -> None:
 
 
 def delete_key(username: str) -> None:
+    """Delete a stored key; deleting nothing is an error (the null backend would otherwise "succeed")."""
     import keyring
 
+    if get_key(username) is None:
+        raise ConfigError(f"cannot delete the key: no key is stored for {username!r}")
     _keyring_call("delete the key", keyring.delete_password, SERVICE, username)
 
 

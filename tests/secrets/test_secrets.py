@@ -75,6 +75,12 @@ def test_a_backend_that_drops_writes_is_caught() -> None:
         secrets.set_key("anthropic", "sk-whatever-123456")
 
 
+def test_deleting_on_a_backend_that_keeps_nothing_does_not_claim_success() -> None:
+    # the sandbox's null backend: delete_password "works" while nothing was ever there
+    with pytest.raises(ConfigError, match="no key is stored for 'anthropic'"):
+        secrets.delete_key("anthropic")
+
+
 def test_delete_and_delete_of_nothing(memory_keyring: MemoryKeyring) -> None:
     secrets.set_key("openai", "to-delete-0000000")
     secrets.delete_key("openai")
