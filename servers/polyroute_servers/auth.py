@@ -54,7 +54,9 @@ def _scopes(raw: Iterable[str], *, where: str) -> frozenset[str]:
     unknown = sorted(scopes - set(SCOPES))
     if unknown:
         raise ConfigError(f"{where}: unknown scope(s) {', '.join(unknown)}; allowed: {', '.join(SCOPES)}")
-    return scopes or frozenset({ALL})
+    if not scopes:  # an empty list granting everything would fail open
+        raise ConfigError(f"{where}: no scopes listed; name them ({', '.join(SCOPES)}), '*' for all")
+    return scopes
 
 
 def parse_env_tokens(text: str) -> list[Grant]:
@@ -65,21 +67,24 @@ def parse_env_tokens(text: str) -> list[Grant]:
             continue
         where = f"{ENV_VAR} entry {number}"
         principal, equals, rest = entry.partition("=")
-        token, _, scopes = rest.partition(":")
+        token, colon, scopes = rest.partition(":")
         if not equals or not principal.strip() or not token.strip():
             raise ConfigError(f"{where}: want principal=token[:scope,scope]")
-        grants.append(
-            Grant(principal.strip(), digest(token.strip()), _scopes(scopes.split(","), where=where))
-        )
+        granted = _scopes(scopes.split(","), where=where) if colon else frozenset({ALL})
+        grants.append(Grant(principal.strip(), digest(token.strip()), granted))
     return grants
 
 
 def load_grants(settings: Settings, env: Mapping[str, str]) -> list[Grant]:
     """Every configured token: config `[[http.tokens]]` first, then the environment variable."""
-    grants = [
-        Grant(token.principal, token.sha256.lower(), _scopes(token.scopes, where=f"http.tokens[{index}]"))
-        for index, token in enumerate(settings.http.tokens)
-    ]
+    grants: list[Grant] = []
+    for index, token in enumerate(settings.http.tokens):
+        where = f"http.tokens[{index}]"
+        if not token.principal.strip():
+            raise ConfigError(f"{where}: principal is empty; name who uses this token")
+        grants.append(
+            Grant(token.principal.strip(), token.sha256.lower(), _scopes(token.scopes, where=where))
+        )
     grants += parse_env_tokens(env.get(ENV_VAR, ""))
     if len({grant.sha256 for grant in grants}) < len(grants):
         raise ConfigError("two HTTP tokens are the same; give every principal its own token")

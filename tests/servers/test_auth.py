@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,8 @@ def test_env_tokens_map_principals_to_scopes_and_default_to_every_scope() -> Non
         ("ops=", "entry 1: want principal=token"),
         ("ops=fine;=s3cret-token-value", "entry 2: want principal=token"),
         ("ops=s3cret-token-value:route,root", "unknown scope(s) root"),
+        ("ops=s3cret-token-value:", "no scopes listed"),  # an empty list must not mean every scope
+        ("ops=s3cret-token-value: , ", "no scopes listed"),
     ],
 )
 def test_malformed_env_tokens_are_config_errors_that_never_show_the_token(text: str, says: str) -> None:
@@ -54,6 +57,17 @@ def test_config_tokens_are_kept_as_digests_and_joined_with_the_environment(tmp_p
     assert find_grant(grants, "env-token") is not None and find_grant(grants, "cfg-token ") is None
     with pytest.raises(ConfigError, match="two HTTP tokens are the same"):
         load_grants(settings, {"POLYROUTE_HTTP_TOKENS": "again=cfg-token"})
+
+
+@pytest.mark.parametrize(
+    ("token", "says"),
+    [({"principal": "svc", "scopes": []}, "no scopes listed"), ({"principal": " "}, "principal is empty")],
+)
+def test_config_tokens_without_scopes_or_principal_are_refused(token: dict[str, Any], says: str) -> None:
+    tokens = [HttpToken(sha256=digest("cfg-token"), **token)]
+    settings = load_settings().model_copy(update={"http": HttpSettings(tokens=tokens)})
+    with pytest.raises(ConfigError, match=says):
+        load_grants(settings, {})
 
 
 def test_loopback_detection_and_allowed_hosts() -> None:
