@@ -65,12 +65,16 @@ class Screener:
 
         if jurisdiction != NO_JURISDICTION:
             return self.app.policy.check(jurisdiction, data_class, deployment, deployment_id=deployment.id)
+        from polyroute.policy import DATA_CLASSES
+
         allowed = data_class == "public"
         reason = (
             "public data with no jurisdiction given: no residency constraint applies"
             if allowed
             else f"{data_class} data needs a jurisdiction (pass one, or set one under [defaults] in config)"
         )
+        if data_class not in DATA_CLASSES:  # say what is wrong first: a jurisdiction would not help
+            reason = f"unknown data class {data_class!r}: expected one of {', '.join(DATA_CLASSES)}"
         return Verdict(
             allowed=allowed,
             rule=None,

@@ -67,6 +67,9 @@ def test_unknown_jurisdiction_or_class_excludes_everything_with_the_policy_reaso
     assert all(e.stage == "residency" and "unknown jurisdiction" in e.reason for e in result.exclusions)
     result = plan(app, jurisdiction="SA", data_class="secretish")
     assert all("unknown data class" in e.reason for e in result.exclusions)
+    result = plan(app, data_class="secretish")  # no jurisdiction: the class is still what is wrong
+    assert result.candidates == []
+    assert all("unknown data class 'secretish'" in e.reason for e in result.exclusions)
 
 
 def test_capabilities_from_require_images_and_json(app: App) -> None:
