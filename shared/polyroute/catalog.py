@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from polyroute import locations
 from polyroute.errors import ConfigError, UnknownDeployment
+from polyroute.types import Money
 
 ProviderKind = Literal["anthropic", "openai", "bedrock", "azure_openai", "openai_compatible"]
 Capability = Literal["vision", "json", "reasoning", "arabic", "long_context", "tools"]
@@ -42,14 +43,14 @@ class Source(BaseModel):
 
 
 class Price(BaseModel):
-    """USD per million tokens; an explicit price overrides the price library."""
+    """USD per million tokens; an explicit price overrides the price library. Numbers in JSON."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    input_per_mtok: Decimal = Field(ge=0)
-    output_per_mtok: Decimal = Field(ge=0)
-    cache_read_per_mtok: Decimal | None = Field(default=None, ge=0)
-    cache_write_per_mtok: Decimal | None = Field(default=None, ge=0)
-    batch_discount: Decimal = Field(default=Decimal("0"), ge=0, le=1)
+    input_per_mtok: Money = Field(ge=0)
+    output_per_mtok: Money = Field(ge=0)
+    cache_read_per_mtok: Money | None = Field(default=None, ge=0)
+    cache_write_per_mtok: Money | None = Field(default=None, ge=0)
+    batch_discount: Money = Field(default=Decimal("0"), ge=0, le=1)
 
 
 class PriceRef(BaseModel):
@@ -58,7 +59,7 @@ class PriceRef(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     model_ref: str
     provider_id: str
-    uplift: Decimal = Field(default=Decimal("1"), ge=1, description="e.g. 1.1 for regional endpoints")
+    uplift: Money = Field(default=Decimal("1"), ge=1, description="e.g. 1.1 for regional endpoints")
 
 
 class Limits(BaseModel):

@@ -3,6 +3,8 @@ deployment and the field (never a traceback, never a silently wrong location).""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +118,13 @@ def test_config_file_errors_name_the_file_and_stop_at_load(tmp_path: Path) -> No
     settings = load_settings({"POLYROUTE_CONFIG": str(config), "POLYROUTE_DATA_DIR": str(tmp_path)})
     with pytest.raises(ConfigError, match="deployment 'x': model: required field is missing"):
         load_catalog(settings.deployments)
+
+
+def test_prices_are_numbers_in_json_and_decimals_in_python() -> None:
+    catalog = load_catalog([sovereign()])
+    deployment = catalog.get("jeddah-vllm")
+    assert deployment.price is not None and deployment.price.input_per_mtok == Decimal("0.1")
+    document = json.loads(deployment.model_dump_json())
+    assert document["price"]["input_per_mtok"] == 0.1 and document["price"]["output_per_mtok"] == 0.3
+    bundled = json.loads(catalog.get("bedrock-eu-claude-sonnet-4-6").model_dump_json())
+    assert isinstance(bundled["price_ref"]["uplift"], float)
