@@ -111,6 +111,10 @@ def test_readable_output_and_usage_errors(
     with pytest.raises(SystemExit) as usage:
         main(["complete", "--prompt", "x", "--require", "telepathy"])
     assert usage.value.code == 2
+    configured.clear()
+    with pytest.raises(SystemExit) as usage:
+        main(["complete", "--prompt", "  "])  # an empty message would be sent (and billed) as is
+    assert usage.value.code == 2 and configured.openai.seen() == [] == configured.anthropic.seen()
 
 
 def test_no_route_without_keys_is_grouped_by_reason_one_line_each(

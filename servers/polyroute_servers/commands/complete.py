@@ -30,6 +30,12 @@ def _max_tokens(text: str) -> int:
     return value
 
 
+def _prompt(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the prompt is empty")
+    return text
+
+
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "complete",
@@ -37,7 +43,7 @@ def register(subparsers: Subparsers) -> None:
         description="Route a prompt to a deployment the residency policy allows, call it with fallbacks, "
         "and print the answer with its deployment, cost, attempts and receipt id.",
     )
-    parser.add_argument("--prompt", required=True, help="the user prompt")
+    parser.add_argument("--prompt", required=True, type=_prompt, help="the user prompt")
     parser.add_argument("--model", help="pin a deployment id (exactly that one) or a model name (any of its)")
     parser.add_argument("--system", help="system prompt")
     parser.add_argument(
