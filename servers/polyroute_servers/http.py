@@ -13,6 +13,7 @@ import ipaddress
 import json
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -131,6 +132,18 @@ def build_http_app(
     return Gate(inner, security=security, grants=grants)
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind before serving, so a taken port is one clear line (exit 2), not a uvicorn log and exit 3."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+    except OSError as error:
+        raise ConfigError(f"cannot listen on {host} port {port}: {error.strerror or error}") from None
+    return listener
+
+
 def serve_http(
     server: PolyrouteServer,
     app: App,
@@ -153,13 +166,15 @@ def serve_http(
     names = [*app.settings.http.allowed_hosts, *allowed_hosts]
     asgi = build_http_app(server, host=host, grants=grants, allowed_hosts=names)
     config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    listener = _listen(host, port)
     shown = f"[{host}]" if ":" in host else host
     auth = f"{len(grants)} bearer token(s)" if grants else "no tokens: loopback only"
+    port = listener.getsockname()[1]  # the real one when --port 0 asked the OS to pick
     sys.stderr.write(f"polyroute: {server.name} on http://{shown}:{port}{MCP_PATH} ({auth})\n")
 
     async def run() -> None:
         try:
-            await uvicorn.Server(config).serve()
+            await uvicorn.Server(config).serve(sockets=[listener])
         finally:
             await app.aclose()
 

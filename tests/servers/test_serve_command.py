@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from polyroute_servers.cli import main
@@ -31,3 +33,13 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
         main(argv)
     assert raised.value.code == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_taken_port_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "residency", "--http", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"polyroute: cannot listen on 127.0.0.1 port {port}: Address already in use\n"
