@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -134,11 +134,23 @@ def load_settings(env: Mapping[str, str] | None = None, *, config_file: Path | N
         raw = read_toml(path, what="config file")
     default_data_dir = platformdirs.user_data_dir(APP_NAME, appauthor=False)
     raw.setdefault("data_dir", env.get("POLYROUTE_DATA_DIR") or default_data_dir)
+    _policy_beside_config(raw, path)
     _apply_env(raw, env)
     try:
         return Settings(config_file=path if path.exists() else None, **raw)
     except ValidationError as error:
         raise ConfigError(f"config file {path}: {_first_problem(error)}") from None
+
+
+def _policy_beside_config(raw: dict[str, Any], config_file: Path) -> None:
+    """A relative `[policy] file` is read beside the config file, whatever directory a client starts us in."""
+    policy: object = raw.get("policy")
+    if not isinstance(policy, dict):
+        return  # absent, or a type error that validation reports
+    table = cast(dict[str, Any], policy)
+    name = table.get("file")
+    if isinstance(name, str) and not Path(name).expanduser().is_absolute():
+        table["file"] = str(config_file.parent / name)
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:

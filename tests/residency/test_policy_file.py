@@ -186,6 +186,19 @@ def test_a_misspelt_default_data_class_stops_at_load(tmp_path: Path) -> None:
     )
 
 
+def test_a_relative_policy_path_in_the_config_is_read_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "policy.toml").write_text(rule("DE", '["personal"]', '["DE"]'), encoding="utf-8")
+    config = tmp_path / "etc" / "config.toml"
+    config.write_text('[policy]\nfile = "policy.toml"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # a client may start the server anywhere
+    settings = load_settings({"POLYROUTE_CONFIG": str(config), "POLYROUTE_DATA_DIR": str(tmp_path)})
+    assert settings.policy.file == tmp_path / "etc" / "policy.toml"
+    assert load_policy(settings).rule_for("DE", "personal") is not None
+
+
 def test_missing_policy_file_is_a_config_error(tmp_path: Path) -> None:
     settings = load_settings(
         {"POLYROUTE_DATA_DIR": str(tmp_path), "POLYROUTE_POLICY": str(tmp_path / "nope.toml")}
