@@ -42,6 +42,8 @@ def no_route(exclusions: Sequence[Exclusion], plan: RoutePlan) -> NoRoute:
     tried = sum(len(ids) for stage, _, ids in groups if stage == "failed")
     what = f"{plan.data_class} data for {plan.jurisdiction}"
     head = f"no deployment can take {what}"
+    if any(stage not in ("residency", "capability", "context") for stage, _, _ in groups):
+        head = f"no deployment available for {what}"  # allowed ones exist, but not now (health, budget…)
     if tried:
         head = f"no deployment answered for {what}: {tried} tried, all failed"
     parts = [f"{stage} ({len(ids)}): {reason}: {_ids(ids, len(exclusions))}" for stage, reason, ids in groups]

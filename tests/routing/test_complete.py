@@ -267,3 +267,13 @@ def test_content_is_kept_only_when_the_owner_opts_in(app: App) -> None:
     off, on = asyncio.run(go())
     assert off is None
     assert on is not None and "kept on request" in str(on)
+
+
+def test_open_breaker_says_unavailable_not_disallowed(app: App, fakes: FakeProviders) -> None:
+    while app.router.health.acquire("sa-cheap"):  # fail it until its breaker opens
+        app.router.health.record_failure("sa-cheap")
+    with pytest.raises(NoRoute) as raised:
+        asyncio.run(complete(app, route(model="sa-cheap", jurisdiction="SA", data_class="personal")))
+    message = str(raised.value)
+    assert message.startswith("no deployment available for personal data for SA") and "circuit" in message
+    assert seen_models(fakes) == []
