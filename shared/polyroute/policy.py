@@ -8,7 +8,7 @@ and the rule. Format and semantics: docs/policy.md.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -128,7 +128,7 @@ class _Table(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     jurisdiction: str = Field(pattern=r"^[A-Za-z]{2}(-[A-Za-z0-9]+)?$")
-    data_classes: list[DataClass] | Literal["*"]
+    data_classes: Annotated[list[DataClass], Field(min_length=1)] | Literal["*"]
     allowed: list[str] | None = None
     requirements: Requirements = Field(default_factory=Requirements)
     source: str | list[str] = Field(default_factory=list[str])

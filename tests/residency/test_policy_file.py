@@ -137,6 +137,7 @@ def test_requirements_met_allow(tmp_path: Path, make: MakeDeployment) -> None:
         ('[[rule]]\njurisdiction = "SA"\n', "unknown top-level key(s) rule"),
         ('rules = "SA"\n', "`rules` must be an array of tables"),
         (rule(classes='["secret"]'), "rule #1: data_classes"),
+        (rule(classes="[]"), "rule #1: data_classes: List should have at least 1 item"),
         (rule(allowed='["Mars"]'), "unknown location(s) Mars"),
         (rule(colour="1"), "rule #1: colour"),
         (rule("Saudi"), "rule #1: jurisdiction"),
