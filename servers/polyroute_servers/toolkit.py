@@ -15,20 +15,22 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.types import Resource as MCPResource
 from mcp.types import Tool as MCPTool
 from mcp.types import ToolAnnotations
 from pydantic import ValidationError
 
 from polyroute.errors import NoRoute, PolyrouteError
 from polyroute_servers.arguments import describe_validation
-from polyroute_servers.auth import ALL
+from polyroute_servers.auth import ALL, GOVERNANCE_READ, ROUTE
 
 if TYPE_CHECKING:
     from polyroute.app import App
 
 log = logging.getLogger("polyroute.servers")
 T = TypeVar("T")
+RESOURCE_SCOPES = (ROUTE, GOVERNANCE_READ)  # the catalog and the policy: what exists, what may go where
 
 __all__ = [
     "Context",
@@ -59,6 +61,11 @@ def _granted_scopes() -> list[str] | None:
     """The HTTP token's scopes, or None when no token applies (stdio, in-memory, open loopback HTTP)."""
     token = get_access_token()
     return None if token is None else list(token.scopes)
+
+
+def _may_read_resources() -> bool:
+    granted = _granted_scopes()
+    return granted is None or any(scope in granted for scope in (ALL, *RESOURCE_SCOPES))
 
 
 def _explain(tool: str, error: BaseException) -> str:
@@ -139,6 +146,18 @@ class PolyrouteServer(MCPServer[Any]):
         if granted is None or ALL in granted:
             return tools
         return [tool for tool in tools if self.scopes.get(tool.name) in granted]
+
+    async def list_resources(self) -> list[MCPResource]:
+        """The catalog and policy resources only for tokens that may ask routing or governance questions."""
+        return await super().list_resources() if _may_read_resources() else []
+
+    async def read_resource(self, uri: Any, context: Context | None = None) -> Any:
+        if not _may_read_resources():
+            have = ", ".join(_granted_scopes() or ()) or "none"
+            raise ResourceError(
+                f"access denied: resources need the 'route' or 'governance:read' scope; this token has {have}"
+            )
+        return await super().read_resource(uri, context)
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         """Check the caller's scope, run the tool, and turn any failure into a one-line ToolError."""

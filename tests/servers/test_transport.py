@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from mcp import Client, StdioServerParameters, stdio_client
+from mcp import Client, MCPError, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from polyroute.testing import FakeProviders
@@ -175,10 +175,15 @@ async def test_http_scopes_limit_tools_and_the_principal_is_the_tokens(http_serv
         assert (await reader.call_tool("record_event", {"action": "x"})).is_error
         budgets = await reader.call_tool("budget_status", {})
         assert budgets.structured_content and budgets.structured_content["principal"] == "http:reader"
+        assert len((await reader.list_resources()).resources) == 2
+        assert (await reader.read_resource("polyroute://policy")).contents
     async with mcp_as(http_server, "writer") as writer:
         written = await writer.call_tool("record_event", {"action": "shipped the report"})
         assert written.structured_content and written.structured_content["principal"] == "http:writer"
         assert (await writer.call_tool("check_residency", args)).is_error
+        assert (await writer.list_resources()).resources == []  # audit-only tokens: no catalog, no policy
+        with pytest.raises(MCPError, match="resources need the 'route' or 'governance:read' scope"):
+            await writer.read_resource("polyroute://catalog")
     async with mcp_as(http_server, "admin") as admin:
         found = await admin.call_tool("query_events", {"event_type": "external"})
         assert (
