@@ -180,3 +180,23 @@ def test_concurrent_calls_share_one_adapter_per_endpoint(env: FakeProviders) -> 
     anyio.run(go)
     assert len(texts) == 60 and sum(text.endswith("call 7") for text in texts) == 3
     assert [len(server.seen()) for server in env.servers] == [20, 20, 20]
+
+
+@pytest.mark.parametrize(
+    ("provider", "api_model"),
+    [("anthropic", "claude-x"), ("openai_compatible", "local-x"), ("bedrock", "anthropic.claude-x")],
+)
+def test_a_refused_connection_says_could_not_connect(
+    env: FakeProviders, provider: str, api_model: str
+) -> None:
+    """A wrong base URL is the usual cause; 'dropped the connection' would send the user to the server."""
+    import socket
+
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    target = deployment(provider, api_model, base_url=f"http://127.0.0.1:{port}", aws_region="us-east-1")
+    quick = Providers(load_settings(), options=ProviderOptions(backoff=0.01))
+    with pytest.raises(ProviderTimeout, match="could not connect to its endpoint") as raised:
+        complete(quick, target, max_retries=0)
+    assert raised.value.retryable

@@ -60,8 +60,8 @@ class AnthropicProvider:
             raise self._status_error(deployment, error) from None
         except sdk.APITimeoutError:
             raise timeout_error(self.name, deployment) from None
-        except sdk.APIConnectionError:
-            raise timeout_error(self.name, deployment, reset=True) from None
+        except sdk.APIConnectionError as error:
+            raise timeout_error(self.name, deployment, reset=True, cause=error) from None
         except (sdk.APIResponseValidationError, ValueError):
             raise malformed_error(self.name, deployment) from None
         return _completion(deployment, message, elapsed_ms(start))
@@ -77,8 +77,8 @@ class AnthropicProvider:
             )
         except sdk.APIStatusError as error:
             raise self._status_error(deployment, error) from None
-        except sdk.APIConnectionError:
-            raise timeout_error(self.name, deployment, reset=True) from None
+        except sdk.APIConnectionError as error:
+            raise timeout_error(self.name, deployment, reset=True, cause=error) from None
         return result.input_tokens
 
     def _status_error(self, deployment: Deployment, error: Any) -> Exception:

@@ -109,9 +109,25 @@ def http_error(
     )
 
 
-def timeout_error(provider: str, deployment: Deployment, *, reset: bool = False) -> ProviderTimeout:
+def timeout_error(
+    provider: str, deployment: Deployment, *, reset: bool = False, cause: BaseException | None = None
+) -> ProviderTimeout:
+    """A timeout or lost connection (retryable); `cause` tells a refused connection (a wrong base URL,
+    a server that is down) from one dropped mid-call, which need different fixes."""
     what = "dropped the connection" if reset else "did not answer in time"
+    if reset and _refused(cause):
+        what = "could not connect to its endpoint (wrong base URL, or the server is down?)"
     return ProviderTimeout(f"{provider} ({deployment.id}) {what}", deployment=deployment.id, retryable=True)
+
+
+def _refused(error: BaseException | None) -> bool:
+    names = ("ConnectError", "ConnectionRefusedError", "EndpointConnectionError", "NewConnectionError")
+    seen = 0
+    while error is not None and seen < 10:
+        if type(error).__name__ in names:
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 def malformed_error(provider: str, deployment: Deployment) -> ProviderError:

@@ -72,8 +72,8 @@ class BedrockProvider:
         except (self._errors.ReadTimeoutError, self._errors.ConnectTimeoutError):
             raise timeout_error(self.name, deployment) from None
         except (self._errors.EndpointConnectionError, self._errors.ConnectionClosedError,
-                self._errors.HTTPClientError):
-            raise timeout_error(self.name, deployment, reset=True) from None
+                self._errors.HTTPClientError) as error:
+            raise timeout_error(self.name, deployment, reset=True, cause=error) from None
         except self._errors.NoCredentialsError:
             raise ProviderError(
                 f"bedrock ({deployment.id}): no AWS credentials (environment, profile or instance role)",

@@ -100,8 +100,8 @@ class OpenAIProvider:
             raise self._status_error(deployment, error) from None
         except sdk.APITimeoutError:
             raise timeout_error(self.name, deployment) from None
-        except sdk.APIConnectionError:
-            raise timeout_error(self.name, deployment, reset=True) from None
+        except sdk.APIConnectionError as error:
+            raise timeout_error(self.name, deployment, reset=True, cause=error) from None
         except (sdk.APIResponseValidationError, ValueError):
             raise malformed_error(self.name, deployment) from None
         return self._completion(deployment, cast("ChatCompletion", answer), elapsed_ms(start))
