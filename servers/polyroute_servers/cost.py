@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from polyroute import pricing
 from polyroute.budget import BudgetStatus
 from polyroute.cost import Quote
 from polyroute_servers.arguments import (
@@ -166,10 +167,11 @@ def _exclusion(
     missing = sorted(needed - target.capabilities)
     if missing:
         return f"lacks {', '.join(missing)}"
-    if jurisdiction is None or data_class is None:
-        return None
-    verdict = app.policy.check(jurisdiction, data_class, target, deployment_id=target.id)
-    return None if verdict.allowed else "; ".join(verdict.reasons) or "residency policy denies it"
+    if jurisdiction is not None and data_class is not None:
+        verdict = app.policy.check(jurisdiction, data_class, target, deployment_id=target.id)
+        if not verdict.allowed:
+            return "; ".join(verdict.reasons) or "residency policy denies it"
+    return pricing.problem(target)  # an unpriced deployment is set aside, not a failed comparison
 
 
 def build(app: App) -> PolyrouteServer:

@@ -95,6 +95,15 @@ def rates_for(deployment: Deployment, *, batch: bool = False) -> Rates:
     return rates
 
 
+def problem(deployment: Deployment) -> str | None:
+    """Why the deployment cannot be priced (no price, a price_ref the library lacks), or None."""
+    try:
+        rates_for(deployment)
+    except ConfigError as error:
+        return str(error)
+    return None
+
+
 def _resolve(deployment: Deployment, *, batch: bool, today: dt.date) -> Rates:
     if deployment.price is not None:
         return _from_price(deployment.price, batch=batch)
@@ -187,4 +196,4 @@ def _rate(value: Any, uplift: Decimal) -> Rate | None:
     return Rate(Decimal(value.base) * uplift / MTOK, tuple(sorted(tiers)))
 
 
-__all__ = ["MTOK", "Rate", "Rates", "rates_for"]
+__all__ = ["MTOK", "Rate", "Rates", "problem", "rates_for"]
