@@ -240,13 +240,14 @@ class Budgets:
         return BudgetKey(budget.scope, budget.period, period_key(budget.period, when), budget.limit_usd)
 
     def headroom(self, principal: str) -> Decimal | None:
-        """The least remaining across the principal's budgets; None when no budget applies."""
+        """The least remaining across the principal's budgets, never below 0 (a limit lowered under what
+        was already spent); None when no budget applies."""
         if not self.settings.budgets:
             return None
         keys = self.keys_for(principal)
         if not keys:
             return None
-        return min(status.remaining_usd for status in self.ledger.totals(keys))
+        return max(Decimal(0), min(status.remaining_usd for status in self.ledger.totals(keys)))
 
     def reserve(self, principal: str, amount: Decimal) -> Reservation | None:
         """Reserve `amount` on every budget of the principal; None when no budget applies.

@@ -29,9 +29,10 @@ def refusal(router: Router, plan: RoutePlan) -> PolyrouteError | None:
             f"{plan.pinned} may not take {what}: {_generic(denied[0])}",
             verdict=verdict,
         )
-    budget = next((e for e in plan.exclusions if e.stage == "budget"), None)
-    if budget is not None:
-        return BudgetExceeded(f"no call made: {budget.deployment} {budget.reason}")
+    over = [e for e in plan.exclusions if e.stage == "budget"]
+    if over:
+        others = f" (and {len(over) - 1} more allowed deployments likewise)" if len(over) > 1 else ""
+        return BudgetExceeded(f"no call made: {over[0].deployment} {over[0].reason}{others}")
     return no_route(plan.exclusions, plan)
 
 

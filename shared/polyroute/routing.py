@@ -232,7 +232,7 @@ class Router:
         if headroom is not None:
             most = self.prices.estimate(deployment, tokens, max_tokens).max_usd
             if most > headroom:
-                reason = f"may cost up to ${most}; budget headroom is ${headroom}"
+                reason = f"may cost up to ${most}, more than the ${headroom} left on the principal's budgets"
                 return Exclusion(deployment=deployment.id, stage="budget", reason=reason)
         return Option(
             deployment.id, expected, self.health.latency_ms(deployment), deployment.quality_for(resolved.task)

@@ -59,6 +59,16 @@ def test_principal_and_team_budgets_both_apply(tmp_path: Path) -> None:
     assert budgets.headroom("alice") == Decimal("0.75")
 
 
+def test_headroom_is_never_negative_after_a_limit_is_lowered(tmp_path: Path) -> None:
+    def daily(limit: str) -> Budgets:
+        budget = Budget(scope="principal:alice", period="day", limit_usd=Decimal(limit))
+        return Budgets(settings(tmp_path, budget), clock=lambda: NOV_25)
+
+    budgets = daily("1")
+    budgets.settle(budgets.reserve("alice", Decimal("0.9")), Decimal("0.9"))
+    assert daily("0.5").headroom("alice") == 0
+
+
 def test_refused_reservation_reserves_nothing(tmp_path: Path) -> None:
     config = settings(
         tmp_path,

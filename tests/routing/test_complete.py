@@ -138,8 +138,10 @@ def test_budget_refusal_before_any_provider_request(
     app = make_app(fakes, tmp_path / "data", clock, TINY_BUDGET)
 
     async def go() -> None:
-        with pytest.raises(BudgetExceeded, match="budget"):
+        with pytest.raises(BudgetExceeded, match="budget") as raised:
             await app.router.complete(route(jurisdiction="SA", data_class="personal"))
+        assert "more allowed deployments likewise" in str(raised.value)  # not just the first one named
+        assert "$-" not in str(raised.value)
         (event,) = [e async for e in _events(app)]
         assert event.event_type == "refusal" and event.details["error"] == "BudgetExceeded"
         await app.aclose()
