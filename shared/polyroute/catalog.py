@@ -13,6 +13,7 @@ region takes a few lines. Every problem is a ConfigError naming the deployment a
 
 from __future__ import annotations
 
+import difflib
 import functools
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
@@ -147,7 +148,10 @@ class Catalog:
         try:
             return self._by_id[deployment_id]
         except KeyError:
-            raise UnknownDeployment(deployment_id, known=self.ids()) from None
+            ids = self.ids()
+            close = difflib.get_close_matches(deployment_id, ids, n=5, cutoff=0.6)  # typos first
+            known = [*close, *(i for i in ids if i not in close)]
+            raise UnknownDeployment(deployment_id, known=known) from None
 
     def find(self, deployment_id: str) -> Deployment | None:
         return self._by_id.get(deployment_id)

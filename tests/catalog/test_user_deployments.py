@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from polyroute.catalog import load_catalog
-from polyroute.errors import ConfigError
+from polyroute.errors import ConfigError, UnknownDeployment
 from polyroute.settings import load_settings
 
 
@@ -128,3 +128,9 @@ def test_prices_are_numbers_in_json_and_decimals_in_python() -> None:
     assert document["price"]["input_per_mtok"] == 0.1 and document["price"]["output_per_mtok"] == 0.3
     bundled = json.loads(catalog.get("bedrock-eu-claude-sonnet-4-6").model_dump_json())
     assert isinstance(bundled["price_ref"]["uplift"], float)
+
+
+def test_an_unknown_id_suggests_the_closest_ids_first() -> None:
+    with pytest.raises(UnknownDeployment) as caught:
+        load_catalog().get("bedrock-eu-claude-sonnet-4.6")
+    assert "(e.g. bedrock-eu-claude-sonnet-4-6, " in str(caught.value)
