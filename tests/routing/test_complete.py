@@ -279,3 +279,14 @@ def test_open_breaker_says_unavailable_not_disallowed(app: App, fakes: FakeProvi
     message = str(raised.value)
     assert message.startswith("no deployment available for personal data for SA") and "circuit" in message
     assert seen_models(fakes) == []
+
+
+def test_a_bad_provider_setting_is_a_config_error_not_every_candidate_failing(
+    app: App, fakes: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from polyroute.errors import ConfigError
+
+    monkeypatch.setenv("POLYROUTE_PROVIDER_TIMEOUT", "soon")
+    with pytest.raises(ConfigError, match="POLYROUTE_PROVIDER_TIMEOUT"):
+        asyncio.run(app.router.complete(route(jurisdiction="SA", data_class="personal")))
+    assert seen_models(fakes) == []
