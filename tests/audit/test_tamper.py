@@ -210,3 +210,24 @@ async def test_an_anchor_with_another_hash_fails_at_its_event(store: AuditStore)
     await fill(store, 3)
     result = await store.verify(anchor=(2, "0" * 64))
     assert (result.ok, result.first_bad_seq) == (False, 2)
+
+
+@pytest.mark.parametrize(
+    ("sql", "first_bad"),
+    [
+        ("UPDATE heads SET signed_at = 'not a time' WHERE seq = 6", 6),  # the latest head
+        ("UPDATE heads SET signed_at = '2026-11-25T09:30:00' WHERE seq = 6", 6),  # no time zone
+        ("UPDATE heads SET signed_at = 'x', hash = 'zz' WHERE seq = 3", 3),
+        ("UPDATE heads SET hash = x'00ff' WHERE seq = 4", 4),
+    ],
+)
+async def test_a_mangled_head_row_fails_verification_at_its_event(
+    store: AuditStore, settings: Settings, sql: str, first_bad: int
+) -> None:
+    """Not an 'unreadable store' error: verify and export still run, and both name the same event."""
+    await fill(store, 6)
+    tamper(settings, (sql, ()))
+    result = await store.verify()
+    assert (result.ok, result.first_bad_seq) == (False, first_bad)
+    offline = verify_export(await _export(store), await store.public_key_pem())
+    assert (offline.ok, offline.first_bad_seq) == (False, first_bad)

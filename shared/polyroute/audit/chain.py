@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -33,6 +34,16 @@ def _claims(body: str) -> tuple[Any, Any]:
 
 
 CHECKPOINT_EVERY = 256
+
+
+def unverifiable_head(seq: int, hash_: object, key_id: object) -> SignedHead:
+    """Stands in for a head whose fields do not even parse (a tampered row or export line).
+
+    It keeps the hash it names (a wrong one still pins a rewrite) but no key verifies it, so the
+    verdict is the same as for a forged signature: a failure at an event, never a crash.
+    """
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return SignedHead(seq=seq, hash=str(hash_), key_id=str(key_id), signed_at=epoch, signature="")
 
 
 class ChainVerifier:

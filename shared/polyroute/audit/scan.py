@@ -7,16 +7,38 @@ look like tampering nor tear an export.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
 
-from polyroute.audit.chain import ChainVerifier
-from polyroute.audit.event import SignedHead, VerifyResult
+from polyroute.audit.chain import ChainVerifier, unverifiable_head
+from polyroute.audit.event import SignedHead, VerifyResult, canonical_json
 from polyroute.audit.export import event_line, head_line
 
+HeadRow = tuple[int, Any, Any, Any, Any]
 
-def head_of(row: tuple[int, str, str, str, str]) -> SignedHead:
-    return SignedHead(seq=row[0], hash=row[1], key_id=row[2], signed_at=row[3], signature=row[4])  # pyright: ignore[reportArgumentType]
+
+def _parsed_head(row: HeadRow) -> SignedHead:
+    return SignedHead(seq=row[0], hash=row[1], key_id=row[2], signed_at=row[3], signature=row[4])
+
+
+def head_of(row: HeadRow) -> SignedHead:
+    """The head a row holds; a row too mangled to parse is a head that no key verifies."""
+    try:
+        return _parsed_head(row)
+    except ValidationError:
+        return unverifiable_head(row[0], row[1], row[2])
+
+
+def _head_line_as_found(row: HeadRow) -> str:
+    """The export line of a head row, mangled or not: judging it is the verifier's job."""
+    try:
+        return head_line(_parsed_head(row))
+    except (ValidationError, ValueError):
+        names = ("seq", "hash", "key_id", "signed_at", "signature")
+        fields = {k: v if isinstance(v, int | str) else repr(v) for k, v in zip(names, row, strict=True)}
+        return canonical_json({"type": "head", **fields})
 
 
 def verify_snapshot(
@@ -69,7 +91,7 @@ def export_page(after: int, end: int, db: sqlite3.Connection) -> list[str]:
         "SELECT seq, hash, key_id, signed_at, signature FROM heads WHERE seq > ? AND seq <= ? ORDER BY seq",
         (after, end),
     ):
-        heads.setdefault(row[0], []).append(head_line(head_of(row)))
+        heads.setdefault(row[0], []).append(_head_line_as_found(row))
     lines: list[str] = []
     for seq, hash_, body in db.execute(
         "SELECT seq, hash, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq", (after, end)
