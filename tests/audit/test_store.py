@@ -148,6 +148,24 @@ async def test_opt_in_content_is_kept_and_purged_without_breaking_the_chain(sett
         await store.aclose()
 
 
+async def test_content_kept_before_opting_out_is_still_purged(settings: Settings) -> None:
+    """Turning content logging off must not keep the text already stored forever."""
+    kept = settings.model_copy(update={"audit": settings.audit.model_copy(update={"store_content": True})})
+    store = open_store(kept)
+    try:
+        event = await store.append(draft(), content=EventContent(prompt="hello", completion="hi"))
+    finally:
+        await store.aclose()
+    with sqlite3.connect(db_path(settings)) as db:
+        db.execute("UPDATE content SET stored_at = '2000-01-01T00:00:00.000000Z'")
+    store = open_store(settings)  # store_content is off now
+    try:
+        await store.append(draft())
+        assert await store.content(event.id) is None
+    finally:
+        await store.aclose()
+
+
 def test_digests_are_keyed_stable_and_private(settings: Settings) -> None:
     first = content_digest(settings, "hello")
     assert first == content_digest(settings, "hello") != content_digest(settings, "hello!")

@@ -102,7 +102,8 @@ class SqliteAuditStore:
         self._signer: Signer | None = None
         self._reader: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
-        retention = settings.audit.content_retention_days if settings.audit.store_content else None
+        # purge even with content logging off: text kept while it was on still expires
+        retention = settings.audit.content_retention_days
         self._writer = GroupCommitWriter(self._connect_writer, self._load_signer, retention_days=retention)
 
     def _connect_writer(self) -> sqlite3.Connection:
