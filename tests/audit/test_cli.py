@@ -130,3 +130,18 @@ def test_verifying_a_file_without_a_key_uses_only_an_existing_local_key(
     _seed(settings, 2)
     assert main(["audit", "export", "--output", str(export)]) == 0
     assert main(["audit", "verify", "--file", str(export)]) == 0
+
+
+def test_a_failed_export_leaves_no_partial_file_and_keeps_the_old_one(
+    capsys: pytest.CaptureFixture[str], settings: Settings, tmp_path: Path
+) -> None:
+    _seed(settings, 3)
+    export = tmp_path / "export.jsonl"
+    assert main(["audit", "export", "--output", str(export)]) == 0
+    before = export.read_text()
+    tamper(settings, ("DROP TABLE heads", ()))  # the store can no longer be read
+    assert main(["audit", "export", "--output", str(export)]) != 0
+    assert export.read_text() == before  # not truncated to an empty (and "valid") log
+    assert not list(tmp_path.glob("*partial"))
+    assert main(["audit", "export", "--output", str(tmp_path / "no-such-dir" / "x.jsonl")]) == 2
+    assert "cannot write export" in capsys.readouterr().err

@@ -147,7 +147,6 @@ def _print_verify(result: VerifyResult, *, as_json: bool) -> None:
 
 
 def run_export(app: App, args: argparse.Namespace) -> int:
-    from polyroute.errors import ConfigError
 
     if args.output is None:
         try:
@@ -156,13 +155,27 @@ def run_export(app: App, args: argparse.Namespace) -> int:
         except BrokenPipeError:  # `polyroute audit export | head`: the reader left, which is fine
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    try:
-        with args.output.open("w", encoding="utf-8") as handle:
-            count = _run(app, lambda: app.audit.export(handle.write))
-    except OSError as error:
-        raise ConfigError(f"cannot write export {args.output}: {error.strerror}") from None
+    count = _export_to_file(app, args.output)
     sys.stderr.write(f"polyroute: wrote {count} lines to {args.output}\n")
     return 0
+
+
+def _export_to_file(app: App, path: Path) -> int:
+    """Write a complete export or nothing: a failure half-way must not leave a shorter log that
+    verifies, nor wipe out an earlier export at the same path."""
+    from polyroute.errors import ConfigError
+
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        try:
+            with partial.open("w", encoding="utf-8") as handle:
+                count = _run(app, lambda: app.audit.export(handle.write))
+            os.replace(partial, path)
+        except OSError as error:
+            raise ConfigError(f"cannot write export {path}: {error.strerror}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
 
 
 def run_tail(app: App, args: argparse.Namespace) -> int:
