@@ -10,6 +10,8 @@ from pathlib import Path
 import anyio
 import pytest
 from audit_helpers import db_path, fill, tamper
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from polyroute.audit import open_store
 from polyroute.settings import Settings
@@ -145,3 +147,15 @@ def test_a_failed_export_leaves_no_partial_file_and_keeps_the_old_one(
     assert not list(tmp_path.glob("*partial"))
     assert main(["audit", "export", "--output", str(tmp_path / "no-such-dir" / "x.jsonl")]) == 2
     assert "cannot write export" in capsys.readouterr().err
+
+
+def test_a_failure_counts_only_the_events_before_it(
+    capsys: pytest.CaptureFixture[str], settings: Settings, tmp_path: Path
+) -> None:
+    _seed(settings, 4)
+    key = tmp_path / "other.pem"
+    other = Ed25519PrivateKey.generate().public_key()
+    key.write_bytes(other.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    assert main(["audit", "verify", "--public-key", str(key)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAILED at event 1:") and out.endswith("(0 events verified before it)\n")

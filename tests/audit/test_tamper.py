@@ -10,6 +10,7 @@ from audit_helpers import fill, rewrite_from, tamper
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from polyroute.audit import AuditStore, verify_export
+from polyroute.audit.signing import key_id_of
 from polyroute.errors import PolyrouteError
 from polyroute.settings import Settings
 
@@ -231,3 +232,11 @@ async def test_a_mangled_head_row_fails_verification_at_its_event(
     assert (result.ok, result.first_bad_seq) == (False, first_bad)
     offline = verify_export(await _export(store), await store.public_key_pem())
     assert (offline.ok, offline.first_bad_seq) == (False, first_bad)
+
+
+async def test_a_wrong_key_is_named_as_such(store: AuditStore) -> None:
+    await fill(store, 2)
+    other = Ed25519PrivateKey.generate().public_key()
+    reason = (await store.verify(public_key=other)).reason or ""
+    assert await store.key_id() in reason and key_id_of(other) in reason
+    assert "wrong public key" in reason

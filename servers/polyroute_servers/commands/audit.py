@@ -143,7 +143,7 @@ def _print_verify(result: VerifyResult, *, as_json: bool) -> None:
         sys.stdout.write(f"OK: {result.events_checked} events, chain and signed heads verified{covered}\n")
     else:
         sys.stdout.write(f"FAILED at event {result.first_bad_seq}: {result.reason} "
-                         f"({result.events_checked} events verified before it)\n")  # fmt: skip
+                         f"({(result.first_bad_seq or 1) - 1} events verified before it)\n")  # fmt: skip
 
 
 def run_export(app: App, args: argparse.Namespace) -> int:

@@ -181,12 +181,18 @@ class ChainVerifier:
         previous = self._checkpoint
         for head in self._since:
             if not self._signed(head):
-                return self._fail(
-                    previous.seq + 1 if previous else 1,
-                    f"the head at event {head.seq} has no valid signature by a trusted key ({head.key_id})",
-                )
+                return self._fail(previous.seq + 1 if previous else 1, self._unsigned_reason(head))
             previous = head
         raise AssertionError("a head failed its signature check and then passed it")
+
+    def _unsigned_reason(self, head: SignedHead) -> str:
+        if head.key_id in self._keys:
+            return f"the head at event {head.seq} has no valid signature by a trusted key ({head.key_id})"
+        trusted = ", ".join(sorted(self._keys)) or "none"
+        return (
+            f"the head at event {head.seq} names key {head.key_id}, not a trusted key ({trusted}): "
+            "a different key signed this log, or the wrong public key was given"
+        )
 
     def _signed(self, head: SignedHead) -> bool:
         key = self._keys.get(head.key_id)
