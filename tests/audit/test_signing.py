@@ -50,6 +50,12 @@ def test_a_garbage_key_file_is_a_clear_error(settings: Settings) -> None:
         load_signer(settings)
 
 
+def test_a_key_path_that_is_a_directory_is_a_clear_error(settings: Settings) -> None:
+    settings.audit_key_file.mkdir(parents=True)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_signer(settings)
+
+
 def test_key_id_is_a_fingerprint_of_the_public_key(settings: Settings) -> None:
     signer = load_signer(settings)
     assert signer is not None

@@ -125,6 +125,8 @@ def read_secret_file(path: Path, what: str) -> bytes | None:
     """A 0600 secret file's bytes, None if absent; refuses files others can read (fail closed)."""
     try:
         info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{what} {path} is not a regular file")
         if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise ConfigError(f"{what} {path} is accessible to other users; run `chmod 600 {path}`")
         return path.read_bytes()
