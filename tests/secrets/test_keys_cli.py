@@ -39,6 +39,32 @@ def test_key_is_never_taken_from_argv(memory_keyring: MemoryKeyring, monkeypatch
     assert caught.value.code == 2 and memory_keyring.store == {}
 
 
+@pytest.mark.parametrize("extra", [[KEY], ["--key", KEY], [KEY, "--json"], ["--json", KEY]])
+def test_a_key_on_argv_is_refused_without_echoing_it(
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+) -> None:  # fmt: skip
+    with pytest.raises(SystemExit) as caught:
+        run(["keys", "set", "anthropic", *extra], monkeypatch)
+    out, err = capsys.readouterr()
+    assert caught.value.code == 2 and memory_keyring.store == {}
+    assert KEY[-10:] not in out + err and ("stdin" in err or "unrecognized arguments: --key" in err)
+
+
+def test_a_key_typed_where_the_name_goes_is_not_echoed(
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["keys", "set", KEY], monkeypatch, stdin=KEY) == 2
+    assert KEY[-10:] not in "".join(capsys.readouterr()) and memory_keyring.store == {}
+
+
+def test_set_with_json_still_works(
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["keys", "set", "anthropic", "--json"], monkeypatch, stdin=KEY) == 0
+    assert json.loads(capsys.readouterr().out)["stored"] is True
+
+
 def test_unknown_name_and_empty_key_are_usage_errors(
     memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -34,11 +34,24 @@ def register(subparsers: Subparsers) -> None:
         parser.add_argument("name", metavar="PROVIDER_OR_DEPLOYMENT",
                             help=f"a provider kind ({', '.join(KINDS)}) or a deployment id")
         parser.add_argument("--json", action="store_true", help="one JSON document")
+        if action == "set":  # catch a key typed after the name, so argparse does not echo it back
+            parser.add_argument("extra", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         parser.set_defaults(handler=run)
 
 
 def run(app: App, args: argparse.Namespace) -> int:
     name: str = args.name
+    extra: list[str] = list(getattr(args, "extra", None) or [])
+    if "--json" in extra:  # REMAINDER swallows options after the name too
+        extra.remove("--json")
+        args.json = True
+    if extra:
+        sys.stderr.write(
+            "polyroute keys set: error: a key is never taken from the command line (shell history, `ps`); "
+            "nothing was stored. Pipe it on stdin or type it at the hidden prompt: "
+            f"polyroute keys set {name}\n"
+        )
+        raise SystemExit(2)
     variable = _variable(app, name)
     if args.action == "set" and _is_bedrock(app, name):
         raise ConfigError("Bedrock is called with AWS credentials (environment, profile or instance role), "
@@ -65,7 +78,8 @@ def _variable(app: App, name: str) -> str | None:
         return secrets.VENDOR_ENV.get(name)
     deployment = app.catalog.find(name)
     if deployment is None:
-        raise ConfigError(f"{name!r} is neither a provider kind ({', '.join(KINDS)}) nor a deployment id")
+        shown = secrets.redact(name)  # someone may have typed the key where the name goes
+        raise ConfigError(f"{shown!r} is neither a provider kind ({', '.join(KINDS)}) nor a deployment id")
     return secrets.env_var_for(deployment)
 
 
