@@ -181,6 +181,7 @@ def test_digests_are_keyed_stable_and_private(settings: Settings) -> None:
     [
         ("sqlite:////var/lib/audit.db", Path("/var/lib/audit.db")),
         ("sqlite:///rel/audit.db", Path("rel/audit.db")),
+        ("SQLite:////var/lib/audit.db", Path("/var/lib/audit.db")),  # schemes are case-insensitive
     ],
 )
 def test_sqlite_urls(url: str, path: Path) -> None:

@@ -51,7 +51,7 @@ class AuditStore(Protocol):
 
 def sqlite_path(url: str) -> Path:
     """The file of a `sqlite:///relative` or `sqlite:////absolute` URL."""
-    rest = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+    rest = url[len("sqlite:///") :] if url[: len("sqlite:///")].lower() == "sqlite:///" else ""
     if not rest or rest == ":memory:" or "?" in rest:
         raise ConfigError(
             "the audit store URL must name a SQLite file: sqlite:////absolute/path/audit.db "
