@@ -107,6 +107,7 @@ class _Run:
 async def dispatch(router: Router, request: RouteRequest) -> RoutedCompletion:
     """Plan, call with fallbacks inside the compliant set, and write exactly one receipt."""
     started = time.perf_counter()
+    router.app.audit  # noqa: B018  no receipt store, no call: fail before any provider sees the request
     router.app.providers  # noqa: B018  a bad timeout setting is a ConfigError here, not N "failed" candidates
     plan = router.plan(request)
     refusal_error = refusal(router, plan)

@@ -290,3 +290,18 @@ def test_a_bad_provider_setting_is_a_config_error_not_every_candidate_failing(
     with pytest.raises(ConfigError, match="POLYROUTE_PROVIDER_TIMEOUT"):
         asyncio.run(app.router.complete(route(jurisdiction="SA", data_class="personal")))
     assert seen_models(fakes) == []
+
+
+def test_an_audit_store_that_cannot_open_stops_the_call_before_any_provider(
+    fakes: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    from polyroute.errors import ConfigError
+
+    for name, value in fakes.env().items():
+        monkeypatch.setenv(name, value)
+    fakes.clear()
+    app = make_app(fakes, tmp_path / "data", clock)
+    app.settings.audit.url = "mysql://nowhere/audit"  # no receipt could be written
+    with pytest.raises(ConfigError, match="audit store"):
+        asyncio.run(app.router.complete(route(jurisdiction="SA", data_class="personal")))
+    assert seen_models(fakes) == []
