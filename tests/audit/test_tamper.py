@@ -75,7 +75,9 @@ async def test_a_wrong_key_fails_from_the_first_event(store: AuditStore) -> None
 async def test_a_missing_key_fails_closed(store: AuditStore, settings: Settings) -> None:
     await fill(store, 2)
     settings.audit_key_file.unlink()
-    assert not (await store.verify()).ok
+    result = await store.verify()
+    assert not result.ok
+    assert "signing key is missing" in (result.reason or "")
 
 
 @pytest.mark.parametrize("rewrite_heads", [False, True])

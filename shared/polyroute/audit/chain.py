@@ -188,7 +188,12 @@ class ChainVerifier:
     def _unsigned_reason(self, head: SignedHead) -> str:
         if head.key_id in self._keys:
             return f"the head at event {head.seq} has no valid signature by a trusted key ({head.key_id})"
-        trusted = ", ".join(sorted(self._keys)) or "none"
+        if not self._keys:
+            return (
+                f"no public key to check the head at event {head.seq} with ({head.key_id} signed it): "
+                "the local signing key is missing; verify with the public key the log was written with"
+            )
+        trusted = ", ".join(sorted(self._keys))
         return (
             f"the head at event {head.seq} names key {head.key_id}, not a trusted key ({trusted}): "
             "a different key signed this log, or the wrong public key was given"
