@@ -176,6 +176,15 @@ def test_digests_are_keyed_stable_and_private(settings: Settings) -> None:
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
 
 
+def test_an_empty_digest_secret_is_refused_not_used(settings: Settings) -> None:
+    """HMAC under an empty key is as guessable as a plain hash: fail closed instead."""
+    secret = settings.data_dir / "audit-digest.key"
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.touch(mode=0o600)
+    with pytest.raises(ConfigError, match="not 32 random bytes"):
+        content_digest(settings, "hello")
+
+
 @pytest.mark.parametrize(
     ("url", "path"),
     [

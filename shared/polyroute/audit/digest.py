@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from polyroute.audit.signing import create_secret_file, read_secret_file
+from polyroute.errors import ConfigError
 from polyroute.settings import Settings
 
 DIGEST_PREFIX = "hmac-sha256:"
@@ -32,6 +33,11 @@ def _secret(path: Path) -> bytes:
             secret = read_secret_file(path, "audit digest secret")
             if secret is None:
                 secret = create_secret_file(path, os.urandom(32), "audit digest secret")
+            if len(secret) < 32:  # an empty or short key makes the digests guessable again
+                raise ConfigError(
+                    f"audit digest secret {path} holds {len(secret)} bytes, not 32 random bytes; "
+                    "restore it from a backup, or move it away to start a new one"
+                )
             _cache[path] = secret
         return secret
 
