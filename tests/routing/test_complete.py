@@ -305,3 +305,27 @@ def test_an_audit_store_that_cannot_open_stops_the_call_before_any_provider(
     with pytest.raises(ConfigError, match="audit store"):
         asyncio.run(app.router.complete(route(jurisdiction="SA", data_class="personal")))
     assert seen_models(fakes) == []
+
+
+def test_a_canary_key_echoed_by_a_provider_reaches_no_error_result_or_receipt(
+    app: App, fakes: FakeProviders, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    canary = "sk-ant-api03-CANARY0routed0receipt0key0ZQX9"
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", canary)
+    fakes.anthropic.inject("sa-cheap-model", Fault(status=401, message=f"invalid x-api-key: {canary}"))
+    fakes.openai.inject("sa-mid-model", Fault(status=400, message=f"you sent {canary}?"))
+
+    async def go() -> list[str]:
+        request = route(jurisdiction="SA", data_class="personal", strategy="cheapest")
+        result = await app.router.complete(request)
+        events = [e.model_dump_json() async for e in _events(app)]
+        await app.aclose()
+        return [result.model_dump_json(), *events]
+
+    shown = asyncio.run(go()) + [caplog.text]
+    assert canary in str(fakes.anthropic.seen()[0].headers)  # it was really sent
+    for text in shown:
+        assert "CANARY0routed" not in text and "0key0ZQX9" not in text, text
