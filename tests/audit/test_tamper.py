@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from audit_helpers import fill, rewrite_from, tamper
+from audit_helpers import draft, fill, rewrite_from, tamper
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from polyroute.audit import AuditStore, verify_export
@@ -242,3 +242,14 @@ async def test_a_wrong_key_is_named_as_such(store: AuditStore) -> None:
     reason = (await store.verify(public_key=other)).reason or ""
     assert await store.key_id() in reason and key_id_of(other) in reason
     assert "wrong public key" in reason
+
+
+async def test_appending_after_the_newest_events_were_cut_fails_closed(
+    store: AuditStore, settings: Settings
+) -> None:
+    """Their signed head still exists, so the store refuses to sign a second head for that seq."""
+    await fill(store, 3)
+    tamper(settings, ("DELETE FROM events WHERE seq = 3", ()))
+    with pytest.raises(PolyrouteError, match="audit verify"):
+        await store.append(draft())
+    assert (await store.verify()).first_bad_seq == 3

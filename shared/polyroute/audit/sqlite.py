@@ -142,6 +142,10 @@ class SqliteAuditStore:
             body, hash_ = await self._writer.submit(template, event_id, kept)
         except PolyrouteError:
             raise
+        except sqlite3.IntegrityError as error:  # e.g. a head already signed for this seq: tampering
+            raise PolyrouteError(
+                f"audit store {self.path}: append failed: {error} (run `polyroute audit verify`)"
+            ) from None
         except (sqlite3.Error, OSError) as error:
             raise PolyrouteError(f"audit store {self.path}: append failed: {error}") from None
         return event_from_body(body, hash_)
