@@ -160,10 +160,8 @@ class SqliteAuditStore:
                 if self._reader is None:
                     self._reader = connect(self.path)
                 return work(self._reader)
-            except sqlite3.Error as error:
-                raise PolyrouteError(
-                    f"audit store {self.path}: {error} (run `polyroute audit verify`)"
-                ) from None
+            except sqlite3.Error as error:  # the file itself, not an event: verify could not help
+                raise PolyrouteError(f"audit store {self.path}: {error}") from None
             except (ValidationError, ValueError):
                 raise PolyrouteError(
                     f"audit store {self.path} holds an unreadable event (run `polyroute audit verify`)"
