@@ -144,6 +144,8 @@ async def test_opt_in_content_is_kept_and_purged_without_breaking_the_chain(sett
         await store.append(draft())
         assert await store.content(event.id) is None
         assert (await store.verify()).ok
+        with pytest.raises(PolyrouteError, match="append failed"):  # kept text must be valid Unicode
+            await store.append(draft(), content=EventContent(prompt="caf\udce9"))
     finally:
         await store.aclose()
 
@@ -174,6 +176,11 @@ def test_digests_are_keyed_stable_and_private(settings: Settings) -> None:
     assert first.removeprefix("hmac-sha256:") != hashlib.sha256(b"hello").hexdigest()
     secret = settings.data_dir / "audit-digest.key"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+
+
+def test_text_with_a_lone_surrogate_is_digested_not_crashed_on(settings: Settings) -> None:
+    """Python decodes undecodable argv bytes (`--prompt $'caf\\xe9'`) to lone surrogates."""
+    assert content_digest(settings, "caf\udce9") != content_digest(settings, "caf\udce8")
 
 
 def test_an_empty_digest_secret_is_refused_not_used(settings: Settings) -> None:

@@ -44,5 +44,7 @@ def _secret(path: Path) -> bytes:
 
 def content_digest(settings: Settings, text: str) -> str:
     """`hmac-sha256:` + hex HMAC of the UTF-8 text under the local digest secret."""
-    mac = hmac.new(_secret(digest_secret_file(settings)), text.encode(), hashlib.sha256)
+    # surrogatepass: text from argv or JSON may hold lone surrogates; a digest must not crash on them
+    data = text.encode("utf-8", "surrogatepass")
+    mac = hmac.new(_secret(digest_secret_file(settings)), data, hashlib.sha256)
     return DIGEST_PREFIX + mac.hexdigest()

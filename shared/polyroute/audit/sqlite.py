@@ -146,7 +146,7 @@ class SqliteAuditStore:
             raise PolyrouteError(
                 f"audit store {self.path}: append failed: {error} (run `polyroute audit verify`)"
             ) from None
-        except (sqlite3.Error, OSError) as error:
+        except (sqlite3.Error, OSError, UnicodeError) as error:
             raise PolyrouteError(f"audit store {self.path}: append failed: {error}") from None
         return event_from_body(body, hash_)
 
