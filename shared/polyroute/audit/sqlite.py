@@ -133,11 +133,7 @@ class SqliteAuditStore:
             template = body_template(fields)
         except ValueError as error:
             raise PolyrouteError(f"cannot record audit event: {error}") from None
-        kept = (
-            ContentRow(content.prompt, content.completion)
-            if content and self._settings.audit.store_content
-            else None
-        )
+        kept = self._kept(content)
         try:
             body, hash_ = await self._writer.submit(template, event_id, kept)
         except PolyrouteError:
@@ -146,9 +142,23 @@ class SqliteAuditStore:
             raise PolyrouteError(
                 f"audit store {self.path}: append failed: {error} (run `polyroute audit verify`)"
             ) from None
-        except (sqlite3.Error, OSError, UnicodeError) as error:
+        except (sqlite3.Error, OSError) as error:
             raise PolyrouteError(f"audit store {self.path}: append failed: {error}") from None
         return event_from_body(body, hash_)
+
+    def _kept(self, content: EventContent | None) -> ContentRow | None:
+        """The text to keep (content logging on), checked here so that text SQLite cannot store
+        fails only its own append, not every append sharing its group commit."""
+        if content is None or not self._settings.audit.store_content:
+            return None
+        for text in (content.prompt, content.completion):
+            try:
+                (text or "").encode()
+            except UnicodeError:
+                raise PolyrouteError(
+                    "cannot record audit event: content that is not valid Unicode (a lone surrogate)"
+                ) from None
+        return ContentRow(content.prompt, content.completion)
 
     # -- reading ---------------------------------------------------------------------------------
 
