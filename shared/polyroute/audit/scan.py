@@ -80,8 +80,11 @@ def _verify_rows(
         while head is not None and head[0] == seq:
             verifier.head(head_of(head))
             head = heads.fetchone()
-    if head is not None and not verifier.failed:  # a head beyond the last event: events were deleted
+    if head is not None and not verifier.failed:  # heads beyond the last event: events were deleted
         verifier.head(head_of(head))
+        latest = db.execute(f"{_HEADS} DESC LIMIT 1").fetchone()  # how far the log reached
+        if latest[0] != head[0]:
+            verifier.head(head_of(latest))
     return verifier.result()
 
 
