@@ -127,3 +127,22 @@ def test_azure_without_an_endpoint_is_a_config_error(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("AZURE_OPENAI_ENDPOINT", raising=False)
     with pytest.raises(ConfigError, match="AZURE_OPENAI_ENDPOINT"):
         base_url(deployment("azure_openai", "gpt-5-1-eu"))
+
+
+def test_bundled_regional_azure_deployments_never_ride_the_shared_endpoint(env: FakeProviders) -> None:
+    """AZURE_OPENAI_ENDPOINT names one resource; the bundled EU Data Zone and UAE entries would all call
+    the same `gpt-5.1` deployment on it while their receipts claimed EU or UAE processing."""
+    from polyroute.catalog import load_catalog
+
+    catalog = load_catalog()
+    assert base_url(catalog.get("azure-global-gpt-5-1")) == env.openai.url  # ANY: any resource will do
+    for regional in ("azure-datazone-eu-gpt-5-1", "azure-uaenorth-gpt-5-1"):
+        with pytest.raises(ConfigError, match="its own base_url"):
+            base_url(catalog.get(regional))
+    declared = {
+        "id": "azure-uaenorth-gpt-5-1", "provider": "azure_openai", "model": "gpt-5.1",
+        "api_model": "gpt51-uae", "base_url": "https://uae.example.azure.com",
+        "processing_locations": ["azure:uaenorth"], "storage_locations": ["AE"],
+    }  # fmt: skip
+    mine = load_catalog([declared])
+    assert base_url(mine.get("azure-uaenorth-gpt-5-1")) == "https://uae.example.azure.com"

@@ -42,6 +42,14 @@ def base_url(deployment: Deployment) -> str | None:
         endpoint = os.environ.get("AZURE_OPENAI_ENDPOINT")
         if not endpoint:
             raise ConfigError(f"deployment {deployment.id!r} needs a base_url or AZURE_OPENAI_ENDPOINT")
+        if deployment.origin == "bundled" and "ANY" not in deployment.processing_locations:
+            # One variable serves every Azure deployment alike, but where a call runs depends on the
+            # resource and deployment type behind it: a bundled regional claim cannot vouch for it.
+            raise ConfigError(
+                f"deployment {deployment.id!r} promises regional processing, which depends on your Azure "
+                "resource: AZURE_OPENAI_ENDPOINT is shared by every Azure deployment, so declare this id in "
+                "config with its own base_url (and api_model = your Azure deployment name)"
+            )
         return endpoint
     if deployment.provider == "openai_compatible":  # never OPENAI_BASE_URL: a sovereign endpoint is its own
         raise ConfigError(f"deployment {deployment.id!r} is openai_compatible and needs a base_url")
