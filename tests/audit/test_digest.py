@@ -1,0 +1,34 @@
+"""Keyed digests of prompt and completion text: stable, private, and never under a weak secret."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+
+import pytest
+
+from polyroute.audit import content_digest
+from polyroute.errors import ConfigError
+from polyroute.settings import Settings
+
+
+def test_digests_are_keyed_stable_and_private(settings: Settings) -> None:
+    first = content_digest(settings, "hello")
+    assert first == content_digest(settings, "hello") != content_digest(settings, "hello!")
+    assert first.removeprefix("hmac-sha256:") != hashlib.sha256(b"hello").hexdigest()
+    secret = settings.data_dir / "audit-digest.key"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+
+
+def test_text_with_a_lone_surrogate_is_digested_not_crashed_on(settings: Settings) -> None:
+    """Python decodes undecodable argv bytes (`--prompt $'caf\\xe9'`) to lone surrogates."""
+    assert content_digest(settings, "caf\udce9") != content_digest(settings, "caf\udce8")
+
+
+def test_an_empty_digest_secret_is_refused_not_used(settings: Settings) -> None:
+    """HMAC under an empty key is as guessable as a plain hash: fail closed instead."""
+    secret = settings.data_dir / "audit-digest.key"
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.touch(mode=0o600)
+    with pytest.raises(ConfigError, match="not 32 random bytes"):
+        content_digest(settings, "hello")
