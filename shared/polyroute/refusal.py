@@ -24,7 +24,7 @@ def refusal(router: Router, plan: RoutePlan) -> PolyrouteError | None:
     if plan.pinned is not None and plan.pinned in router.app.catalog and denied:
         deployment = router.app.catalog.get(plan.pinned)
         verdict = router.verdict(plan.jurisdiction, plan.data_class, deployment)
-        what = f"{plan.data_class} data for {plan.jurisdiction}"
+        what = _what(plan)
         return PolicyDenied(
             f"{plan.pinned} may not take {what}: {_generic(denied[0])}",
             verdict=verdict,
@@ -41,7 +41,7 @@ def no_route(exclusions: Sequence[Exclusion], plan: RoutePlan) -> NoRoute:
     so that thirty deployments missing the same key read as one line, not thirty."""
     groups = exclusion_groups(exclusions)
     tried = sum(len(ids) for stage, _, ids in groups if stage == "failed")
-    what = f"{plan.data_class} data for {plan.jurisdiction}"
+    what = _what(plan)
     head = f"no deployment can take {what}"
     if any(stage not in ("residency", "capability", "context") for stage, _, _ in groups):
         head = f"no deployment available for {what}"  # allowed ones exist, but not now (health, budget…)
@@ -52,6 +52,14 @@ def no_route(exclusions: Sequence[Exclusion], plan: RoutePlan) -> NoRoute:
         parts.append(f"{plan.more_candidates} more compliant deployments ranked lower were not tried")
     listed = "; ".join(parts) or "the catalog has no deployment to consider"
     return NoRoute(f"{head} — {listed}", exclusions=list(exclusions))
+
+
+def _what(plan: RoutePlan) -> str:
+    from polyroute.screen import NO_JURISDICTION
+
+    if plan.jurisdiction == NO_JURISDICTION:
+        return f"{plan.data_class} data (no jurisdiction given)"
+    return f"{plan.data_class} data for {plan.jurisdiction}"
 
 
 def exclusion_groups(exclusions: Sequence[Exclusion]) -> list[tuple[str, str, list[str]]]:

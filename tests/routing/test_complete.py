@@ -329,3 +329,9 @@ def test_a_canary_key_echoed_by_a_provider_reaches_no_error_result_or_receipt(
     assert canary in str(fakes.anthropic.seen()[0].headers)  # it was really sent
     for text in shown:
         assert "CANARY0routed" not in text and "0key0ZQX9" not in text, text
+
+
+def test_no_route_without_a_jurisdiction_says_so_in_words(app: App, fakes: FakeProviders) -> None:
+    fakes.anthropic.inject("sa-cheap-model", Fault(status=401))
+    with pytest.raises(NoRoute, match=r"^no deployment answered for public data \(no jurisdiction given\)"):
+        asyncio.run(complete(app, route(model="sa-cheap")))
