@@ -89,3 +89,13 @@ def test_bedrock_takes_aws_credentials_not_a_key(
 ) -> None:
     assert run(["keys", "set", "bedrock"], monkeypatch, stdin=KEY) == 2
     assert "AWS credentials" in capsys.readouterr().err and memory_keyring.store == {}
+
+
+def test_get_for_bedrock_points_at_aws_credentials_not_the_keyring(
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    assert run(["keys", "get", "bedrock-eu-claude-haiku-5-5"], monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "AWS credentials" in out and "keyring" not in out

@@ -41,21 +41,10 @@ def register(subparsers: Subparsers) -> None:
 
 def run(app: App, args: argparse.Namespace) -> int:
     name: str = args.name
-    extra: list[str] = list(getattr(args, "extra", None) or [])
-    if "--json" in extra:  # REMAINDER swallows options after the name too
-        extra.remove("--json")
-        args.json = True
-    if extra:
-        sys.stderr.write(
-            "polyroute keys set: error: a key is never taken from the command line (shell history, `ps`); "
-            "nothing was stored. Pipe it on stdin or type it at the hidden prompt: "
-            f"polyroute keys set {name}\n"
-        )
-        raise SystemExit(2)
+    _refuse_key_on_argv(args, name)
     variable = _variable(app, name)
-    if args.action == "set" and _is_bedrock(app, name):
-        raise ConfigError("Bedrock is called with AWS credentials (environment, profile or instance role), "
-                          "not a stored key: nothing to set")
+    if args.action != "delete" and _is_bedrock(app, name):
+        return _bedrock(args, name)
     if args.action == "set":
         secrets.set_key(name, _read_key(name))
         report: dict[str, Any] = {"name": name, "stored": True, "service": secrets.SERVICE}
@@ -69,6 +58,34 @@ def run(app: App, args: argparse.Namespace) -> int:
         print_json(report)
     else:
         sys.stdout.write(message + "\n")
+    return 0
+
+
+def _refuse_key_on_argv(args: argparse.Namespace, name: str) -> None:
+    extra: list[str] = list(getattr(args, "extra", None) or [])
+    if "--json" in extra:  # REMAINDER swallows options after the name too
+        extra.remove("--json")
+        args.json = True
+    if extra:
+        sys.stderr.write(
+            "polyroute keys set: error: a key is never taken from the command line (shell history, `ps`); "
+            "nothing was stored. Pipe it on stdin or type it at the hidden prompt: "
+            f"polyroute keys set {name}\n"
+        )
+        raise SystemExit(2)
+
+
+def _bedrock(args: argparse.Namespace, name: str) -> int:
+    """Bedrock has no key to store: say where its credentials come from instead of 'not set'."""
+    chain = "Bedrock is called with AWS credentials (environment, profile or instance role), not a stored key"
+    if args.action == "set":
+        raise ConfigError(f"{chain}: nothing to set")
+    in_env = bool(os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"))
+    if args.json:
+        print_json({"name": name, "aws_credentials": {"env_or_profile_set": in_env}})
+    else:
+        state = "set" if in_env else "not set"
+        sys.stdout.write(f"{name}: {chain}; AWS_ACCESS_KEY_ID/AWS_PROFILE: {state}\n")
     return 0
 
 
