@@ -38,6 +38,8 @@ def exit_code_for(exc: BaseException) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from pydantic import ValidationError
+
     from polyroute.errors import PolyrouteError
 
     try:
@@ -47,6 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PolyrouteError as exc:
         error(str(exc))
         return exit_code_for(exc)
+    except ValidationError as exc:  # an argument the library's types refuse, e.g. non-UTF-8 text
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"] if "[" not in str(part))  # no union noise
+        message = problem["msg"].removeprefix("Value error, ")
+        error(f"invalid input{f' ({where})' if where else ''}: {message}")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

@@ -109,7 +109,11 @@ def verified_encoding(name: EncodingName) -> Encoding:
 
 def count_exact(text: str, encoding: EncodingName) -> int:
     """Tokens in `text` as the API counts them; special-token strings are plain text to the API."""
-    return len(verified_encoding(encoding).encode_ordinary(text))
+    try:
+        return len(verified_encoding(encoding).encode_ordinary(text))
+    except UnicodeEncodeError:  # a lone surrogate: count it as the replacement character it would become
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        return len(verified_encoding(encoding).encode_ordinary(text))
 
 
 # ---- the heuristic ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 """USD computed in Decimal; in JSON and tool results a plain number, not rounded to cents."""
@@ -16,10 +16,22 @@ Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="
 Role = Literal["user", "assistant"]
 
 
+def _utf8(text: str) -> str:
+    """Refuse text no provider can receive: a lone surrogate (e.g. from a non-UTF-8 terminal)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"text is not valid UTF-8 (undecodable character at {error.start})") from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(_utf8)]
+
+
 class TextPart(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["text"] = "text"
-    text: str
+    text: Text
 
 
 class ImagePart(BaseModel):
@@ -37,7 +49,7 @@ ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
-    content: str | list[ContentPart]
+    content: Text | list[ContentPart]
 
     def text(self) -> str:
         """The message's text parts joined; images contribute nothing."""
@@ -54,7 +66,7 @@ class CompletionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     messages: list[Message] = Field(min_length=1)
-    system: str | None = None
+    system: Text | None = None
     max_tokens: int = Field(default=1024, ge=1, le=1_000_000)
     temperature: float | None = Field(default=None, ge=0, le=2)
     response_format: Literal["text", "json"] = "text"
