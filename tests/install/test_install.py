@@ -213,3 +213,18 @@ def test_remote_install_refusals_are_one_line(
     assert main(["install", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--token-env", "POLYROUTE_TOKEN"], "--token-env is for a remote server"),
+        (["--url", "https://polyroute.example/mcp", "--key", "ANTHROPIC_API_KEY"], "--key is for a local"),
+    ],
+)
+def test_options_that_would_be_ignored_are_usage_errors(
+    project: Path, argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["install", "cursor", *argv]) == 2
+    assert says in capsys.readouterr().err
+    assert not (project / ".cursor").exists()

@@ -71,6 +71,9 @@ def run(app: App, args: argparse.Namespace) -> int:
     if client == "claude-desktop" and scope == "project":
         sys.stderr.write("polyroute: Claude Desktop has no project config; use --scope user\n")
         return 2
+    if conflict := _conflict(args):
+        sys.stderr.write(f"polyroute: {conflict}\n")
+        return 2
     project_dir = (args.project_dir or Path.cwd()).absolute()
     target = cc.target_for(client, scope, project_dir=project_dir)
     if args.url:
@@ -91,6 +94,15 @@ def run(app: App, args: argparse.Namespace) -> int:
     backup = None if unchanged else cc.write_config(target.path, text)
     _report(args, target, name, secrets, backup=backup, unchanged=unchanged)
     return 0
+
+
+def _conflict(args: argparse.Namespace) -> str | None:
+    """Options that would be silently ignored: say so instead of writing an entry without them."""
+    if args.token_env and not args.url:
+        return "--token-env is for a remote server: give --url too"
+    if args.key and args.url:
+        return "--key is for a local server; a remote one takes only its bearer token (--token-env)"
+    return None
 
 
 def _plain_env(app: App) -> dict[str, str]:
