@@ -195,7 +195,11 @@ async def with_heartbeat(ctx: Context, work: Awaitable[T], *, total: float, ever
         while True:
             await anyio.sleep(every)
             waited += every
-            await ctx.report_progress(1, total, f"waiting for the provider ({waited:.0f} s)")
+            try:
+                await ctx.report_progress(1, total, f"waiting for the provider ({waited:.0f} s)")
+            except Exception:  # best effort: a client that stopped listening must not cancel the call
+                log.debug("progress not delivered; the call goes on", exc_info=True)
+                return
 
     async with anyio.create_task_group() as group:
         group.start_soon(tick)
