@@ -112,11 +112,16 @@ def describe_validation(error: ValidationError) -> str:
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
-    path = ""
+    """`messages[0].content[0].data`: union branch labels and tagged-union tags left out."""
+    path, tag_next = "", False
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif "[" not in part and part not in ("str", "int", "float", "bool", "list", "dict", "none"):
+        elif tag_next:
+            tag_next = False
+        elif "[" in part or part in ("str", "int", "float", "bool", "list", "dict", "none"):
+            tag_next = "tagged-union[" in part  # after its list index comes the tag, e.g. 'image'
+        else:
             path += f".{part}" if path else part
     return path or "arguments"
 
@@ -136,6 +141,8 @@ def _phrase(item: ErrorDetails) -> str:
         return "must not be empty" if context.get("min_length") == 1 else f"is too short: {item['msg']}"
     if kind == "string_too_long":
         return f"must be at most {context.get('max_length')} characters"
+    if kind == "extra_forbidden":
+        return "is not a known field"
     if kind == "union_tag_invalid":
         return f"has an unknown type; it must be one of {context.get('expected_tags')}"
     message = str(item["msg"]).rstrip(".")

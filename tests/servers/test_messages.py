@@ -22,8 +22,9 @@ PLAIN: list[tuple[str, dict[str, Any], str]] = [
     (
         "route_request",
         {"messages": [{"role": "user", "content": [{"type": "image", "data": "x"}]}]},
-        "messages[0].content[0].image.media_type is required",
+        "messages[0].content[0].media_type is required",
     ),
+    ("complete", {"messages": [{"role": "user", "content": "x", "tone": 1}]}, "messages[0].tone is not a"),
     ("query_events", {"since": "yesterday"}, "since must be an RFC 3339 date-time"),
     ("query_events", {"allowed": "maybe"}, "allowed must be true or false"),
     ("record_event", {"action": ""}, "action must not be empty"),
