@@ -132,6 +132,17 @@ def build_http_app(
     return Gate(inner, security=security, grants=grants)
 
 
+def _grants(app: App, host: str, env: Mapping[str, str]) -> list[Grant]:
+    """The configured tokens; none is fine only on loopback."""
+    grants = load_grants(app.settings, env)
+    if not grants and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to serve on {host} without bearer tokens: set POLYROUTE_HTTP_TOKENS or "
+            "[[http.tokens]] (docs/http.md), or bind 127.0.0.1"
+        )
+    return grants
+
+
 def _listen(host: str, port: int) -> socket.socket:
     """Bind before serving, so a taken port is one clear line (exit 2), not a uvicorn log and exit 3."""
     try:
@@ -144,6 +155,16 @@ def _listen(host: str, port: int) -> socket.socket:
     except OSError as error:
         raise ConfigError(f"cannot listen on {host} port {port}: {error.strerror or error}") from None
     return listener
+
+
+def _announce(name: str, host: str, port: int, *, tokens: int, named: bool) -> None:
+    """One line on stderr saying where it listens (the real port when --port 0 let the OS pick)."""
+    shown = f"[{host}]" if ":" in host else host
+    auth = f"{tokens} bearer token(s)" if tokens else "no tokens: loopback only"
+    sys.stderr.write(f"polyroute: {name} on http://{shown}:{port}{MCP_PATH} ({auth})\n")
+    if host in ("0.0.0.0", "::", "") and not named:
+        sys.stderr.write("polyroute: only loopback Host names are accepted; add --allowed-host NAME for each "
+                         "name or address clients use to reach this server\n")  # fmt: skip
 
 
 def serve_http(
@@ -159,29 +180,27 @@ def serve_http(
     import anyio
     import uvicorn
 
-    grants = load_grants(app.settings, env)
-    if not grants and not is_loopback(host):
-        raise ConfigError(
-            f"refusing to serve on {host} without bearer tokens: set POLYROUTE_HTTP_TOKENS or "
-            "[[http.tokens]] (docs/http.md), or bind 127.0.0.1"
-        )
+    grants = _grants(app, host, env)
     names = [*app.settings.http.allowed_hosts, *allowed_hosts]
     asgi = build_http_app(server, host=host, grants=grants, allowed_hosts=names)
     config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     listener = _listen(host, port)
-    shown = f"[{host}]" if ":" in host else host
-    auth = f"{len(grants)} bearer token(s)" if grants else "no tokens: loopback only"
-    port = listener.getsockname()[1]  # the real one when --port 0 asked the OS to pick
-    sys.stderr.write(f"polyroute: {server.name} on http://{shown}:{port}{MCP_PATH} ({auth})\n")
+    _announce(server.name, host, listener.getsockname()[1], tokens=len(grants), named=bool(names))
+
+    web = uvicorn.Server(config)
 
     async def run() -> None:
         try:
-            await uvicorn.Server(config).serve(sockets=[listener])
+            await web.serve(sockets=[listener])
         finally:
             await app.aclose()
 
-    # uvicorn shuts down gracefully on SIGTERM, then re-raises it; a no-op handler lets the App close too.
-    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    def stop(*_: object) -> None:
+        web.should_exit = True
+
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it. Until it takes the signal over (and
+    # after), this handler asks it to stop, so a SIGTERM during start-up is not lost and the App closes.
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         anyio.run(run)
     finally:

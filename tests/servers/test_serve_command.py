@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +55,18 @@ def test_the_listening_socket_is_tcp_so_asyncio_turns_nagle_off(host: str) -> No
     # A proto-0 socket gets no TCP_NODELAY on accept: every HTTP answer then waits ~40 ms for an ACK.
     with _listen(host, 0) as listener:
         assert listener.proto == socket.IPPROTO_TCP
+
+
+def test_a_wildcard_bind_says_which_host_names_it_accepts() -> None:
+    polyroute = Path(sys.executable).parent / "polyroute"
+    argv = [str(polyroute), "serve", "residency", "--http", "--host", "0.0.0.0", "--port", "0"]
+    env = {**os.environ, "POLYROUTE_HTTP_TOKENS": "ops=s3cret-value"}
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        lines = [proc.stderr.readline(), proc.stderr.readline()]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert "on http://0.0.0.0:" in lines[0] and ":0/mcp" not in lines[0]
+    assert "add --allowed-host NAME" in lines[1] and "s3cret" not in "".join(lines)
