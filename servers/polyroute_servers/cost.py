@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from polyroute import pricing
 from polyroute.budget import BudgetStatus
 from polyroute.cost import Quote
-from polyroute.tokencount import request_tokens
+from polyroute.tokencount import api_count_refusal
 from polyroute_servers.arguments import (
     DeploymentId,
     MaxTokens,
@@ -28,7 +28,6 @@ from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, 
 if TYPE_CHECKING:
     from polyroute.app import App
     from polyroute.catalog import Deployment
-    from polyroute.types import CompletionRequest
 
 INSTRUCTIONS = (
     "Cost: call estimate_cost for the min / expected / max USD of a prompt on one deployment (pass "
@@ -92,8 +91,10 @@ async def estimate_cost(
         )
     else:
         request = completion_request(prompt, messages, system=system, max_tokens=max_tokens)
-        refusal = _count_api_refusal(app, target, jurisdiction, data_class)
-        result = await _quote_request(app, target, request, refusal, expected_output_tokens)
+        refusal = api_count_refusal(app.policy, app.settings.defaults, target, jurisdiction, data_class)
+        result = await cost.estimate(
+            target, request, app.settings, expected_output_tokens=expected_output_tokens, send_refusal=refusal
+        )
     await note_query(
         app,
         event_type="cost_estimate",
@@ -164,36 +165,6 @@ def register(server: PolyrouteServer, app: App) -> None:
     server.register(estimate_cost, scope=GOVERNANCE_READ, title="Estimate cost")
     server.register(compare_costs, scope=GOVERNANCE_READ, title="Compare costs")
     server.register(budget_status, scope=GOVERNANCE_READ, title="Budget status")
-
-
-async def _quote_request(
-    app: App, target: Deployment, request: CompletionRequest, refusal: str | None, expected: int | None
-) -> Quote:
-    """The provider's count when the text may go there, else an offline count with the reason why."""
-    from polyroute import cost
-
-    if refusal is None:
-        return await cost.estimate(target, request, app.settings, expected_output_tokens=expected)
-    counted = request_tokens(target, request)  # the prompt stays here
-    result = cost.quote(target, counted, max_tokens=request.max_tokens, expected_output_tokens=expected)
-    result.notes.insert(0, refusal)
-    return result
-
-
-def _count_api_refusal(
-    app: App, target: Deployment, jurisdiction: str | None, data_class: str | None
-) -> str | None:
-    """Why the prompt may not go to this deployment's count-tokens API, or None when it may: counting
-    sends the text to the provider, so it is held to the same residency rule as the call itself."""
-    defaults = app.settings.defaults
-    where = jurisdiction or defaults.jurisdiction
-    kind = data_class or defaults.data_class or "public"
-    if where is None and kind == "public":
-        return None  # unclassified requests are public, as routing treats them
-    verdict = app.policy.check(where or "unspecified", kind, target, deployment_id=target.id)
-    if verdict.allowed:
-        return None
-    return f"counted offline: {where} {kind} data may not go to {target.id}, not even to count its tokens"
 
 
 def _exclusion(

@@ -201,15 +201,21 @@ async def estimate(
     settings: Settings | None = None,
     *,
     expected_output_tokens: int | None = None,
+    send_refusal: str | None = None,
 ) -> Quote:
-    """A quote for `estimate_cost`: the provider's count when it can give one, else offline."""
+    """A quote for `estimate_cost`: the provider's count when it can give one, else offline.
+
+    Counting through the API sends the text to the provider, so callers pass `send_refusal` (from
+    `tokencount.api_count_refusal`) when the policy forbids that: the text is then counted here.
+    """
     from polyroute.errors import ProviderError
 
-    note = None
+    note, counted = send_refusal, None
     try:
-        counted = await count_tokens_via_api(deployment, request, settings)
+        if send_refusal is None:
+            counted = await count_tokens_via_api(deployment, request, settings)
     except ProviderError as error:
-        counted, note = None, f"count-tokens API failed ({error}); counted offline"
+        note = f"count-tokens API failed ({error}); counted offline"
     if counted is None:
         counted = request_tokens(deployment, request)
     result = quote(

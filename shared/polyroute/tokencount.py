@@ -20,7 +20,8 @@ from polyroute.errors import ConfigError, ProviderHTTPError, ProviderTimeout
 
 if TYPE_CHECKING:
     from polyroute.catalog import Deployment
-    from polyroute.settings import Settings
+    from polyroute.residency import Policy
+    from polyroute.settings import Defaults, Settings
     from polyroute.types import CompletionRequest, Message
 
 TIMEOUT_S = 10.0
@@ -111,6 +112,28 @@ def request_tokens(deployment: Deployment, request: CompletionRequest) -> TokenC
     first, *rest = [count_tokens(text, deployment) for text in texts]
     tokens = first.tokens + sum(c.tokens for c in rest) + MESSAGE_OVERHEAD * (len(texts) + 1)
     return first.model_copy(update={"tokens": tokens})
+
+
+def api_count_refusal(
+    policy: Policy,
+    defaults: Defaults,
+    deployment: Deployment,
+    jurisdiction: str | None,
+    data_class: str | None,
+) -> str | None:
+    """Why this text may not go to the deployment's count-tokens API (None when it may).
+
+    Counting sends the text to the provider, so it is held to the same residency rule as a call, with
+    the same defaults as routing: the config's `[defaults]`, else public.
+    """
+    where = jurisdiction or defaults.jurisdiction
+    kind = data_class or defaults.data_class or "public"
+    if where is None and kind == "public":
+        return None  # unclassified requests are public, as routing treats them
+    verdict = policy.check(where or "unspecified", kind, deployment, deployment_id=deployment.id)
+    if verdict.allowed:
+        return None
+    return f"counted offline: {where} {kind} data may not go to {deployment.id}, not even to count its tokens"
 
 
 async def count_tokens_via_api(

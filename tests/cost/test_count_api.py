@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,3 +127,46 @@ def test_other_providers_are_never_asked(server: CountTokensServer, monkeypatch:
     assert asyncio.run(cost.count_tokens_via_api(gpt, REQUEST)) is None
     assert asyncio.run(cost.estimate(gpt, REQUEST)).input_method == "exact"
     assert server.requests == []
+
+
+def test_a_refusal_keeps_the_text_here_and_says_why(
+    server: CountTokensServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+    refusal = "counted offline: not allowed there"
+    quote = asyncio.run(cost.estimate(deployment("anthropic-sonnet"), REQUEST, send_refusal=refusal))
+    assert server.requests == []
+    assert quote.input_method != "provider_api"
+    assert quote.notes[0] == "counted offline: not allowed there"
+
+
+def test_the_residency_gate_on_counting_follows_the_policy_and_the_defaults() -> None:
+    from polyroute.residency import load_policy
+    from polyroute.settings import Defaults, Settings
+    from polyroute.tokencount import api_count_refusal
+
+    policy = load_policy(Settings(data_dir=Path("/nonexistent")))
+    anywhere = deployment("anthropic-sonnet")  # inference_geo global: may process anywhere
+    refusal = api_count_refusal(policy, Defaults(), anywhere, "SA", "government_secret")
+    assert refusal is not None and "not even to count its tokens" in refusal
+    assert api_count_refusal(policy, Defaults(), anywhere, None, None) is None  # unclassified: public
+    assert api_count_refusal(policy, Defaults(), anywhere, "SA", "public") is None
+    defaulted = Defaults(jurisdiction="SA", data_class="government_secret")
+    assert api_count_refusal(policy, defaulted, anywhere, None, None) is not None
+
+
+def test_cli_estimate_of_secret_data_never_reaches_the_count_api(
+    server: CountTokensServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from polyroute_servers.cli import main
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+    args = ["cost", "estimate", "--deployment", "anthropic-claude-sonnet-4-6", "--prompt", "سري للغاية",
+            "--output-tokens", "10", "--json"]  # fmt: skip
+    assert main([*args, "--jurisdiction", "SA", "--data-class", "government_secret"]) == 0
+    assert server.requests == []
+    assert "not even to count its tokens" in capsys.readouterr().out
+    assert main(args) == 0  # unclassified: public, so the provider may count it
+    assert len(server.requests) == 1

@@ -35,6 +35,11 @@ def register(subparsers: Subparsers) -> None:
     estimate.add_argument("--deployment", required=True, help="a catalog id (`polyroute catalog list`)")
     _request_arguments(estimate)
     estimate.add_argument("--offline", action="store_true", help="never ask a provider's count-tokens API")
+    estimate.add_argument("--jurisdiction", help="whose rules the prompt falls under (default: config)")
+    estimate.add_argument(
+        "--data-class", help="the prompt's data class (default: config, else public); a prompt goes to a "
+        "provider's count-tokens API only where the residency policy lets it go"
+    )
     estimate.set_defaults(handler=run_estimate)
     compare = actions.add_parser("compare", help="quote one request on many deployments, cheapest first")
     compare.add_argument("--deployment", action="append", help="a catalog id; repeat it; default: all")
@@ -102,15 +107,7 @@ def run_estimate(app: App, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     deployment = app.catalog.get(args.deployment)
     if args.prompt is not None and not args.offline and not args.batch:
-        import asyncio
-
-        from polyroute import cost
-        from polyroute.types import CompletionRequest
-
-        request = CompletionRequest.from_prompt(args.prompt, system=args.system, max_tokens=_max_tokens(args))
-        quote = asyncio.run(
-            cost.estimate(deployment, request, app.settings, expected_output_tokens=args.output_tokens)
-        )
+        quote = _quote_prompt(app, deployment, args)
     else:
         quote = _quote_offline(deployment, args)
     if args.json:
@@ -118,6 +115,23 @@ def run_estimate(app: App, args: argparse.Namespace) -> int:
     else:
         _print_quote(quote, deployment)
     return 0
+
+
+def _quote_prompt(app: App, deployment: Deployment, args: argparse.Namespace) -> Quote:
+    """Counted by the provider's API where a key is set and the policy lets the prompt go there."""
+    import asyncio
+
+    from polyroute import cost
+    from polyroute.tokencount import api_count_refusal
+    from polyroute.types import CompletionRequest
+
+    request = CompletionRequest.from_prompt(args.prompt, system=args.system, max_tokens=_max_tokens(args))
+    defaults = app.settings.defaults
+    refusal = api_count_refusal(app.policy, defaults, deployment, args.jurisdiction, args.data_class)
+    estimate = cost.estimate(
+        deployment, request, app.settings, expected_output_tokens=args.output_tokens, send_refusal=refusal
+    )
+    return asyncio.run(estimate)
 
 
 def run_compare(app: App, args: argparse.Namespace) -> int:
