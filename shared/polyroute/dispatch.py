@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from polyroute import cost, locations
 from polyroute.audit import EventContent, EventDraft, content_digest
 from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError
@@ -115,7 +117,12 @@ async def dispatch(router: Router, request: RouteRequest) -> RoutedCompletion:
         await _refuse(router, request, plan, refusal_error, _Run(router, request, plan))
         raise refusal_error
     run = _Run(router, request, plan)
-    outcome = await run.first_success()
+    try:
+        outcome = await run.first_success()
+    except anyio.get_cancelled_exc_class():  # the caller gave up: a provider may have seen it all the same
+        with anyio.CancelScope(shield=True):
+            await _refuse(router, request, plan, PolyrouteError("cancelled by the caller"), run)
+        raise
     if outcome is None:
         error: PolyrouteError = no_route([*plan.exclusions, *run.failures], plan)
         if run.budget_refused and not run.attempts:

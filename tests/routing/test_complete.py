@@ -335,3 +335,25 @@ def test_no_route_without_a_jurisdiction_says_so_in_words(app: App, fakes: FakeP
     fakes.anthropic.inject("sa-cheap-model", Fault(status=401))
     with pytest.raises(NoRoute, match=r"^no deployment answered for public data \(no jurisdiction given\)"):
         asyncio.run(complete(app, route(model="sa-cheap")))
+
+
+def test_a_call_the_caller_cancels_still_leaves_a_receipt(app: App, fakes: FakeProviders) -> None:
+    """The provider may have seen (and billed) the request: giving up must not erase it from the log."""
+    for server in fakes.servers:
+        server.inject("sa-cheap-model", Fault(delay=3.0))
+
+    async def go() -> None:
+        import anyio
+
+        from polyroute.audit import EventQuery
+
+        with anyio.move_on_after(0.5) as scope:
+            await app.router.complete(route(jurisdiction="SA", data_class="personal", strategy="cheapest"))
+        assert scope.cancelled_caught
+        (event,) = await app.audit.query(EventQuery(limit=10))
+        assert event.event_type == "refusal" and event.reasons == ["cancelled by the caller"]
+        assert (await app.audit.verify()).ok
+        await app.aclose()
+
+    asyncio.run(go())
+    assert seen_models(fakes) == ["sa-cheap-model"]
