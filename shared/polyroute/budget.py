@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from polyroute.errors import BudgetExceeded
 from polyroute.settings import Budget, Settings
+from polyroute.sqlitefile import use_wal
 from polyroute.types import Money
 
 STALE_AFTER_S = 15 * 60  # a reservation this old belongs to a call that died: give the money back
@@ -97,7 +98,7 @@ class SQLiteBudgetLedger:
         self.path = path
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
+        use_wal(self._db)
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
 

@@ -7,10 +7,8 @@ created by reading it: verify, query and export of a missing file see an empty l
 
 from __future__ import annotations
 
-import random
 import sqlite3
 import threading
-import time
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from functools import partial
@@ -42,6 +40,7 @@ from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
 from polyroute.audit.writer import ContentRow, GroupCommitWriter, open_path
 from polyroute.errors import PolyrouteError
 from polyroute.settings import Settings
+from polyroute.sqlitefile import use_wal
 
 T = TypeVar("T")
 EXPORT_PAGE = 2000
@@ -64,29 +63,11 @@ class _DecimalSum:
         return str(self.total)
 
 
-def _use_wal(db: sqlite3.Connection) -> None:
-    """Switch the file to WAL (a persistent setting), retrying while another process opens it too.
-
-    The switch needs an exclusive lock and SQLite reports a clash at once, without its busy handler:
-    two servers starting on a fresh file would otherwise fail with "database is locked".
-    """
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-                db.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as error:
-            if (error.sqlite_errorcode & 0xFF) != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                raise
-        time.sleep(random.uniform(0.001, 0.01))
-
-
 def connect(path: Path) -> sqlite3.Connection:
     """A connection with the store's pragmas and schema; the caller decides if the file may be created."""
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
     db.execute("PRAGMA busy_timeout = 30000")
-    _use_wal(db)
+    use_wal(db)
     db.execute("PRAGMA synchronous = FULL")
     db.create_aggregate("decimal_sum", 1, _DecimalSum)
     migrate(db)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from polyroute.audit.event import GENESIS_HASH, body_hash, fill_template, format_time
 from polyroute.audit.signing import Signer
+from polyroute.sqlitefile import is_busy
 
 MAX_BATCH = 1000
 PURGE_EVERY_S = 3600.0
@@ -176,7 +177,7 @@ class GroupCommitWriter:
                     if db.in_transaction:
                         db.execute("ROLLBACK")
             except sqlite3.OperationalError as error:
-                if not _busy(error) or time.monotonic() > deadline:
+                if not is_busy(error) or time.monotonic() > deadline:
                     raise
             _pause()
 
@@ -216,11 +217,6 @@ class GroupCommitWriter:
         db.execute("DELETE FROM content WHERE stored_at < ?", (cutoff,))
 
 
-def _busy(error: sqlite3.OperationalError) -> bool:
-    """SQLITE_BUSY or one of its extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT, BUSY_TIMEOUT)."""
-    return (error.sqlite_errorcode & 0xFF) == sqlite3.SQLITE_BUSY
-
-
 def _pause() -> None:
     time.sleep(random.uniform(0.0001, 0.001))
 
@@ -236,7 +232,7 @@ def _begin_immediate(db: sqlite3.Connection, deadline: float) -> None:
             db.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as error:
-            if not _busy(error) or time.monotonic() > deadline:
+            if not is_busy(error) or time.monotonic() > deadline:
                 raise
         _pause()
 
