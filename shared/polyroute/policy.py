@@ -8,7 +8,7 @@ and the rule. Format and semantics: docs/policy.md.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,17 +27,7 @@ DataClass = Literal[
     "government_restricted",
     "government_secret",
 ]
-DATA_CLASSES: tuple[str, ...] = (
-    "public",
-    "internal",
-    "confidential",
-    "personal",
-    "sensitive_personal",
-    "financial_regulated",
-    "health",
-    "government_restricted",
-    "government_secret",
-)
+DATA_CLASSES: tuple[str, ...] = get_args(DataClass)
 ALIASES: dict[str, str] = {"EEA": "EU", "UK": "GB"}
 _TOP_LEVEL = {"rules", "description"}
 
