@@ -109,7 +109,7 @@ class _Run:
 async def dispatch(router: Router, request: RouteRequest) -> RoutedCompletion:
     """Plan, call with fallbacks inside the compliant set, and write exactly one receipt."""
     started = time.perf_counter()
-    router.app.audit  # noqa: B018  no receipt store, no call: fail before any provider sees the request
+    await router.app.audit.ready()  # no receipt could be written, no call: stop before any provider
     router.app.providers  # noqa: B018  a bad timeout setting is a ConfigError here, not N "failed" candidates
     plan = router.plan(request)
     refusal_error = refusal(router, plan)

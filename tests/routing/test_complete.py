@@ -357,3 +357,20 @@ def test_a_call_the_caller_cancels_still_leaves_a_receipt(app: App, fakes: FakeP
 
     asyncio.run(go())
     assert seen_models(fakes) == ["sa-cheap-model"]
+
+
+def test_an_audit_store_that_opens_but_cannot_be_written_stops_the_call_first(
+    fakes: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    from polyroute.errors import PolyrouteError
+
+    for name, value in fakes.env().items():
+        monkeypatch.setenv(name, value)
+    fakes.clear()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    app = make_app(fakes, tmp_path / "data", clock)
+    app.settings.audit.url = f"sqlite:///{blocker}/audit.db"  # a path no receipt can be written to
+    with pytest.raises(PolyrouteError, match="cannot write receipts"):
+        asyncio.run(app.router.complete(route(jurisdiction="SA", data_class="personal")))
+    assert seen_models(fakes) == []

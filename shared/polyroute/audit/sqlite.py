@@ -83,6 +83,7 @@ class SqliteAuditStore:
         self._signer: Signer | None = None
         self._reader: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
+        self._ready = False
         # purge even with content logging off: text kept while it was on still expires
         retention = settings.audit.content_retention_days
         self._writer = GroupCommitWriter(self._connect_writer, self._load_signer, retention_days=retention)
@@ -100,6 +101,21 @@ class SqliteAuditStore:
         return self._signer
 
     # -- writing ---------------------------------------------------------------------------------
+
+    async def ready(self) -> None:
+        """Open the file for writing and load the signing key once, so a call that must leave a
+        receipt is stopped before it starts when no receipt could be written."""
+        if self._ready:
+            return
+        try:
+            await anyio.to_thread.run_sync(self._probe_writable)
+        except (sqlite3.Error, OSError) as error:
+            raise PolyrouteError(f"audit store {self.path}: cannot write receipts: {error}") from None
+        self._ready = True
+
+    def _probe_writable(self) -> None:
+        self._connect_writer().close()
+        self._load_signer()
 
     async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
         """Record one event; returns once it is durable and covered by a signed head."""

@@ -26,6 +26,11 @@ from polyroute.settings import Settings
 
 
 class AuditStore(Protocol):
+    async def ready(self) -> None:
+        """Raise unless appends can succeed (store writable, signing key usable): callers that are
+        about to do something that must leave a receipt check this first."""
+        ...
+
     async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
         """Record one event; returns once it is durable and covered by a signed head."""
         ...
