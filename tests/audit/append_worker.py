@@ -18,6 +18,7 @@ from polyroute.settings import load_settings
 async def main(name: str, count: int, concurrency: int, wait: bool) -> None:
     store = open_store(load_settings())
     if wait:
+        await store.ready()  # file, schema and signing key first: a cold start must not decide the race
         print("ready", flush=True)
         sys.stdin.readline()
     done = 0
