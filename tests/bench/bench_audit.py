@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import anyio
+from benchkit import figure
 
 from polyroute.audit import AuditStore, EventDraft, VerifyResult, open_store, verify_export
 from polyroute.settings import load_settings
@@ -108,8 +109,14 @@ def hash_floor(path: Path) -> float:
     return count / (time.perf_counter() - start)
 
 
-def report(name: str, value: float, unit: str, baseline: float, base_name: str, ok: bool) -> None:
+def report(
+    name: str, value: float, unit: str, baseline: float, base_name: str, ok: bool, target: str = ""
+) -> None:
     ratio = value / baseline if baseline else float("nan")
+    better = "lower" if unit == "ms" else "higher"
+    figure(
+        name, value, unit, baseline=baseline, baseline_name=base_name, target=target, met=ok, better=better
+    )
     print(f"{name:<44} {value:>12,.3f} {unit:<9} {ratio:>6.2f}x {base_name:<28} {'PASS' if ok else 'FAIL'}")
 
 
@@ -125,13 +132,14 @@ def print_report(
         raw_ms,
         f"raw insert {raw_ms:.3f} ms",
         seq_ms <= 0.5,
+        "≤ 0.5 ms",
     )
     report(f"{WRITERS} concurrent writers, durable + signed", rate, "events/s", raw_batched,
-           f"raw 100-row tx {raw_batched:,.0f}/s", rate >= 5000)  # fmt: skip
+           f"raw 100-row tx {raw_batched:,.0f}/s", rate >= 5000, "≥ 5,000/s")  # fmt: skip
     report(f"verify store ({result.events_checked} events, {result.heads_checked} heads)", verify_rate,
-           "events/s", floor, f"read+sha256 {floor:,.0f}/s", verify_rate >= 50_000)  # fmt: skip
+           "events/s", floor, f"read+sha256 {floor:,.0f}/s", verify_rate >= 50_000, "≥ 50,000/s")  # fmt: skip
     report("verify export offline", export_rate, "events/s", floor, f"read+sha256 {floor:,.0f}/s",
-           export_rate >= 50_000)  # fmt: skip
+           export_rate >= 50_000, "≥ 50,000/s")  # fmt: skip
 
 
 async def main() -> int:

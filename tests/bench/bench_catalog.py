@@ -18,6 +18,8 @@ import tomllib
 from collections.abc import Callable
 from importlib import resources
 
+from benchkit import figure
+
 from polyroute import catalog as catalog_module
 from polyroute.catalog import bundled_deployments, load_catalog
 
@@ -72,6 +74,7 @@ def main() -> None:
     print(f"bundled catalog: {len(bundled_deployments())} deployments, {len(text):,} bytes of TOML")
     print(f"baseline tomllib.loads(file)          {toml_only * 1e3:8.2f} ms")
     print(f"bundled catalog cold (parse+validate) {cold * 1e3:8.2f} ms  = {cold / toml_only:5.1f}x tomllib")
+    figure("bundled catalog cold load", cold * 1e3, "ms", baseline=toml_only * 1e3, baseline_name="tomllib")
     print(f"load_catalog per App (+1 user entry)  {per_app * 1e3:8.3f} ms")
     print(f"Catalog.get                           {get * 1e9:8.0f} ns")
     print(f"Catalog.of_model                      {by_model * 1e6:8.2f} us  ({len(ids)} deployments scanned)")

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchkit import figure
+
 from polyroute import locations
 from polyroute.catalog import Deployment
 from polyroute.residency import DATA_CLASSES, Policy, Verdict, load_policy
@@ -103,6 +105,8 @@ def main() -> int:
     print(f"catalog: {DEPLOYMENTS} synthetic deployments, {QUERIES} queries "
           f"({allowed} allowed, {QUERIES - allowed} denied), median of {ROUNDS} rounds")  # fmt: skip
     met = "MET" if verdict_us <= 20 else "MISSED"
+    figure("verdict, uncached", verdict_us, "µs", baseline=model_us, baseline_name="bare Verdict model",
+           target="≤ 20 µs", met=verdict_us <= 20)  # fmt: skip
     print(f"verdict (uncached)           {verdict_us:8.2f} µs   target ≤ 20 µs: {met}")
     print(f"baseline: frozenset subset   {subset_us:8.3f} µs   verdict = {verdict_us / subset_us:,.0f}×")
     print(f"baseline: bare Verdict model {model_us:8.2f} µs   verdict = {verdict_us / model_us:.2f}×")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+from benchkit import figure
 from mcp import Client, StdioServerParameters, stdio_client
 
 BIN = Path(sys.executable).parent
@@ -177,6 +178,9 @@ async def throughput(url: str, tool: str, token: str | None) -> float:
 
 
 def ratio_line(label: str, ours: float, base: float, target: str, ok: bool, unit: str) -> None:
+    better = "higher" if unit == "calls/s" else "lower"
+    figure(label.strip(), ours, unit, baseline=base, baseline_name="empty MCPServer", target=target, met=ok,
+           better=better)  # fmt: skip
     print(f"{label:<34} {ours:9.2f} {unit} vs empty {base:9.2f} {unit}  ratio {ours / base:5.2f}  "
           f"target {target}  {'ok' if ok else 'MISS'}")  # fmt: skip
 
