@@ -1,9 +1,9 @@
 """Token counts and quotes: what a request will cost before the call, and what it cost after.
 
 Counting lives in `tokencount` (re-exported here): exact offline for OpenAI model families,
-otherwise a heuristic calibrated against o200k with an error band. Only `estimate` may ask a
-provider's count-tokens API (Anthropic, when a key is configured); routing never does, so it stays
-offline and fast. Prices come from `pricing` (genai-prices, uplift, overrides), cached per deployment.
+otherwise a heuristic calibrated against o200k with an error band. Only `estimate(exact=True)` asks a
+provider's count-tokens API (Anthropic, when a key is configured); a plain quote and routing never
+do, so no prompt leaves the machine for a quote. Prices come from `pricing` (genai-prices, uplift, overrides), cached per deployment.
 
 A quote, for `tokens` input tokens counted with relative error band `b`, and `max_tokens`:
 - input range: min = ⌊tokens·(1−b)⌋, max = ⌈tokens·(1+b)⌉ (equal to `tokens` for exact counts);
@@ -202,22 +202,26 @@ async def estimate(
     *,
     expected_output_tokens: int | None = None,
     send_refusal: str | None = None,
+    exact: bool = False,
 ) -> Quote:
-    """A quote for `estimate_cost`: the provider's count when it can give one, else offline.
+    """A quote for `estimate_cost`: offline unless the caller asks for an `exact` count.
 
-    Counting through the API sends the text to the provider, so callers pass `send_refusal` (from
-    `tokencount.api_count_refusal`) when the policy forbids that: the text is then counted here.
+    A quote is a governance answer, so by default no byte of the prompt leaves the machine. With
+    `exact`, the prompt goes to the provider's count-tokens API (Anthropic, when a key is configured)
+    unless `send_refusal` (from `tokencount.api_count_refusal`) says the policy forbids that.
     """
     from polyroute.errors import ProviderError
 
-    note, counted = send_refusal, None
+    note, counted = send_refusal if exact else None, None
     try:
-        if send_refusal is None:
+        if exact and send_refusal is None:
             counted = await count_tokens_via_api(deployment, request, settings)
     except ProviderError as error:
         note = f"count-tokens API failed ({error}); counted offline"
     if counted is None:
         counted = request_tokens(deployment, request)
+        if exact and note is None and counted.method != "exact":
+            note = f"no count-tokens API for {deployment.id} (or no key): counted offline"
     result = quote(
         deployment, counted, max_tokens=request.max_tokens, expected_output_tokens=expected_output_tokens
     )
