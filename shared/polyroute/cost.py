@@ -28,7 +28,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from polyroute import pricing
 from polyroute.catalog import Deployment
@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from polyroute.settings import Settings
 
 DEFAULT_EXPECTED_OUTPUT = 500
+PROVISIONED_CAVEAT = (
+    "indicative only: {id} is billed per provisioned throughput unit (PTU) per hour, whatever the "
+    "tokens; these figures price the tokens at the per-token rate, not what the hour will cost"
+)
 
 
 class Quote(BaseModel):
@@ -60,6 +64,10 @@ class Quote(BaseModel):
     context_window: int
     batch: bool = False
     price_source: str = ""
+    price_caveat: str | None = Field(
+        default=None,
+        description="set when the per-token figures are not how the deployment is billed (Azure PTU)",
+    )
     notes: list[str]
 
 
@@ -102,6 +110,7 @@ def quote(
         context_window=deployment.context_window,
         batch=batch,
         price_source=rates.source,
+        price_caveat=PROVISIONED_CAVEAT.format(id=deployment.id) if deployment.billing == "provisioned" else None,
         notes=notes,
     )
 
@@ -124,8 +133,12 @@ def _expected_output(max_tokens: int, given: int | None, notes: list[str]) -> in
 
 
 def _fit_notes(deployment: Deployment, tokens: int, high: int, max_tokens: int, notes: list[str]) -> bool:
-    window = deployment.context_window
-    fits = tokens + max_tokens <= window and max_tokens <= deployment.max_output_tokens
+    window, cap = deployment.context_window, deployment.input_limit
+    fits = deployment.fits(tokens, max_tokens)
+    if tokens > cap:
+        notes.append(f"would not fit: {tokens:,} input tokens > this model's input limit {cap:,}")
+    elif high > cap:
+        notes.append(f"may not fit: up to {high:,} input tokens > this model's input limit {cap:,}")
     if tokens + max_tokens > window:
         notes.append(
             f"would not fit: {tokens:,} input + {max_tokens:,} output tokens > context window {window:,}"

@@ -157,7 +157,7 @@ def run_compare(app: App, args: argparse.Namespace) -> int:
         return 0
     rows = [
         (
-            q.deployment,
+            q.deployment + (" *" if q.price_caveat else ""),
             _tokens(q),
             usd(q.min_usd),
             usd(q.expected_usd),
@@ -169,6 +169,7 @@ def run_compare(app: App, args: argparse.Namespace) -> int:
     print_table(
         rows, ("deployment", "input tokens", "min", "expected", "max", "fits"), title="Cost, cheapest first"
     )
+    sys.stdout.write("".join(f"* {q.deployment}: {q.price_caveat}\n" for q in quotes if q.price_caveat))
     sys.stdout.write("".join(f"not priced: {row['deployment']}: {row['reason']}\n" for row in unpriced))
     return 0
 
@@ -210,6 +211,7 @@ def _print_quote(quote: Quote, deployment: Deployment) -> None:
         ("max", usd(quote.max_usd)),
         ("fits context", f"{'yes' if quote.fits_context else 'NO'} (window {quote.context_window:,})"),
         ("prices", quote.price_source),
+        *((("CAVEAT", quote.price_caveat),) if quote.price_caveat else ()),
     ]
     out.write("".join(f"  {name + ':':<15}{value}\n" for name, value in fields))
     if quote.notes:
