@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from polyroute.catalog import Deployment
 
 INSTRUCTIONS = (
-    "Cost: call estimate_cost for the min / expected / max USD of a prompt on one deployment (pass "
-    "jurisdiction and data_class for non-public data: it is then counted offline where it may not go), "
+    "Cost: call estimate_cost for the min / expected / max USD of a prompt on one deployment (counted "
+    "offline; exact=true asks the provider's count-tokens API, which sends the prompt there, only where "
+    "the residency policy for jurisdiction and data_class lets it go), "
     "compare_costs to rank deployments by expected cost (optionally only those residency allows for a "
     "jurisdiction and data class), and budget_status for what the caller may still spend. Amounts are USD."
 )
@@ -41,6 +42,13 @@ InputTokens = Annotated[
 ]
 ExpectedOutput = Annotated[
     int | None, Field(ge=0, description="expected output tokens; default: the library's guess")
+]
+Exact = Annotated[
+    bool,
+    Field(
+        description="true: send the prompt to the provider's count-tokens API for an exact count (only "
+        "where the residency policy lets it go); default false: counted offline, nothing leaves"
+    ),
 ]
 DeploymentIds = Annotated[
     list[str] | None, Field(description="deployment ids to compare; default: the whole catalog")
@@ -74,10 +82,12 @@ async def estimate_cost(
     expected_output_tokens: ExpectedOutput = None,
     jurisdiction: OptionalJurisdiction = None,
     data_class: OptionalDataClass = None,
+    exact: Exact = False,
 ) -> Quote:
-    """Min / expected / max USD for one request on one deployment, with how the tokens were counted:
-    the provider's count-tokens API when a key is configured and the residency policy lets this data
-    (jurisdiction, data_class; default: the config's, else public) go to that deployment, else offline."""
+    """Min / expected / max USD for one request on one deployment, with how the tokens were counted.
+    Offline by default: no part of the prompt leaves. With exact=true, the provider's count-tokens API
+    when a key is configured and the residency policy lets this data (jurisdiction, data_class; default:
+    the config's, else public) go to that deployment, else offline with a note saying why."""
     from polyroute import cost
 
     app = app_of(ctx)
@@ -91,9 +101,18 @@ async def estimate_cost(
         )
     else:
         request = completion_request(prompt, messages, system=system, max_tokens=max_tokens)
-        refusal = api_count_refusal(app.policy, app.settings.defaults, target, jurisdiction, data_class)
+        refusal = (
+            api_count_refusal(app.policy, app.settings.defaults, target, jurisdiction, data_class)
+            if exact
+            else None
+        )
         result = await cost.estimate(
-            target, request, app.settings, expected_output_tokens=expected_output_tokens, send_refusal=refusal
+            target,
+            request,
+            app.settings,
+            expected_output_tokens=expected_output_tokens,
+            send_refusal=refusal,
+            exact=exact,
         )
     await note_query(
         app,
@@ -162,7 +181,8 @@ async def budget_status(ctx: Context) -> BudgetReport:
 
 def register(server: PolyrouteServer, app: App) -> None:
     """Add the cost tools to `server`."""
-    server.register(estimate_cost, scope=GOVERNANCE_READ, title="Estimate cost")
+    # open world: with exact=true the prompt may go to a provider's count-tokens API
+    server.register(estimate_cost, scope=GOVERNANCE_READ, title="Estimate cost", open_world=True)
     server.register(compare_costs, scope=GOVERNANCE_READ, title="Compare costs")
     server.register(budget_status, scope=GOVERNANCE_READ, title="Budget status")
 

@@ -178,6 +178,9 @@ class Demo:
             "   Token counts: exact where an offline tokenizer exists,"
             " else a heuristic with its error band (±)."
         )
+        caveats = {q["price_caveat"] for by in quotes.values() for q in by.values() if q.get("price_caveat")}
+        for caveat in sorted(caveats):
+            self.say(f"   * {caveat}")
 
     async def completion(self) -> None:
         self.heading(4, "Routed completions: each goes only where its data may go", "route_request, complete")

@@ -92,7 +92,8 @@ def quote_cell(quote: dict[str, Any] | None) -> str:
         return "-"
     band = float(quote.get("error_band") or 0)
     tokens = f"{quote.get('input_tokens')}" + (f" ±{band:.0%}" if band else " exact")
-    return f"{tokens}, {usd(quote.get('expected_usd'))} ({usd(quote.get('max_usd'))})"
+    caveat = " *indicative (PTU)" if quote.get("price_caveat") else ""
+    return f"{tokens}, {usd(quote.get('expected_usd'))} ({usd(quote.get('max_usd'))}){caveat}"
 
 
 def usage_of(answer: dict[str, Any], key: str) -> Any:

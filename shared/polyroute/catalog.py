@@ -32,8 +32,9 @@ CAPABILITIES: tuple[str, ...] = ("vision", "json", "reasoning", "arabic", "long_
 INFERENCE_GEOS = ("global", "us")  # Anthropic API `inference_geo`
 DATA_RESIDENCY_REGIONS = ("global", "us", "eu", "ae", "au", "in", "jp")  # openai SDK `data_residency=`
 # Fields a deployment inherits from its model's `[models.<name>]` table when it does not set them.
-MODEL_FACTS = ("context_window", "max_output_tokens", "capabilities", "quality", "quality_by_task",
-               "latency_prior_ms")  # fmt: skip
+MODEL_FACTS = ("context_window", "max_output_tokens", "max_input_tokens", "capabilities", "quality",
+               "quality_by_task", "latency_prior_ms", "bedrock_api")  # fmt: skip
+Billing = Literal["per_token", "provisioned"]
 
 
 class Source(BaseModel):
@@ -93,6 +94,15 @@ class Deployment(BaseModel):
     capabilities: frozenset[Capability] = frozenset()
     context_window: int = Field(ge=1)
     max_output_tokens: int = Field(ge=1)
+    max_input_tokens: int | None = Field(
+        default=None, ge=1, description="input cap below the window (GPT-6.x: 922K of 1.05M); None: the window"
+    )
+    bedrock_api: Literal["converse", "messages"] | None = Field(
+        default=None, description="the Bedrock call path the vendor documents for this model"
+    )
+    billing: Billing = Field(
+        default="per_token", description="provisioned: billed per reserved unit-hour (Azure PTU); quotes are indicative"
+    )
     price_ref: PriceRef | None = None
     price: Price | None = None
     quality: int = Field(default=5, ge=1, le=10)
@@ -119,6 +129,19 @@ class Deployment(BaseModel):
     @property
     def anywhere(self) -> bool:
         return locations.ANY in self.processing_locations or locations.ANY in self.storage_locations
+
+    @property
+    def input_limit(self) -> int:
+        """The most input tokens a request may carry: the model's input cap, else the whole window."""
+        return self.max_input_tokens or self.context_window
+
+    def fits(self, input_tokens: int, max_tokens: int) -> bool:
+        """Whether a request fits: input under the input cap, input + output in the window, output cap."""
+        return (
+            input_tokens <= self.input_limit
+            and input_tokens + max_tokens <= self.context_window
+            and max_tokens <= self.max_output_tokens
+        )
 
     def quality_for(self, task: str | None) -> int:
         return self.quality_by_task.get(task, self.quality) if task else self.quality
@@ -196,6 +219,8 @@ def _endpoint_problem(deployment: Deployment) -> str | None:
         return f"data_residency: must be one of {', '.join(DATA_RESIDENCY_REGIONS)}"
     if deployment.max_output_tokens > deployment.context_window:
         return "max_output_tokens: larger than context_window"
+    if (deployment.max_input_tokens or 0) > deployment.context_window:
+        return "max_input_tokens: larger than context_window"
     return None
 
 

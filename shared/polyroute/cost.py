@@ -1,9 +1,9 @@
 """Token counts and quotes: what a request will cost before the call, and what it cost after.
 
 Counting lives in `tokencount` (re-exported here): exact offline for OpenAI model families,
-otherwise a heuristic calibrated against o200k with an error band. Only `estimate` may ask a
-provider's count-tokens API (Anthropic, when a key is configured); routing never does, so it stays
-offline and fast. Prices come from `pricing` (genai-prices, uplift, overrides), cached per deployment.
+otherwise a heuristic calibrated against o200k with an error band. Only `estimate(exact=True)` asks a
+provider's count-tokens API (Anthropic, when a key is configured); a plain quote and routing never
+do, so no prompt leaves the machine for a quote. Prices come from `pricing` (genai-prices, uplift, overrides), cached per deployment.
 
 A quote, for `tokens` input tokens counted with relative error band `b`, and `max_tokens`:
 - input range: min = ⌊tokens·(1−b)⌋, max = ⌈tokens·(1+b)⌉ (equal to `tokens` for exact counts);
@@ -28,7 +28,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from polyroute import pricing
 from polyroute.catalog import Deployment
@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from polyroute.settings import Settings
 
 DEFAULT_EXPECTED_OUTPUT = 500
+PROVISIONED_CAVEAT = (
+    "indicative only: {id} is billed per provisioned throughput unit (PTU) per hour, whatever the "
+    "tokens; these figures price the tokens at the per-token rate, not what the hour will cost"
+)
 
 
 class Quote(BaseModel):
@@ -60,6 +64,10 @@ class Quote(BaseModel):
     context_window: int
     batch: bool = False
     price_source: str = ""
+    price_caveat: str | None = Field(
+        default=None,
+        description="set when the per-token figures are not how the deployment is billed (Azure PTU)",
+    )
     notes: list[str]
 
 
@@ -102,6 +110,7 @@ def quote(
         context_window=deployment.context_window,
         batch=batch,
         price_source=rates.source,
+        price_caveat=PROVISIONED_CAVEAT.format(id=deployment.id) if deployment.billing == "provisioned" else None,
         notes=notes,
     )
 
@@ -124,8 +133,12 @@ def _expected_output(max_tokens: int, given: int | None, notes: list[str]) -> in
 
 
 def _fit_notes(deployment: Deployment, tokens: int, high: int, max_tokens: int, notes: list[str]) -> bool:
-    window = deployment.context_window
-    fits = tokens + max_tokens <= window and max_tokens <= deployment.max_output_tokens
+    window, cap = deployment.context_window, deployment.input_limit
+    fits = deployment.fits(tokens, max_tokens)
+    if tokens > cap:
+        notes.append(f"would not fit: {tokens:,} input tokens > this model's input limit {cap:,}")
+    elif high > cap:
+        notes.append(f"may not fit: up to {high:,} input tokens > this model's input limit {cap:,}")
     if tokens + max_tokens > window:
         notes.append(
             f"would not fit: {tokens:,} input + {max_tokens:,} output tokens > context window {window:,}"
@@ -202,22 +215,26 @@ async def estimate(
     *,
     expected_output_tokens: int | None = None,
     send_refusal: str | None = None,
+    exact: bool = False,
 ) -> Quote:
-    """A quote for `estimate_cost`: the provider's count when it can give one, else offline.
+    """A quote for `estimate_cost`: offline unless the caller asks for an `exact` count.
 
-    Counting through the API sends the text to the provider, so callers pass `send_refusal` (from
-    `tokencount.api_count_refusal`) when the policy forbids that: the text is then counted here.
+    A quote is a governance answer, so by default no byte of the prompt leaves the machine. With
+    `exact`, the prompt goes to the provider's count-tokens API (Anthropic, when a key is configured)
+    unless `send_refusal` (from `tokencount.api_count_refusal`) says the policy forbids that.
     """
     from polyroute.errors import ProviderError
 
-    note, counted = send_refusal, None
+    note, counted = send_refusal if exact else None, None
     try:
-        if send_refusal is None:
+        if exact and send_refusal is None:
             counted = await count_tokens_via_api(deployment, request, settings)
     except ProviderError as error:
         note = f"count-tokens API failed ({error}); counted offline"
     if counted is None:
         counted = request_tokens(deployment, request)
+        if exact and note is None and counted.method != "exact":
+            note = f"no count-tokens API for {deployment.id} (or no key): counted offline"
     result = quote(
         deployment, counted, max_tokens=request.max_tokens, expected_output_tokens=expected_output_tokens
     )

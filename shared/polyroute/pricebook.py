@@ -105,7 +105,7 @@ class PriceBook:
         count = tokens.tokens
         high = math.ceil(count * (1 + tokens.error_band)) if tokens.error_band else count
         expected_out = default_expected_output(max_tokens)
-        fits = count + max_tokens <= deployment.context_window and max_tokens <= deployment.max_output_tokens
+        fits = deployment.fits(count, max_tokens)
         rate_in, rate_out = rates.input, rates.output
         expected = rate_in.at(count) * count + rate_out.at(count) * expected_out
         maximum = rate_in.at(high) * high + rate_out.at(high) * max_tokens

@@ -36,6 +36,8 @@ _LABELS: dict[str, str] = {
     locations.ANY: "anywhere",
     "EEA+ADEQUATE": "EEA + EU adequacy countries",
     "GB+ADEQUATE": "GB, EEA + UK adequacy countries",
+    "DIFC+ADEQUATE": "inside the DIFC, or a DIFC-adequate jurisdiction",
+    "ADGM+ADEQUATE": "inside the ADGM, or an ADGM-adequate jurisdiction",
 }
 
 __all__ = [
@@ -122,7 +124,7 @@ class _Compiled:
                 f"{deployment_id}: may {verb} anywhere (no geographic guarantee), "
                 f"which is never within the allowed locations for {self.subject}"
             ]
-        escaped = found - self.countries
+        escaped = locations.outside(found, self.countries)  # a zone is inside its country
         if not escaped:
             return []
         names = ", ".join(sorted(escaped))

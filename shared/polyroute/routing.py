@@ -217,7 +217,7 @@ class Router:
         deployment = passed.deployment
         max_tokens = resolved.route.request.max_tokens
         total = tokens.tokens + max_tokens
-        if total > deployment.context_window or max_tokens > deployment.max_output_tokens:
+        if not deployment.fits(tokens.tokens, max_tokens):  # input cap, window, output cap
             reason = _context_reason(deployment, tokens.tokens, max_tokens)
             return Exclusion(deployment=deployment.id, stage="context", reason=reason)
         expected = self.prices.expected(deployment, tokens.tokens, resolved.expected_output)
@@ -265,5 +265,7 @@ class Router:
 def _context_reason(deployment: Deployment, tokens: int, max_tokens: int) -> str:
     if max_tokens > deployment.max_output_tokens:
         return f"max_tokens {max_tokens} exceeds its output limit of {deployment.max_output_tokens}"
+    if tokens > deployment.input_limit:
+        return f"{tokens} input tokens exceed its input limit of {deployment.input_limit}"
     window = deployment.context_window
     return f"{tokens} input + {max_tokens} output tokens exceed its context window of {window}"

@@ -41,6 +41,9 @@ def env_var_for(deployment: Deployment) -> str | None:
 def api_key(deployment: Deployment, settings: Settings | None = None) -> str | None:
     """The key to call `deployment` with, or None where a key is optional (local endpoints, Bedrock).
 
+    A key is optional for a local endpoint only while the deployment names no `api_key_env`: naming
+    one says the endpoint needs it, so an unset variable refuses the call instead of sending it keyless.
+
     Raises ConfigError naming the variable and `polyroute keys set …` when a required key is missing.
     """
     del settings  # keys come from the environment and the keyring only, never from the config file
@@ -58,8 +61,8 @@ def api_key(deployment: Deployment, settings: Settings | None = None) -> str | N
             break
         if stored:
             return stored
-    if deployment.provider in KEY_OPTIONAL:
-        return None
+    if deployment.provider in KEY_OPTIONAL and not deployment.api_key_env:
+        return None  # a deployment that names its key variable needs it: no keyless placeholder is sent
     raise ConfigError(
         f"no API key for deployment {deployment.id!r}: set {variable}{keyring_note}"
         + ("" if keyring_note else f", or run `polyroute keys set {deployment.provider}`")

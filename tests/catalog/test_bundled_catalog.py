@@ -16,7 +16,7 @@ from polyroute.catalog import CAPABILITIES, Deployment, bundled_deployments, loa
 from polyroute.pricing import rates_for
 
 BUNDLED = bundled_deployments()
-TODAY = date(2026, 11, 25)
+TODAY = date(2026, 12, 4)
 
 
 def raw_catalog() -> dict[str, object]:
@@ -85,14 +85,51 @@ def test_bedrock_profiles_expand_to_member_countries_and_global_is_anywhere() ->
     assert {"DE", "FR", "IE", "GB", "CH"} <= set(eu.processing_locations)  # London and Zurich are members
     assert eu.storage_locations == ("DE",)  # the source Region
     assert catalog.get("bedrock-global-claude-sonnet-5-5").processing_locations == ("ANY",)
-    assert "AE" in catalog.get("bedrock-apac-claude-sonnet-5-5").processing_locations
-    assert catalog.get("bedrock-eu-central-1-claude-sonnet-4-6").processing_locations == ("DE",)
+    apac = set(catalog.get("bedrock-apac-claude-sonnet-5-5").processing_locations)
+    assert {"AE", "MY", "TH", "JP", "KR", "IN", "SG", "AU", "ID", "TW"} == apac  # issue 10: MY, TH added
+
+
+def test_single_region_claude_entries_that_may_not_be_callable_are_not_offered() -> None:
+    """Issue 10: Sonnet 4.6 is documented on Bedrock through profiles only; in-Region use is unverified."""
+    catalog = load_catalog()
+    for gone in ("bedrock-eu-central-1-claude-sonnet-4-6", "bedrock-us-east-1-claude-sonnet-4-6"):
+        assert gone not in catalog
+    for deployment in catalog:
+        if deployment.provider == "bedrock" and "claude" in deployment.model:
+            prefix = deployment.api_model.split(".")[0]
+            assert prefix in locations.BEDROCK_PROFILES, deployment.id  # every Claude entry is a profile
+
+
+def test_bedrock_call_path_is_recorded_per_model() -> None:
+    catalog = load_catalog()
+    assert catalog.get("bedrock-eu-claude-sonnet-4-6").bedrock_api == "converse"
+    assert catalog.get("bedrock-eu-claude-sonnet-5-5").bedrock_api == "messages"
+
+
+def test_corrected_limits() -> None:
+    catalog = load_catalog()
+    assert catalog.get("anthropic-claude-sonnet-4-6").max_output_tokens == 128_000
+    astra = catalog.get("openai-gpt-6-astra")
+    assert (astra.context_window, astra.max_input_tokens, astra.input_limit) == (1_050_000, 922_000, 922_000)
+    assert not astra.fits(922_001, 1_000)  # inside the window, above the input limit
+    assert astra.fits(922_000, 128_000)
+    assert catalog.get("azure-global-gpt-5-1").input_limit == 400_000  # no cap: the window
+
+
+def test_azure_and_aws_region_tables_cover_the_new_regions() -> None:
+    assert locations.countries("azure:saudiarabiaeast") == {"SA"}
+    assert locations.countries("aws:eusc-de-east-1") == {"DE"}
+    assert locations.countries("azure:datazone-eu") == locations.EU
+    assert {"JP", "AU", "IN", "SG", "KR"} <= (locations.countries("azure:datazone-apac") or set())
+    assert locations.countries("azure:datazone-mars") is None
 
 
 def test_openai_residency_regions_and_the_storage_only_uae_region() -> None:
     catalog = load_catalog()
     eu = catalog.get("openai-eu-gpt-6-1-sol")
-    assert eu.data_residency == "eu" and set(eu.processing_locations) == locations.EEA
+    # Europe is "EEA and Switzerland" (issue 10)
+    assert eu.data_residency == "eu" and set(eu.processing_locations) == locations.EEA | {"CH"}
+    assert set(eu.storage_locations) == locations.EEA | {"CH"}
     ae = catalog.get("openai-ae-gpt-6-1-sol")
     assert (ae.processing_locations, ae.storage_locations) == (("ANY",), ("AE",))
     residency_regions = {d.data_residency for d in catalog if d.provider == "openai"}

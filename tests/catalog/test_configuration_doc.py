@@ -64,10 +64,10 @@ def test_every_toml_block_in_the_doc_is_a_valid_config(block: str, tmp_path: Pat
 
 
 def test_inherited_bedrock_example_takes_the_bundled_model_facts() -> None:
-    block = next(b for b in toml_blocks(DOC.read_text(encoding="utf-8")) if "eu-west-3" in b)
-    deployment = load_catalog(tomllib.loads(block)["deployments"]).get("bedrock-eu-west-3-claude-sonnet-4-6")
-    assert deployment.context_window == 1_000_000
-    assert deployment.processing_locations == ("FR",)
+    block = next(b for b in toml_blocks(DOC.read_text(encoding="utf-8")) if "jp.anthropic" in b)
+    deployment = load_catalog(tomllib.loads(block)["deployments"]).get("bedrock-jp-claude-sonnet-4-6")
+    assert deployment.context_window == 1_000_000 and deployment.max_output_tokens == 128_000
+    assert deployment.processing_locations == ("JP",)
     assert deployment.sources  # the model's sources come along
 
 

@@ -32,8 +32,9 @@ def test_only_assigned_iso_codes_are_countries() -> None:
 def test_every_cloud_region_and_group_maps_to_iso_countries() -> None:
     for table in locations.CLOUDS.values():
         assert set(table.values()) <= locations.ISO_COUNTRIES
-    for group in locations.GROUPS.values():
-        assert group <= locations.ISO_COUNTRIES
+    for group in locations.GROUPS.values():  # countries, and zones that lie in a country
+        assert group <= locations.ISO_COUNTRIES | set(locations.ZONES)
+    assert set(locations.ZONES.values()) <= locations.ISO_COUNTRIES
     assert len(locations.EU) == 27 and len(locations.EEA) == 30
     assert {"GB", "BR", "JP"} <= locations.GROUPS["EEA+ADEQUATE"]  # Brazil: Decision (EU) 2026/179
     assert "US" not in locations.GROUPS["EEA+ADEQUATE"]  # DPF covers certified firms only

@@ -38,7 +38,7 @@ def error_for(entry: dict[str, Any]) -> str:
 
 
 def test_a_user_entry_with_a_bundled_id_replaces_it() -> None:
-    bundled = load_catalog().get("bedrock-eu-central-1-claude-sonnet-4-6")
+    bundled = load_catalog().get("bedrock-eu-claude-sonnet-4-6")
     override = {"id": bundled.id, "provider": "bedrock", "model": bundled.model,
                 "api_model": bundled.api_model, "aws_region": "eu-central-1", "location": "DE",
                 "retention_days": 0, "price": {"input_per_mtok": "2.5", "output_per_mtok": "12"}}  # fmt: skip

@@ -89,7 +89,8 @@ def test_base_url_from_anthropic_base_url_and_the_quote_uses_the_count(
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-    quote = asyncio.run(cost.estimate(deployment("anthropic-sonnet"), REQUEST, expected_output_tokens=100))
+    target = deployment("anthropic-sonnet")
+    quote = asyncio.run(cost.estimate(target, REQUEST, expected_output_tokens=100, exact=True))
     assert (quote.input_tokens, quote.input_method, quote.error_band) == (1234, "provider_api", 0.0)
     assert quote.input_tokens_min == quote.input_tokens_max == 1234
     assert len(server.requests) == 1
@@ -101,8 +102,9 @@ def test_without_a_key_nothing_is_sent_and_the_count_is_offline(
     monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
     target = deployment("anthropic-sonnet")
     assert asyncio.run(cost.count_tokens_via_api(target, REQUEST)) is None
-    quote = asyncio.run(cost.estimate(target, REQUEST))
+    quote = asyncio.run(cost.estimate(target, REQUEST, exact=True))
     assert quote.input_method == "heuristic" and server.requests == []
+    assert "counted offline" in quote.notes[0]
 
 
 def test_an_api_error_falls_back_to_the_offline_count_with_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,7 +115,7 @@ def test_an_api_error_falls_back_to_the_offline_count_with_a_note(monkeypatch: p
         with pytest.raises(ProviderHTTPError) as raised:
             asyncio.run(cost.count_tokens_via_api(target, REQUEST))
         assert raised.value.status == 400 and KEY not in str(raised.value)
-        quote = asyncio.run(cost.estimate(target, REQUEST))
+        quote = asyncio.run(cost.estimate(target, REQUEST, exact=True))
         assert quote.input_method == "heuristic"
         assert quote.notes[0].startswith("count-tokens API failed")
     finally:
@@ -125,7 +127,7 @@ def test_other_providers_are_never_asked(server: CountTokensServer, monkeypatch:
     gpt = deployment("openai-gpt", provider="openai", model="gpt-4.1", base_url=server.url,
                      price_ref={"model_ref": "gpt-4.1", "provider_id": "openai"})  # fmt: skip
     assert asyncio.run(cost.count_tokens_via_api(gpt, REQUEST)) is None
-    assert asyncio.run(cost.estimate(gpt, REQUEST)).input_method == "exact"
+    assert asyncio.run(cost.estimate(gpt, REQUEST, exact=True)).input_method == "exact"
     assert server.requests == []
 
 
@@ -135,7 +137,8 @@ def test_a_refusal_keeps_the_text_here_and_says_why(
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
     refusal = "counted offline: not allowed there"
-    quote = asyncio.run(cost.estimate(deployment("anthropic-sonnet"), REQUEST, send_refusal=refusal))
+    target = deployment("anthropic-sonnet")
+    quote = asyncio.run(cost.estimate(target, REQUEST, send_refusal=refusal, exact=True))
     assert server.requests == []
     assert quote.input_method != "provider_api"
     assert quote.notes[0] == "counted offline: not allowed there"
@@ -165,8 +168,28 @@ def test_cli_estimate_of_secret_data_never_reaches_the_count_api(
     monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
     args = ["cost", "estimate", "--deployment", "anthropic-claude-sonnet-4-6", "--prompt", "سري للغاية",
             "--output-tokens", "10", "--json"]  # fmt: skip
-    assert main([*args, "--jurisdiction", "SA", "--data-class", "government_secret"]) == 0
+    secret = ["--jurisdiction", "SA", "--data-class", "government_secret"]
+    assert main([*args, *secret]) == 0 and main([*args, *secret, "--exact"]) == 0
     assert server.requests == []
     assert "not even to count its tokens" in capsys.readouterr().out
-    assert main(args) == 0  # unclassified: public, so the provider may count it
+    assert main(args) == 0  # no --exact: offline, even for public data
+    assert server.requests == []
+    assert main([*args, "--exact"]) == 0  # unclassified: public, so the provider may count it
     assert len(server.requests) == 1
+
+
+def test_a_quote_makes_no_network_call_even_with_a_key_and_a_base_url(
+    server: CountTokensServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 10: a governance answer sends nothing out unless the caller asks for an exact count."""
+    from polyroute_servers.cli import main
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+    quote = asyncio.run(cost.estimate(deployment("anthropic-sonnet"), REQUEST))
+    assert quote.input_method == "heuristic" and quote.input_tokens > 0
+    args = ["cost", "estimate", "--deployment", "anthropic-claude-sonnet-4-6", "--prompt", "hello there",
+            "--output-tokens", "10", "--json"]  # fmt: skip
+    assert main(args) == 0 and main([*args, "--offline"]) == 0
+    assert json.loads(capsys.readouterr().out.split("\n}\n")[0] + "}")["input_method"] == "heuristic"
+    assert server.requests == []  # the loopback fake's counter: nothing arrived

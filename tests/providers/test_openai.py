@@ -85,6 +85,19 @@ def test_compatible_endpoint_uses_its_own_key_variable(
     assert env.openai.seen()[0].headers["authorization"] == "Bearer sovereign-key-1234"
 
 
+def test_a_named_key_variable_that_is_unset_refuses_the_call_before_anything_is_sent(
+    providers: Providers, env: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10: naming `api_key_env` says the endpoint needs a key; no keyless placeholder is sent."""
+    monkeypatch.delenv("SOVEREIGN_KEY", raising=False)
+    local = deployment(
+        "openai_compatible", "jais-2", base_url=f"{env.openai.url}/v1", api_key_env="SOVEREIGN_KEY"
+    )
+    with pytest.raises(ConfigError, match=r"no API key for deployment .*: set SOVEREIGN_KEY"):
+        complete(providers, local)
+    assert env.openai.seen() == []
+
+
 def test_azure_uses_the_deployment_path_api_version_and_api_key_header(
     providers: Providers, env: FakeProviders
 ) -> None:

@@ -7,8 +7,18 @@ import pytest
 from polyroute import locations
 from polyroute.residency import DATA_CLASSES, Policy
 
-JURISDICTIONS = ("SA", "AE", "AE-DIFC", "AE-ADGM", "QA", "BH", "KW", "OM", "EU", "GB", "US")
-TERRITORY = {"AE-DIFC": "AE", "AE-ADGM": "AE", "EU": "EEA+ADEQUATE", "GB": "GB+ADEQUATE"}
+JURISDICTIONS = (
+    "SA", "SA-CI", "AE", "AE-DIFC", "AE-ADGM", "AE-DHCC", "QA", "QA-QFC", "BH", "KW", "OM", "EU", "GB", "US",
+)  # fmt: skip
+# Where regulated classes may go, per jurisdiction; a zone's health data stays in the zone (see
+# data/policy.toml), and DHCC's financial data follows the UAE-wide CBUAE rule.
+TERRITORY = {
+    "AE-DIFC": "DIFC+ADEQUATE", "AE-ADGM": "ADGM+ADEQUATE", "AE-DHCC": "AE-DHCC",
+    "QA-QFC": "QA-QFC", "EU": "EEA+ADEQUATE", "GB": "GB+ADEQUATE", "SA-CI": "SA",
+}  # fmt: skip
+EXCEPTIONS = {
+    ("AE-DIFC", "health"): "AE-DIFC", ("AE-ADGM", "health"): "AE-ADGM", ("AE-DHCC", "financial_regulated"): "AE",
+}  # fmt: skip
 REGULATED = ("confidential", "personal", "sensitive_personal", "health", "financial_regulated")
 
 
@@ -26,10 +36,11 @@ def test_every_jurisdiction_and_class_has_a_cited_rule(default_policy: Policy) -
 
 @pytest.mark.parametrize("jurisdiction", JURISDICTIONS)
 def test_location_shape_of_each_jurisdiction(jurisdiction: str, default_policy: Policy) -> None:
+    open_classes = ("SA",) if jurisdiction == "SA-CI" else ("ANY",)  # ECC-2:2024: even public data
     for data_class in ("public", "internal"):
-        assert default_policy.rule_for(jurisdiction, data_class).countries == ("ANY",)  # type: ignore[union-attr]
-    territory = TERRITORY.get(jurisdiction, jurisdiction)
+        assert default_policy.rule_for(jurisdiction, data_class).countries == open_classes  # type: ignore[union-attr]
     for data_class in REGULATED:
+        territory = EXCEPTIONS.get((jurisdiction, data_class), TERRITORY.get(jurisdiction, jurisdiction))
         assert default_policy.rule_for(jurisdiction, data_class).allowed == (territory,)  # type: ignore[union-attr]
     country = "EU" if jurisdiction == "EU" else jurisdiction.split("-")[0]
     for data_class in ("government_restricted", "government_secret"):

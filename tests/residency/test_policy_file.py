@@ -231,7 +231,7 @@ def test_explain_lists_rules_of_one_jurisdiction(default_policy: Policy) -> None
     assert {rule.jurisdiction for rule in explanation.rules} == {"EU"}
     assert len(explanation.rules) == 9
     assert explanation.aliases["EEA"] == "EU"
-    assert len(default_policy.explain().rules) == 99
+    assert len(default_policy.explain().rules) == 126
     with pytest.raises(PolyrouteError, match="unknown jurisdiction 'XX'; known: AE"):
         default_policy.explain("XX")
 

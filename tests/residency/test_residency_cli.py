@@ -110,7 +110,7 @@ def test_explain_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert "AE-DIFC/personal" in out and "DIFC Data Protection Law" in out
     assert main(["residency", "explain", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert len(document["rules"]) == 99 and document["version"].startswith("sha256:")
+    assert len(document["rules"]) == 126 and document["version"].startswith("sha256:")
     assert main(["residency", "explain", "--jurisdiction", "Atlantis"]) == 2
     assert capsys.readouterr().err.startswith("polyroute: unknown jurisdiction 'Atlantis'")
 

@@ -75,12 +75,14 @@ def test_public_data_may_go_anywhere(jurisdiction: str, default_policy: Policy, 
     assert verdict.reasons == [f"anywhere: {jurisdiction} public data may be processed anywhere"]
 
 
-def test_difc_and_adgm_are_territories_of_the_uae(default_policy: Policy, make: MakeDeployment) -> None:
+def test_onshore_uae_is_a_third_country_for_difc_and_adgm(default_policy: Policy, make: MakeDeployment) -> None:
+    """Issue 10: both rules used to allow AE; onshore UAE is on neither regime's adequacy list."""
     abu_dhabi = make("uae", processing=["azure:uaenorth"])
     doha = make("doha", processing=["gcp:me-central1"])
-    for zone, article in (("AE-DIFC", "Arts. 26-27"), ("AE-ADGM", "ss. 40-41")):
-        allowed = default_policy.check(zone, "personal", abu_dhabi, deployment_id="uae")
-        assert allowed.allowed and any(article in c for c in allowed.citations)
+    for zone, article in (("AE-DIFC", "Art. 26"), ("AE-ADGM", "s. 41")):
+        denied = default_policy.check(zone, "personal", abu_dhabi, deployment_id="uae")
+        assert not denied.allowed and any(article in c for c in denied.citations)
+        assert "AE" in " ".join(denied.reasons)
         assert not default_policy.check(zone, "personal", doha, deployment_id="doha").allowed
 
 

@@ -45,7 +45,9 @@ def test_api_key_env_replaces_the_vendor_variable(
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "vendor-key-000000")
     sovereign = make("openai_compatible", api_key_env="SOVEREIGN_KEY", base_url="http://10.0.0.1/v1")
-    assert secrets.api_key(sovereign) is None  # optional for compatible endpoints; never the vendor's key
+    with pytest.raises(ConfigError, match="set SOVEREIGN_KEY"):  # named, so needed; never the vendor's key
+        secrets.api_key(sovereign)
+    assert secrets.api_key(make("openai_compatible", base_url="http://10.0.0.1/v1")) is None  # none named
     monkeypatch.setenv("SOVEREIGN_KEY", "sovereign-key-0000")
     assert secrets.api_key(sovereign) == "sovereign-key-0000"
 

@@ -81,7 +81,8 @@ async def test_every_tools_result_validates_against_its_output_schema(
 async def test_estimate_cost_never_sends_a_prompt_where_residency_forbids_it(
     client: Client, provider_env: FakeProviders
 ) -> None:
-    args = {"deployment": "anthropic-claude-sonnet-4-6", "prompt": "سري للغاية", "jurisdiction": "SA"}
+    args = {"deployment": "anthropic-claude-sonnet-4-6", "prompt": "سري للغاية", "jurisdiction": "SA",
+            "exact": True}  # fmt: skip
     quote = ok(await client.call_tool("estimate_cost", {**args, "data_class": "government_secret"}))
     assert quote["input_method"] != "provider_api" and "not even to count" in quote["notes"][0]
     assert not provider_env.anthropic.seen()  # the text never left for the count-tokens API

@@ -97,14 +97,18 @@ async def test_estimate_cost_quotes_min_expected_max(client: Client) -> None:
     assert "not both" in refused(await client.call_tool("estimate_cost", both))
 
 
-async def test_estimate_cost_asks_the_providers_count_api_when_a_key_is_set(
+async def test_estimate_cost_is_offline_unless_an_exact_count_is_asked_for(
     client: Client, provider_env: FakeProviders
 ) -> None:
-    quote = ok(
-        await client.call_tool("estimate_cost", {"deployment": "anthropic-claude-sonnet-4-6", "prompt": "hi"})
-    )
+    args = {"deployment": "anthropic-claude-sonnet-4-6", "prompt": "hi"}
+    offline = ok(await client.call_tool("estimate_cost", args))
+    assert offline["input_method"] == "heuristic" and not provider_env.anthropic.seen()
+    quote = ok(await client.call_tool("estimate_cost", {**args, "exact": True}))
     assert quote["input_method"] == "provider_api" and quote["error_band"] == 0
     assert any("count_tokens" in seen.path for seen in provider_env.anthropic.seen())
+    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    hints = tools["estimate_cost"].annotations
+    assert hints is not None and hints.open_world_hint is True and hints.read_only_hint is True
 
 
 async def test_compare_costs_ranks_only_what_residency_allows(client: Client) -> None:

@@ -4,8 +4,9 @@
     polyroute cost compare (--prompt TEXT | --input-tokens N) --output-tokens M [--deployment ID ...] [--json]
 
 `--output-tokens` is the output expected; `--max-tokens` (default: the same) is the ceiling the max
-figure assumes. `estimate` asks Anthropic's count-tokens API when a key is configured (`--offline`
-skips it); `compare` always counts offline, and over the whole catalog lists a deployment it cannot price
+figure assumes. Both count offline: no part of the prompt leaves the machine. `estimate --exact` asks
+Anthropic's count-tokens API when a key is configured and the residency policy lets the prompt go
+there (`--offline` is kept for old scripts: it is the default); `compare` and over the whole catalog lists a deployment it cannot price
 under `unpriced` instead of failing. Bad numbers and unknown ids are one line on stderr, exit 2.
 """
 
@@ -34,11 +35,15 @@ def register(subparsers: Subparsers) -> None:
     estimate = actions.add_parser("estimate", help="quote one request on one deployment")
     estimate.add_argument("--deployment", required=True, help="a catalog id (`polyroute catalog list`)")
     _request_arguments(estimate)
-    estimate.add_argument("--offline", action="store_true", help="never ask a provider's count-tokens API")
+    estimate.add_argument(
+        "--exact", action="store_true", help="send the prompt to the provider's count-tokens API for an exact "
+        "count (only where the residency policy lets it go); default: counted offline, nothing leaves"
+    )
+    estimate.add_argument("--offline", action="store_true", help="count offline (the default; kept for old scripts)")
     estimate.add_argument("--jurisdiction", help="whose rules the prompt falls under (default: config)")
     estimate.add_argument(
-        "--data-class", help="the prompt's data class (default: config, else public); a prompt goes to a "
-        "provider's count-tokens API only where the residency policy lets it go"
+        "--data-class", help="the prompt's data class (default: config, else public); with --exact, a prompt "
+        "goes to a provider's count-tokens API only where the residency policy lets it go"
     )
     estimate.set_defaults(handler=run_estimate)
     compare = actions.add_parser("compare", help="quote one request on many deployments, cheapest first")
@@ -106,7 +111,7 @@ def run_estimate(app: App, args: argparse.Namespace) -> int:
         error(problem)
         return EXIT_USAGE
     deployment = app.catalog.get(args.deployment)
-    if args.prompt is not None and not args.offline and not args.batch:
+    if args.prompt is not None and args.exact and not args.offline and not args.batch:
         quote = _quote_prompt(app, deployment, args)
     else:
         quote = _quote_offline(deployment, args)
@@ -129,7 +134,12 @@ def _quote_prompt(app: App, deployment: Deployment, args: argparse.Namespace) ->
     defaults = app.settings.defaults
     refusal = api_count_refusal(app.policy, defaults, deployment, args.jurisdiction, args.data_class)
     estimate = cost.estimate(
-        deployment, request, app.settings, expected_output_tokens=args.output_tokens, send_refusal=refusal
+        deployment,
+        request,
+        app.settings,
+        expected_output_tokens=args.output_tokens,
+        send_refusal=refusal,
+        exact=True,
     )
     return asyncio.run(estimate)
 
@@ -147,7 +157,7 @@ def run_compare(app: App, args: argparse.Namespace) -> int:
         return 0
     rows = [
         (
-            q.deployment,
+            q.deployment + (" *" if q.price_caveat else ""),
             _tokens(q),
             usd(q.min_usd),
             usd(q.expected_usd),
@@ -159,6 +169,7 @@ def run_compare(app: App, args: argparse.Namespace) -> int:
     print_table(
         rows, ("deployment", "input tokens", "min", "expected", "max", "fits"), title="Cost, cheapest first"
     )
+    sys.stdout.write("".join(f"* {q.deployment}: {q.price_caveat}\n" for q in quotes if q.price_caveat))
     sys.stdout.write("".join(f"not priced: {row['deployment']}: {row['reason']}\n" for row in unpriced))
     return 0
 
@@ -200,6 +211,7 @@ def _print_quote(quote: Quote, deployment: Deployment) -> None:
         ("max", usd(quote.max_usd)),
         ("fits context", f"{'yes' if quote.fits_context else 'NO'} (window {quote.context_window:,})"),
         ("prices", quote.price_source),
+        *((("CAVEAT", quote.price_caveat),) if quote.price_caveat else ()),
     ]
     out.write("".join(f"  {name + ':':<15}{value}\n" for name, value in fields))
     if quote.notes:
