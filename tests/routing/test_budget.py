@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from polyroute.budget import BudgetKey, Budgets, SQLiteBudgetLedger
+from polyroute.budget import BudgetKey, Budgets
+from polyroute.budgetfile import SQLiteBudgetLedger
 from polyroute.errors import BudgetExceeded
 from polyroute.settings import Budget, Settings
 
@@ -49,14 +50,15 @@ def test_principal_and_team_budgets_both_apply(tmp_path: Path) -> None:
     budgets.settle(first, Decimal("0.25"))
     second = budgets.reserve("bob", Decimal("1.2"))  # team budget: 0.25 spent + 1.2 ≤ 1.5
     assert second is not None
-    with pytest.raises(BudgetExceeded, match=r"team:legal per month .*limit \$1.5"):
+    with pytest.raises(BudgetExceeded, match=r"team:legal per month \(2026-11\) would be exceeded: limit \$1.5,"):
         budgets.reserve("alice", Decimal("0.1"))
     budgets.release(second)
     status = {s.scope: s for s in budgets.status("alice")}
     assert status["principal:alice"].spent_usd == Decimal("0.25")
     assert status["team:legal"].reserved_usd == 0
     assert status["team:legal"].remaining_usd == Decimal("1.25")
-    assert budgets.headroom("alice") == Decimal("0.75")
+    headroom = budgets.headroom("alice")
+    assert headroom is not None and headroom.left == Decimal("0.75") and headroom.key.scope == "principal:alice"
 
 
 def test_headroom_is_never_negative_after_a_limit_is_lowered(tmp_path: Path) -> None:
@@ -66,7 +68,8 @@ def test_headroom_is_never_negative_after_a_limit_is_lowered(tmp_path: Path) -> 
 
     budgets = daily("1")
     budgets.settle(budgets.reserve("alice", Decimal("0.9")), Decimal("0.9"))
-    assert daily("0.5").headroom("alice") == 0
+    headroom = daily("0.5").headroom("alice")
+    assert headroom is not None and headroom.left == 0
 
 
 def test_refused_reservation_reserves_nothing(tmp_path: Path) -> None:
