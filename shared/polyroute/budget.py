@@ -77,7 +77,7 @@ class BudgetStatus(BaseModel):
 
 def usd(amount: Decimal) -> str:
     """An amount as a person reads it: `$0.0000001`, never `$1E-7`."""
-    return f"${amount:f}"
+    return f"${amount.normalize():f}"
 
 
 def is_bounded(amount: Decimal | None) -> bool:
@@ -96,7 +96,8 @@ def refusal(key: BudgetKey, spent: Decimal, reserved: Decimal, amount: Decimal) 
     if spent + reserved >= key.limit_usd:
         return f"budget {key.name} is used up: {totals}; no new call until {resets}"
     if spent + reserved + amount > key.limit_usd:
-        return f"budget {key.name} would be exceeded: {totals}, this call may cost up to {usd(amount)}; {resets}"
+        call = f"this call may cost up to {usd(amount)}"
+        return f"budget {key.name} would be exceeded: {totals}, {call}; {resets}"
     return None
 
 
