@@ -1,24 +1,27 @@
 """Budgets per principal and per team, per day and per month, in USD.
 
 A call reserves its quote's maximum before any provider sees it and settles with the actual cost after
-(or releases the reservation when it failed). The ledger is durable and shared — a SQLite file under the
-data dir, each check-and-reserve one `BEGIN IMMEDIATE` transaction — so concurrent calls, processes and
-replicas on one machine cannot overspend; `BudgetLedger` is the seam for a PostgreSQL ledger later.
-Amounts are Decimal end to end (stored as text, summed in Python inside the transaction).
+(or releases the reservation when it failed). The ledger is durable and shared — `budget.db` under the
+data dir (0600), see `budgetfile` — so concurrent calls, processes and replicas on one machine see one
+set of totals; `BudgetLedger` is the seam a PostgreSQL ledger implements. Amounts are Decimal end to end.
+
+The invariant (docs/routing.md, tests/routing/test_budget.py): a reservation is granted only while
+spent + reserved + amount <= limit, and spending is recorded as it happened, even above the reservation.
+So spent can pass a limit only by what the calls in flight at the last grant spent above their
+reservations: overrun <= sum over those calls of (actual − reserved). It is 0 when every reservation
+bounds its call, and once spent reaches the limit nothing more is granted until the period resets.
+A cost with no upper bound cannot keep that promise, so it is refused wherever a budget applies.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Protocol
 
 import anyio
@@ -26,7 +29,6 @@ from pydantic import BaseModel
 
 from polyroute.errors import BudgetExceeded
 from polyroute.settings import Budget, Settings
-from polyroute.sqlitefile import use_wal
 from polyroute.types import Money
 
 STALE_AFTER_S = 15 * 60  # a reservation this old belongs to a call that died: give the money back
@@ -40,6 +42,18 @@ class BudgetKey:
     period: str
     period_key: str
     limit_usd: Decimal
+
+    @property
+    def name(self) -> str:
+        return f"{self.scope} per {self.period} ({self.period_key})"
+
+    @property
+    def resets_at(self) -> datetime:
+        """When the next period starts (UTC calendar day or month)."""
+        if self.period == "day":
+            return datetime.strptime(self.period_key, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=1)
+        year, month = (int(part) for part in self.period_key.split("-"))
+        return datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -61,150 +75,91 @@ class BudgetStatus(BaseModel):
     remaining_usd: Money
 
 
+def usd(amount: Decimal) -> str:
+    """An amount as a person reads it: `$0.0000001`, never `$1E-7`."""
+    return f"${amount.normalize():f}"
+
+
+def is_bounded(amount: Decimal | None) -> bool:
+    """True for a cost that can be held to a budget: known, finite, not negative."""
+    return amount is not None and amount.is_finite() and amount >= 0
+
+
+def refusal(key: BudgetKey, spent: Decimal, reserved: Decimal, amount: Decimal) -> str | None:
+    """Why reserving `amount` on `key` (with these totals) must be refused, or None when it may go ahead.
+
+    The one rule every ledger applies inside its transaction: refused when the limit is already reached
+    (spent + reserved >= limit: calls may have overrun their reservations) or would be passed.
+    """
+    totals = f"limit {usd(key.limit_usd)}, spent {usd(spent)}, reserved {usd(reserved)} for calls in flight"
+    resets = f"it resets at {key.resets_at:%Y-%m-%d %H:%M} UTC"
+    if spent + reserved >= key.limit_usd:
+        return f"budget {key.name} is used up: {totals}; no new call until {resets}"
+    if spent + reserved + amount > key.limit_usd:
+        call = f"this call may cost up to {usd(amount)}"
+        return f"budget {key.name} would be exceeded: {totals}, {call}; {resets}"
+    return None
+
+
 class BudgetLedger(Protocol):
-    """Durable totals per (scope, period key); every method is one atomic transaction."""
+    """Durable totals per (scope, period_key) — `spent` and `reserved`, exact Decimals, (0, 0) for a key
+    never used — shared by every process and replica that opens the same store.
+
+    Each method is one atomic transaction, serialised against every other write to the same totals
+    (SQLite: BEGIN IMMEDIATE; PostgreSQL: e.g. SELECT … FOR UPDATE on the rows, taken in a fixed order),
+    so a check and the reservation it allows cannot interleave with another reserve.
+    """
 
     def reserve(self, keys: Sequence[BudgetKey], amount: Decimal, *, reservation_id: str, now: float) -> None:
-        """Reserve `amount` on every key, or raise BudgetExceeded and reserve nothing."""
-        ...
+        """Reserve `amount` (finite, >= 0; else ValueError) on every key, or reserve nothing.
 
-    def settle(self, reservation_id: str, keys: Sequence[BudgetKey], actual: Decimal) -> None:
-        """Turn a reservation into spending of `actual` (more or less than reserved) on its keys.
-
-        A reservation already expired as stale still has its actual cost counted on `keys`.
+        First gives back every reservation created before `now - STALE_AFTER_S` (as `release`). Then, if
+        `refusal(key, spent, reserved, amount)` names a reason for any key, raises BudgetExceeded with
+        that reason and changes nothing; otherwise adds `amount` to `reserved` on every key and stores
+        the reservation (id, its keys, amount, `now`).
         """
         ...
 
-    def release(self, reservation_id: str) -> None: ...
-
-    def totals(self, keys: Sequence[BudgetKey]) -> list[BudgetStatus]: ...
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS budget_totals (
-    scope TEXT NOT NULL, period_key TEXT NOT NULL, spent TEXT NOT NULL, reserved TEXT NOT NULL,
-    PRIMARY KEY (scope, period_key));
-CREATE TABLE IF NOT EXISTS budget_reservations (
-    id TEXT PRIMARY KEY, keys TEXT NOT NULL, amount TEXT NOT NULL, created REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS budget_reservations_created ON budget_reservations (created);
-"""
-
-
-class SQLiteBudgetLedger:
-    """The embedded ledger: one SQLite file (WAL), shared by every process that opens it."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._lock = threading.Lock()
-        use_wal(self._db)
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-
-    def _write(self, work: Callable[[sqlite3.Connection], None]) -> None:
-        """Run `work` in one BEGIN IMMEDIATE transaction (the write lock is taken before reading)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                work(self._db)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _row(self, db: sqlite3.Connection, scope: str, period_key: str) -> tuple[Decimal, Decimal]:
-        row = db.execute(
-            "SELECT spent, reserved FROM budget_totals WHERE scope = ? AND period_key = ?",
-            (scope, period_key),
-        ).fetchone()
-        return (Decimal(row[0]), Decimal(row[1])) if row else (Decimal(0), Decimal(0))
-
-    def _add(
-        self, db: sqlite3.Connection, scope: str, period_key: str, spent: Decimal, reserved: Decimal
-    ) -> None:
-        old_spent, old_reserved = self._row(db, scope, period_key)
-        db.execute(
-            "INSERT OR REPLACE INTO budget_totals (scope, period_key, spent, reserved) VALUES (?, ?, ?, ?)",
-            (scope, period_key, str(old_spent + spent), str(max(old_reserved + reserved, Decimal(0)))),
-        )
-
-    def reserve(self, keys: Sequence[BudgetKey], amount: Decimal, *, reservation_id: str, now: float) -> None:
-        def work(db: sqlite3.Connection) -> None:
-            self._expire(db, now)
-            for key in keys:
-                spent, reserved = self._row(db, key.scope, key.period_key)
-                if spent + reserved + amount > key.limit_usd:
-                    raise BudgetExceeded(
-                        f"budget {key.scope} per {key.period} ({key.period_key}) would be exceeded: limit "
-                        f"${key.limit_usd}, spent ${spent}, reserved ${reserved}, "
-                        f"this call may cost up to ${amount}"
-                    )
-            for key in keys:
-                self._add(db, key.scope, key.period_key, Decimal(0), amount)
-            encoded = json.dumps([[key.scope, key.period_key] for key in keys])
-            db.execute(
-                "INSERT INTO budget_reservations (id, keys, amount, created) VALUES (?, ?, ?, ?)",
-                (reservation_id, encoded, str(amount), now),
-            )
-
-        self._write(work)
-
-    def _take(self, db: sqlite3.Connection, reservation_id: str) -> tuple[list[list[str]], Decimal] | None:
-        row = db.execute(
-            "SELECT keys, amount FROM budget_reservations WHERE id = ?", (reservation_id,)
-        ).fetchone()
-        if row is None:
-            return None
-        db.execute("DELETE FROM budget_reservations WHERE id = ?", (reservation_id,))
-        return json.loads(row[0]), Decimal(row[1])
-
     def settle(self, reservation_id: str, keys: Sequence[BudgetKey], actual: Decimal) -> None:
-        def work(db: sqlite3.Connection) -> None:
-            taken = self._take(db, reservation_id)
-            reserved = Decimal(0) if taken is None else taken[1]
-            for key in keys:
-                self._add(db, key.scope, key.period_key, actual, -reserved)
-
-        self._write(work)
+        """Record `actual` as spent on `keys`, whatever it is — above the reservation or the limit too:
+        spending has happened and is never refused — and drop the reservation (its amount leaves
+        `reserved`). A reservation already given back as stale still has `actual` counted."""
+        ...
 
     def release(self, reservation_id: str) -> None:
-        def work(db: sqlite3.Connection) -> None:
-            taken = self._take(db, reservation_id)
-            if taken is not None:
-                for scope, period_key in taken[0]:
-                    self._add(db, scope, period_key, Decimal(0), -taken[1])
-
-        self._write(work)
-
-    def _expire(self, db: sqlite3.Connection, now: float) -> None:
-        stale = db.execute(
-            "SELECT id FROM budget_reservations WHERE created < ?", (now - STALE_AFTER_S,)
-        ).fetchall()
-        for (reservation_id,) in stale:
-            taken = self._take(db, reservation_id)
-            if taken is not None:
-                for scope, period_key in taken[0]:
-                    self._add(db, scope, period_key, Decimal(0), -taken[1])
+        """Drop the reservation (its amount leaves `reserved` on its keys); an unknown id does nothing."""
+        ...
 
     def totals(self, keys: Sequence[BudgetKey]) -> list[BudgetStatus]:
-        with self._lock:
-            rows = [(key, self._row(self._db, key.scope, key.period_key)) for key in keys]
-        return [
-            BudgetStatus(
-                scope=key.scope, period=key.period, period_key=key.period_key, limit_usd=key.limit_usd,
-                spent_usd=spent, reserved_usd=reserved, remaining_usd=key.limit_usd - spent - reserved,
-            )
-            for key, (spent, reserved) in rows
-        ]  # fmt: skip
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Current spent / reserved per key, in the order given; remaining = limit − spent − reserved."""
+        ...
 
 
 def period_key(period: str, when: datetime) -> str:
     return when.strftime("%Y-%m-%d" if period == "day" else "%Y-%m")
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """What is left for new calls: the least remaining across a principal's budgets, never below 0."""
+
+    left: Decimal
+    key: BudgetKey
+    status: BudgetStatus
+
+    def refusal(self, most: Decimal | None) -> str | None:
+        """Why a call that may cost up to `most` cannot be planned, or None when it fits."""
+        if most is None or not is_bounded(most):
+            return f"cannot be called: {unbounded(self.key)}"
+        reason = refusal(self.key, self.status.spent_usd, self.status.reserved_usd, most)
+        return None if reason is None else f"cannot be called: {reason}"
+
+
+def unbounded(key: BudgetKey) -> str:
+    return (
+        f"its cost has no upper bound (no price, or an estimate without a finite maximum), so it cannot be "
+        f"held to budget {key.name} (limit {usd(key.limit_usd)}): refused"
+    )
 
 
 class Budgets:
@@ -227,6 +182,8 @@ class Budgets:
         """The ledger, opened on first use (from whichever thread gets there first, once)."""
         with self._opening:
             if self._ledger is None:
+                from polyroute.budgetfile import SQLiteBudgetLedger
+
                 self._ledger = SQLiteBudgetLedger(self.settings.data_dir / "budget.db")
             return self._ledger
 
@@ -240,26 +197,26 @@ class Budgets:
     def _key(budget: Budget, when: datetime) -> BudgetKey:
         return BudgetKey(budget.scope, budget.period, period_key(budget.period, when), budget.limit_usd)
 
-    def headroom(self, principal: str) -> Decimal | None:
-        """The least remaining across the principal's budgets, never below 0 (a limit lowered under what
-        was already spent); None when no budget applies."""
-        if not self.settings.budgets:
-            return None
-        keys = self.keys_for(principal)
+    def headroom(self, principal: str) -> Headroom | None:
+        """The budget with the least remaining (a limit lowered under what was spent counts as 0 left);
+        None when no budget applies."""
+        keys = self.keys_for(principal) if self.settings.budgets else []
         if not keys:
             return None
-        return max(Decimal(0), min(status.remaining_usd for status in self.ledger.totals(keys)))
+        key, status = min(zip(keys, self.ledger.totals(keys), strict=True), key=lambda t: t[1].remaining_usd)
+        return Headroom(max(Decimal(0), status.remaining_usd), key, status)
 
-    def reserve(self, principal: str, amount: Decimal) -> Reservation | None:
+    def reserve(self, principal: str, amount: Decimal | None) -> Reservation | None:
         """Reserve `amount` on every budget of the principal; None when no budget applies.
 
-        Raises BudgetExceeded (and reserves nothing) when any budget would go over its limit.
+        Raises BudgetExceeded (and reserves nothing) when any budget is used up or would go over its
+        limit, or when `amount` has no finite upper bound (None, infinite, NaN) and a budget applies.
         """
-        if not self.settings.budgets:
-            return None
-        keys = self.keys_for(principal)
+        keys = self.keys_for(principal) if self.settings.budgets else []
         if not keys:
             return None
+        if amount is None or not is_bounded(amount):
+            raise BudgetExceeded(f"no call made: {unbounded(keys[0])}")
         reservation = Reservation(uuid.uuid4().hex, tuple(keys), amount)
         self.ledger.reserve(keys, amount, reservation_id=reservation.id, now=self.clock())
         return reservation
@@ -272,7 +229,7 @@ class Budgets:
         if reservation is not None:
             self.ledger.release(reservation.id)
 
-    async def reserve_async(self, principal: str, amount: Decimal) -> Reservation | None:
+    async def reserve_async(self, principal: str, amount: Decimal | None) -> Reservation | None:
         """`reserve` off the event loop (the ledger fsyncs); no thread hop when no budget is configured."""
         if not self.settings.budgets:
             return None

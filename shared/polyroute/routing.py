@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from polyroute.budget import Budgets
+from polyroute.budget import Budgets, Headroom
 from polyroute.catalog import CAPABILITIES, Deployment
 from polyroute.cost import default_expected_output
 from polyroute.errors import ConfigError
@@ -211,7 +211,7 @@ class Router:
         )
 
     def _consider(
-        self, resolved: RoutingInput, passed: Passed, tokens: TokenCount, headroom: Money | None
+        self, resolved: RoutingInput, passed: Passed, tokens: TokenCount, headroom: Headroom | None
     ) -> Option | Exclusion:
         """The per-call checks (context, price, health, capacity, budget); if it passes, its ranking facts."""
         deployment = passed.deployment
@@ -230,9 +230,8 @@ class Router:
             stage = "health" if "circuit" in blocked else "capacity"
             return Exclusion(deployment=deployment.id, stage=stage, reason=blocked)
         if headroom is not None:
-            most = self.prices.estimate(deployment, tokens, max_tokens).max_usd
-            if most > headroom:
-                reason = f"may cost up to ${most}, more than the ${headroom} left on the principal's budgets"
+            reason = headroom.refusal(self.prices.estimate(deployment, tokens, max_tokens).max_usd)
+            if reason is not None:
                 return Exclusion(deployment=deployment.id, stage="budget", reason=reason)
         return Option(
             deployment.id, expected, self.health.latency_ms(deployment), deployment.quality_for(resolved.task)

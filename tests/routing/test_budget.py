@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,7 +14,8 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from polyroute.budget import BudgetKey, Budgets, SQLiteBudgetLedger
+from polyroute.budget import BudgetKey, Budgets
+from polyroute.budgetfile import SQLiteBudgetLedger
 from polyroute.errors import BudgetExceeded
 from polyroute.settings import Budget, Settings
 
@@ -49,14 +52,17 @@ def test_principal_and_team_budgets_both_apply(tmp_path: Path) -> None:
     budgets.settle(first, Decimal("0.25"))
     second = budgets.reserve("bob", Decimal("1.2"))  # team budget: 0.25 spent + 1.2 ≤ 1.5
     assert second is not None
-    with pytest.raises(BudgetExceeded, match=r"team:legal per month .*limit \$1.5"):
+    over = r"team:legal per month \(2026-11\) would be exceeded: limit \$1\.5, spent \$0\.25, reserved \$1\.2"
+    with pytest.raises(BudgetExceeded, match=over):
         budgets.reserve("alice", Decimal("0.1"))
     budgets.release(second)
     status = {s.scope: s for s in budgets.status("alice")}
     assert status["principal:alice"].spent_usd == Decimal("0.25")
     assert status["team:legal"].reserved_usd == 0
     assert status["team:legal"].remaining_usd == Decimal("1.25")
-    assert budgets.headroom("alice") == Decimal("0.75")
+    headroom = budgets.headroom("alice")
+    assert headroom is not None and headroom.key.scope == "principal:alice"
+    assert headroom.left == Decimal("0.75")
 
 
 def test_headroom_is_never_negative_after_a_limit_is_lowered(tmp_path: Path) -> None:
@@ -66,7 +72,8 @@ def test_headroom_is_never_negative_after_a_limit_is_lowered(tmp_path: Path) -> 
 
     budgets = daily("1")
     budgets.settle(budgets.reserve("alice", Decimal("0.9")), Decimal("0.9"))
-    assert daily("0.5").headroom("alice") == 0
+    headroom = daily("0.5").headroom("alice")
+    assert headroom is not None and headroom.left == 0
 
 
 def test_refused_reservation_reserves_nothing(tmp_path: Path) -> None:
@@ -183,3 +190,71 @@ def test_ledger_invariants_over_random_sequences(
     (after,) = ledger.totals([key])
     ledger.close()
     assert (after.spent_usd, after.reserved_usd) == (spent, kept)
+
+
+def test_a_reached_limit_refuses_even_a_free_call_and_says_when_it_resets(tmp_path: Path) -> None:
+    config = settings(tmp_path, Budget(scope="team:legal", period="day", limit_usd=Decimal("0.01")))
+    budgets = Budgets(config, clock=lambda: NOV_25)
+    budgets.settle(budgets.reserve("alice", Decimal("0.001")), Decimal("0.0123"))  # above its reservation
+    (status,) = budgets.status("alice")
+    assert (status.spent_usd, status.reserved_usd, status.remaining_usd) == (
+        Decimal("0.0123"), 0, Decimal("-0.0023")
+    )  # fmt: skip
+    with pytest.raises(BudgetExceeded) as refused:
+        budgets.reserve("bob", Decimal(0))
+    assert str(refused.value) == (
+        "budget team:legal per day (2026-11-25) is used up: limit $0.01, spent $0.0123, reserved $0 for "
+        "calls in flight; no new call until it resets at 2026-11-26 00:00 UTC"
+    )
+
+
+def test_tiny_amounts_are_written_out_not_in_exponent_form(tmp_path: Path) -> None:
+    config = settings(tmp_path, Budget(scope="principal:carol", period="month", limit_usd=Decimal("1E-7")))
+    with pytest.raises(BudgetExceeded, match=r"limit \$0\.0000001, .* may cost up to \$0\.000002;"):
+        Budgets(config, clock=lambda: NOV_25).reserve("carol", Decimal("2E-6"))
+
+
+@pytest.mark.parametrize(
+    ("period", "key", "resets"),
+    [
+        ("day", "2026-11-30", datetime(2026, 12, 1, tzinfo=UTC)),
+        ("day", "2026-12-31", datetime(2027, 1, 1, tzinfo=UTC)),
+        ("month", "2026-11", datetime(2026, 12, 1, tzinfo=UTC)),
+        ("month", "2026-12", datetime(2027, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_periods_reset_at_the_next_utc_day_or_month(period: str, key: str, resets: datetime) -> None:
+    assert BudgetKey("team:x", period, key, Decimal(1)).resets_at == resets
+
+
+@pytest.mark.parametrize("amount", [None, Decimal("Infinity"), Decimal("NaN"), Decimal("-0.01")])
+def test_an_unbounded_cost_is_refused_only_where_a_budget_applies(
+    tmp_path: Path, amount: Decimal | None
+) -> None:
+    config = settings(tmp_path, Budget(scope="team:ops", period="day", limit_usd=Decimal("5")))
+    budgets = Budgets(config, clock=lambda: NOV_25)
+    with pytest.raises(BudgetExceeded, match=r"no upper bound .* budget team:ops per day \(2026-11-25\)"):
+        budgets.reserve("carol", amount)
+    assert budgets.reserve("alice", amount) is None  # no budget applies to alice: nothing to hold
+    assert all(s.reserved_usd == 0 for s in budgets.status("carol"))
+    headroom = budgets.headroom("carol")
+    assert headroom is not None and "no upper bound" in (headroom.refusal(amount) or "")
+    with pytest.raises(ValueError, match="finite"):  # the ledger itself never stores one either
+        budgets.ledger.reserve(budgets.keys_for("carol"), amount or Decimal("NaN"), reservation_id="x", now=0)
+
+
+def test_the_ledger_file_and_its_wal_are_private(tmp_path: Path) -> None:
+    config = settings(tmp_path, Budget(scope="team:ops", period="day", limit_usd=Decimal("5")))
+    budgets = Budgets(config, clock=lambda: NOV_25)
+    budgets.settle(budgets.reserve("carol", Decimal("1")), Decimal("0.5"))
+    files = [tmp_path / "data" / name for name in ("budget.db", "budget.db-wal", "budget.db-shm")]
+    assert [stat.S_IMODE(path.stat().st_mode) for path in files] == [0o600] * 3
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) & 0o077 == 0
+
+
+def test_a_ledger_file_left_readable_by_others_is_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "old" / "budget.db"
+    SQLiteBudgetLedger(path).close()
+    os.chmod(path, 0o644)  # what an older version, following the umask, created
+    SQLiteBudgetLedger(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Fault:
     reset: bool = False  # drop the connection with a TCP reset instead of answering
     malformed: bool = False  # 200 with a body that is not JSON
     inference_geo: str | None = None  # answer normally but report this `usage.inference_geo` (Anthropic)
+    input_tokens: int | None = None  # answer normally but report this many input tokens in the usage
     times: int | None = 1
 
 
@@ -171,7 +172,7 @@ class FakeServer:
         if fault.malformed:
             return Reply(200, b'{"id": "broken", "content": [tru')
         if fault.status is None:
-            return _with_geo(self.answer(model, path, body), fault.inference_geo)
+            return _with_usage(self.answer(model, path, body), fault.inference_geo, fault.input_tokens)
         reply = self.error_reply(fault.status, fault.code, fault.message or f"injected {fault.status}")
         if fault.retry_after is not None:
             reply.headers["retry-after"] = f"{fault.retry_after:g}"
@@ -180,9 +181,23 @@ class FakeServer:
         return reply
 
 
-def _with_geo(reply: Reply, geo: str | None) -> Reply:
-    if geo is not None and "usage" in reply.payload:  # a message body (Anthropic's carries the geo)
-        reply.payload["usage"]["inference_geo"] = geo
+def _with_usage(reply: Reply, geo: str | None, input_tokens: int | None) -> Reply:
+    """A normal answer with its usage changed: where inference ran (Anthropic's carries the geo), or the
+    input tokens counted (a provider counting far more than a quote assumed), in each dialect's names."""
+    raw: Any = reply.payload
+    payload = cast(dict[str, Any], raw) if isinstance(raw, dict) else {}
+    if not isinstance(payload.get("usage"), dict):
+        return reply
+    usage = cast(dict[str, Any], payload["usage"])
+    if geo is not None:
+        usage["inference_geo"] = geo
+    if input_tokens is not None:
+        for name, total in (("input_tokens", None), ("prompt_tokens", "total_tokens"),
+                            ("inputTokens", "totalTokens")):  # fmt: skip
+            if name in usage:
+                if total:
+                    usage[total] += input_tokens - usage[name]
+                usage[name] = input_tokens
     return reply
 
 
