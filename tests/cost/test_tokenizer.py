@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.cost.samples import ALL, ARABIC, ENGLISH
 
-from polyroute import tokenizer
+from polyroute import bpe, textmemo, tokenizer
 from polyroute.errors import ConfigError
 
 
@@ -41,7 +41,7 @@ def test_patterns_and_special_tokens_are_tiktokens_own(
     monkeypatch.setattr(openai_public, "load_tiktoken_bpe", lambda *_, **__: {})
     spec = getattr(openai_public, name)()
     encoder = tokenizer.verified_encoding(name)
-    assert (spec["pat_str"], spec["special_tokens"]) == tokenizer._SPECS[name]  # pyright: ignore[reportPrivateUsage]
+    assert (spec["pat_str"], spec["special_tokens"]) == bpe._SPECS[name]  # pyright: ignore[reportPrivateUsage]
     assert type(encoder).__module__ == "tiktoken.core"  # the native encoder, not the pure-Python port
 
 
@@ -74,14 +74,14 @@ HOSTILE = {
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
 def test_hostile_megabyte_inputs_are_counted_in_bounded_segments(kind: str) -> None:
     text = HOSTILE[kind]
-    parts = list(tokenizer.segments(text))
+    parts = list(bpe.segments(text))
     assert "".join(parts) == text
-    assert max(map(len, parts)) <= tokenizer.RUN_LIMIT
+    assert max(map(len, parts)) <= bpe.RUN_LIMIT
     assert tokenizer.count_exact(text, "o200k_base") > 0
 
 
 def test_a_run_too_long_to_reach_is_cut_at_the_last_safe_boundary_before_it() -> None:
-    parts = list(tokenizer.segments("word  next " + "a" * 100_000))
+    parts = list(bpe.segments("word  next " + "a" * 100_000))
     assert parts[0] == "word  next"  # not inside the run, and not inside the double space
     assert parts[1].startswith(" aaa")
 
@@ -107,12 +107,33 @@ def test_cutting_at_safe_boundaries_never_changes_the_count(text: str, segment: 
 
 def _count_with(name: tokenizer.EncodingName, text: str, segment: int) -> int:
     """count_exact with a tiny SEGMENT (and a RUN_LIMIT the texts never reach)."""
-    saved = tokenizer.SEGMENT, tokenizer.RUN_LIMIT
-    tokenizer.SEGMENT, tokenizer.RUN_LIMIT = segment, 10_000
+    saved = bpe.SEGMENT, bpe.RUN_LIMIT
+    bpe.SEGMENT, bpe.RUN_LIMIT = segment, 10_000
     try:
         return tokenizer.count_exact(text, name)
     finally:
-        tokenizer.SEGMENT, tokenizer.RUN_LIMIT = saved
+        bpe.SEGMENT, bpe.RUN_LIMIT = saved
+
+
+def test_a_large_text_is_counted_once_then_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a worker thread counted, the event loop's plan finds: it then only hashes the text."""
+    textmemo.clear()
+    text = ENGLISH * 20
+    first = tokenizer.count_exact(text, "o200k_base"), tokenizer.features(text)
+    monkeypatch.setattr(bpe, "_count", lambda *_: pytest.fail("counted again"))
+    monkeypatch.setattr(tokenizer, "_features", lambda *_: pytest.fail("counted again"))
+    assert (tokenizer.count_exact("".join([text]), "o200k_base"), tokenizer.features(text[:])) == first
+
+
+def test_the_memory_of_large_texts_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    textmemo.clear()
+    monkeypatch.setattr(textmemo, "MAX_CHARS", 3 * textmemo.MIN_CHARS)
+    texts = [str(n) * textmemo.MIN_CHARS for n in range(5)]
+    for text in texts:
+        tokenizer.count_exact(text, "o200k_base")
+    held = textmemo._held  # pyright: ignore[reportPrivateUsage]
+    assert [key[1][0] for key in held] == ["2", "3", "4"]  # the oldest went first
+    textmemo.clear()
 
 
 def test_token_ids_match_tiktokens_published_examples() -> None:
