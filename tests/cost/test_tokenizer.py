@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gzip
 from importlib import resources
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.cost.samples import ALL, ARABIC, ENGLISH
 
-from polyroute import tokenizer
+from polyroute import bpe, textmemo, tokenizer
 from polyroute.errors import ConfigError
 
 
@@ -26,6 +29,111 @@ def test_a_tampered_vocabulary_is_refused() -> None:
     tampered = raw.replace(b" 0\n", b" 1\n", 1)
     with pytest.raises(ConfigError, match="does not match tiktoken's published SHA-256"):
         tokenizer.check_vocabulary("o200k_base", tampered)
+
+
+@pytest.mark.parametrize("name", ["cl100k_base", "o200k_base"])
+def test_patterns_and_special_tokens_are_tiktokens_own(
+    name: tokenizer.EncodingName, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The installed tiktoken's definition, read without letting it fetch a vocabulary."""
+    from tiktoken_ext import openai_public
+
+    monkeypatch.setattr(openai_public, "load_tiktoken_bpe", lambda *_, **__: {})
+    spec = getattr(openai_public, name)()
+    encoder = tokenizer.verified_encoding(name)
+    assert (spec["pat_str"], spec["special_tokens"]) == bpe._SPECS[name]  # pyright: ignore[reportPrivateUsage]
+    assert type(encoder).__module__ == "tiktoken.core"  # the native encoder, not the pure-Python port
+
+
+def test_tiktoken_never_downloads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An empty cache and no network: the hash-checked bundled file is all tiktoken gets."""
+    import tiktoken.load
+
+    def refuse(*_: object, **__: object) -> bytes:
+        raise AssertionError("tiktoken tried to read or download a vocabulary")
+
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(tiktoken.load, "read_file", refuse)
+    monkeypatch.setattr(tiktoken.load, "read_file_cached", refuse)
+    tokenizer.verified_encoding.cache_clear()
+    try:
+        assert tokenizer.count_exact("hello world", "o200k_base") == 2
+    finally:
+        tokenizer.verified_encoding.cache_clear()
+
+
+HOSTILE = {
+    "one letter": "a" * 1_000_000,
+    "spaces": " " * 1_000_000,  # tiktoken's regex engine overflows its stack on this whole
+    "newlines": "\n" * 300_000,
+    "combining marks": "\u064e" * 300_000,
+    "mixed scripts": "abc ﻻ 中文 😀 " * 30_000,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_hostile_megabyte_inputs_are_counted_in_bounded_segments(kind: str) -> None:
+    text = HOSTILE[kind]
+    parts = list(bpe.segments(text))
+    assert "".join(parts) == text
+    assert max(map(len, parts)) <= bpe.RUN_LIMIT
+    assert tokenizer.count_exact(text, "o200k_base") > 0
+
+
+def test_a_run_too_long_to_reach_is_cut_at_the_last_safe_boundary_before_it() -> None:
+    parts = list(bpe.segments("word  next " + "a" * 100_000))
+    assert parts[0] == "word  next"  # not inside the run, and not inside the double space
+    assert parts[1].startswith(" aaa")
+
+
+def test_a_long_run_cut_without_a_safe_boundary_stays_exact_on_repeats() -> None:
+    whole = tokenizer.verified_encoding("o200k_base").encode_ordinary("a" * 300_000)
+    assert tokenizer.count_exact("a" * 300_000, "o200k_base") == len(whole)
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list("ab Z9.'\n\t,-é中ب\u064e😀  ")), max_size=400)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_TEXT, segment=st.integers(min_value=1, max_value=40))
+def test_cutting_at_safe_boundaries_never_changes_the_count(text: str, segment: int) -> None:
+    """Small segments put a cut at nearly every safe boundary: the sum must equal the whole's count."""
+    for name in ("o200k_base", "cl100k_base"):
+        encoder = tokenizer.verified_encoding(name)
+        expected = len(encoder.encode_ordinary(text))
+        cut = _count_with(name, text, segment)
+        assert cut == expected, (name, text)
+
+
+def _count_with(name: tokenizer.EncodingName, text: str, segment: int) -> int:
+    """count_exact with a tiny SEGMENT (and a RUN_LIMIT the texts never reach)."""
+    saved = bpe.SEGMENT, bpe.RUN_LIMIT
+    bpe.SEGMENT, bpe.RUN_LIMIT = segment, 10_000
+    try:
+        return tokenizer.count_exact(text, name)
+    finally:
+        bpe.SEGMENT, bpe.RUN_LIMIT = saved
+
+
+def test_a_large_text_is_counted_once_then_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a worker thread counted, the event loop's plan finds: it then only hashes the text."""
+    textmemo.clear()
+    text = ENGLISH * 20
+    first = tokenizer.count_exact(text, "o200k_base"), tokenizer.features(text)
+    monkeypatch.setattr(bpe, "_count", lambda *_: pytest.fail("counted again"))
+    monkeypatch.setattr(tokenizer, "_features", lambda *_: pytest.fail("counted again"))
+    assert (tokenizer.count_exact("".join([text]), "o200k_base"), tokenizer.features(text[:])) == first
+
+
+def test_the_memory_of_large_texts_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    textmemo.clear()
+    monkeypatch.setattr(textmemo, "MAX_CHARS", 3 * textmemo.MIN_CHARS)
+    texts = [str(n) * textmemo.MIN_CHARS for n in range(5)]
+    for text in texts:
+        tokenizer.count_exact(text, "o200k_base")
+    held = textmemo._held  # pyright: ignore[reportPrivateUsage]
+    assert [key[1][0] for key in held] == ["2", "3", "4"]  # the oldest went first
+    textmemo.clear()
 
 
 def test_token_ids_match_tiktokens_published_examples() -> None:
