@@ -9,6 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from polyroute.audit.event import AuditEvent, EventType, GroupBy, UsageSummary, VerifyResult
+from polyroute.audit.receipt import Receipt, UnknownOutcome
 from polyroute_servers.arguments import DeploymentId, OptionalDataClass, OptionalJurisdiction
 from polyroute_servers.auth import AUDIT_READ, AUDIT_WRITE
 from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
     from polyroute.app import App
 
 INSTRUCTIONS = (
-    "Audit: every routed call and refusal is in a hash-chained, signed log. Call get_receipt with a "
+    "Audit: every routed call and refusal is in a hash-chained, signed log: a routed call's intent is "
+    "written before any provider sees it, its outcome after. Call get_receipt with a "
     "receipt id from complete to show what happened; query_events to find events; summarize_usage for "
     "tokens and USD by provider, model, principal, deployment or day; verify_log to prove the log is "
     "intact. Call record_event to write your own action (e.g. 'sent report to client') into the same "
@@ -27,21 +29,33 @@ INSTRUCTIONS = (
 Since = Annotated[datetime | None, Field(description="only events at or after this time (RFC 3339)")]
 Until = Annotated[datetime | None, Field(description="only events before this time (RFC 3339)")]
 Limit = Annotated[int, Field(ge=1, le=1000, description="the most events to return, newest first")]
+UNKNOWN_SHOWN = 20
 
 
 class EventList(BaseModel):
     events: list[AuditEvent]
     count: int
+    outcome_unknown: list[UnknownOutcome] = Field(
+        default_factory=list[UnknownOutcome],
+        description="routed calls among these events whose intent is logged but whose outcome is not",
+    )
 
 
 class UsageReport(BaseModel):
     group_by: str
     rows: list[UsageSummary]
+    outcome_unknown: list[UnknownOutcome] = Field(
+        default_factory=list[UnknownOutcome],
+        description=f"the latest (at most {UNKNOWN_SHOWN}) routed calls whose outcome the log does not "
+        "hold, with the deployments that may have been contacted",
+    )
 
 
 async def query_events(
     ctx: Context,
-    event_type: Annotated[EventType | None, Field(description="e.g. completion, refusal, external")] = None,
+    event_type: Annotated[
+        EventType | None, Field(description="e.g. intent, completion, failure, refusal, external")
+    ] = None,
     principal: Annotated[str | None, Field(description="who made the call")] = None,
     deployment: Annotated[str | None, Field(description="catalog deployment id")] = None,
     allowed: Annotated[
@@ -50,19 +64,29 @@ async def query_events(
     since: Since = None,
     until: Until = None,
     limit: Limit = 50,
+    outcome_unknown: Annotated[
+        bool, Field(description="only routed calls whose intent is logged but whose outcome is not")
+    ] = False,
 ) -> EventList:
-    """Audit events matching every filter given, newest first."""
+    """Audit events matching every filter given, newest first; intents without an outcome are listed
+    again in `outcome_unknown` with the deployments that may have been contacted."""
     from polyroute.audit.event import EventQuery
+    from polyroute.audit.receipt import unknown_among
 
     query = EventQuery(event_type=event_type, principal=principal, deployment=deployment, allowed=allowed,
-                       since=since, until=until, limit=limit)  # fmt: skip
-    events = list(await app_of(ctx).audit.query(query))
-    return EventList(events=events, count=len(events))
+                       since=since, until=until, limit=limit, outcome_unknown=outcome_unknown)  # fmt: skip
+    store = app_of(ctx).audit
+    events = list(await store.query(query))
+    return EventList(events=events, count=len(events), outcome_unknown=await unknown_among(store, events))
 
 
 async def verify_log(ctx: Context) -> VerifyResult:
-    """Recompute the hash chain and check the signed heads; `first_bad_seq` is the first bad event."""
-    return await app_of(ctx).audit.verify()
+    """Recompute the hash chain and check the signed heads; `first_bad_seq` is the first bad event.
+    The log must still reach the head recorded at the last verification (the witness)."""
+    from polyroute.audit.witness import verify_store
+
+    app = app_of(ctx)
+    return await verify_store(app.audit, app.settings)
 
 
 async def summarize_usage(
@@ -74,23 +98,35 @@ async def summarize_usage(
     since: Since = None,
     until: Until = None,
 ) -> UsageReport:
-    """Calls, tokens and USD spent, grouped."""
+    """Calls, tokens and USD spent, grouped; calls whose outcome is unknown are counted apart."""
     from polyroute.audit.event import EventQuery
+    from polyroute.audit.receipt import unknown_outcome
 
+    store = app_of(ctx).audit
     query = EventQuery(principal=principal, since=since, until=until)
-    rows = list(await app_of(ctx).audit.summarize(group_by, query))
-    return UsageReport(group_by=group_by, rows=rows)
+    rows = list(await store.summarize(group_by, query))
+    unknown: list[UnknownOutcome] = []
+    if any(row.outcome_unknown for row in rows):
+        lost = EventQuery(
+            principal=principal, since=since, until=until, outcome_unknown=True, limit=UNKNOWN_SHOWN
+        )
+        unknown = [unknown_outcome(e) for e in await store.query(lost)]
+    return UsageReport(group_by=group_by, rows=rows, outcome_unknown=unknown)
 
 
 async def get_receipt(
     ctx: Context,
     receipt_id: Annotated[str, Field(description="the receipt id a complete call returned")],
-) -> AuditEvent:
-    """One audit event (the receipt of a routed call): candidates, choice, cost, where it ran, hashes."""
-    event = await app_of(ctx).audit.get(receipt_id)
-    if event is None:
+) -> Receipt:
+    """A routed call's record: its outcome event (candidates, choice, attempts, cost, where it ran,
+    hashes) with `status` and the `intent` written before any provider saw it; while the outcome is
+    missing, the intent with status "outcome unknown" and the deployments that may have been contacted."""
+    from polyroute.audit.receipt import find_receipt
+
+    receipt = await find_receipt(app_of(ctx).audit, receipt_id)
+    if receipt is None:
         raise ToolError(f"no audit event with receipt id {receipt_id!r}")
-    return event
+    return receipt
 
 
 async def record_event(

@@ -1,8 +1,11 @@
-"""Carrying out a route plan: reserve budget, call candidates in order, settle, and write the receipt.
+"""Carrying out a route plan: record the intent, reserve budget, call candidates in order, settle, and
+record the outcome.
 
 Split from `routing` because planning is pure and fast (the dry run) while this part spends money,
-touches providers and writes the audit log. Exactly one receipt per routed call: "completion" on
-success, "refusal" when nothing was called or everything failed.
+touches providers and writes the audit log (the events themselves are built in `trail`). The intent
+is durable before any provider can see the request — the one durable write a call waits for; the
+outcome (`completion`, `failure`, or `refusal` when the budget stopped every attempt) is queued for
+the next group commit off the response path. A call refused at planning time leaves one `refusal`.
 """
 
 from __future__ import annotations
@@ -10,21 +13,25 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 
 from polyroute import cost, locations
-from polyroute.audit import EventContent, EventDraft, content_digest
+from polyroute.audit import AuditEvent, EventContent, EventDraft
 from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError
 from polyroute.providers import call_with_retries
 from polyroute.refusal import no_route, refusal
 from polyroute.routing import Candidate, Exclusion, RoutedCompletion
+from polyroute.trail import CallFacts, completion_event, intent_event, unfinished_event
 from polyroute.types import Attempt, Completion, Money
 
 if TYPE_CHECKING:
+    from polyroute.audit import AuditStore
     from polyroute.catalog import Deployment
     from polyroute.routing import RoutePlan, Router, RouteRequest
+
+CANCELLED = "cancelled by the caller while waiting for the provider (it may have received the request)"
 
 _BREAKER_STATUSES = frozenset({401, 403, 404, 408, 409, 429})  # the deployment's fault, not the request's
 
@@ -72,6 +79,7 @@ class _Run:
             await router.budgets.release_async(reservation)
             return None
         except BaseException:  # cancelled: give back synchronously, awaiting here would be cancelled too
+            self.attempts.append(Attempt(deployment=deployment.id, ok=False, error=CANCELLED))
             router.health.release(deployment.id)
             router.budgets.release(reservation)
             raise
@@ -107,36 +115,58 @@ class _Run:
 
 
 async def dispatch(router: Router, request: RouteRequest) -> RoutedCompletion:
-    """Plan, call with fallbacks inside the compliant set, and write exactly one receipt."""
+    """Plan; record the intent; call with fallbacks inside the compliant set; queue the outcome."""
     started = time.perf_counter()
-    await router.app.audit.ready()  # no receipt could be written, no call: stop before any provider
+    audit = router.app.audit
+    await audit.ready()  # no receipt could be written, no call: stop before any provider
     router.app.providers  # noqa: B018  a bad timeout setting is a ConfigError here, not N "failed" candidates
     plan = router.plan(request)
+    facts = CallFacts.of(router.app.settings, request, plan)
     refusal_error = refusal(router, plan)
     if refusal_error is not None:
-        await _refuse(router, request, plan, refusal_error, _Run(router, request, plan))
+        await audit.append(_unfinished(router, facts, None, refusal_error, _Run(router, request, plan)))
         raise refusal_error
+    intent = await audit.append(intent_event(facts))  # durable before any provider sees the request
     run = _Run(router, request, plan)
     try:
         outcome = await run.first_success()
     except anyio.get_cancelled_exc_class():  # the caller gave up: a provider may have seen it all the same
-        with anyio.CancelScope(shield=True):
-            await _refuse(router, request, plan, PolyrouteError("cancelled by the caller"), run)
+        audit.append_later(_unfinished(router, facts, intent, PolyrouteError("cancelled by the caller"), run))
         raise
     if outcome is None:
         error: PolyrouteError = no_route([*plan.exclusions, *run.failures], plan)
         if run.budget_refused and not run.attempts:
             error = BudgetExceeded(f"no call made: {run.failures[0].reason}")
-        await _refuse(router, request, plan, error, run)
+        audit.append_later(_unfinished(router, facts, intent, error, run))
         raise error
     result = _result(router, plan, run, outcome, started)
-    draft = _completion_event(router, request, plan, run, result, outcome[2])
-    content = None
-    if router.app.settings.audit.store_content:  # opt-in: the store keeps the text (digests always)
-        content = EventContent(prompt=request.request.text(), completion=result.text)
-    event = await router.app.audit.append(draft, content=content)
-    result.receipt_id = event.id
+    result.receipt_id = intent.id
+    _record_completion(audit, router, facts, intent, run, result, outcome[2])
     return result
+
+
+def _record_completion(
+    audit: AuditStore,
+    router: Router,
+    facts: CallFacts,
+    intent: AuditEvent,
+    run: _Run,
+    result: RoutedCompletion,
+    completion: Completion,
+) -> None:
+    settings = router.app.settings
+    draft = completion_event(facts, intent, result, completion, settings, run.failures)
+    content = None
+    if settings.audit.store_content:  # opt-in: the store keeps the text (digests always)
+        content = EventContent(prompt=facts.request.request.text(), completion=result.text)
+    audit.append_later(draft, content=content)
+
+
+def _unfinished(
+    router: Router, facts: CallFacts, intent: AuditEvent | None, error: PolyrouteError, run: _Run
+) -> EventDraft:
+    pinned_known = facts.plan.pinned is not None and facts.plan.pinned in router.app.catalog
+    return unfinished_event(facts, intent, error, run.attempts, run.failures, pinned_known=pinned_known)
 
 
 def _result(
@@ -195,101 +225,3 @@ def residency_mismatch(
         return True
     reported = deployment.model_copy(update={"processing_locations": where})
     return not router.judge(plan.jurisdiction, plan.data_class, reported).allowed
-
-
-def _common(router: Router, request: RouteRequest, plan: RoutePlan, run: _Run) -> dict[str, Any]:
-    """The receipt fields every routed call has, refused or not; `details` holds the plan and attempts."""
-    settings = router.app.settings
-    details: dict[str, Any] = {
-        "strategy": plan.strategy,
-        "pinned": plan.pinned,
-        "required": plan.required,
-        "input_tokens": plan.input_tokens,
-        "candidates": [
-            {
-                "deployment": c.deployment,
-                "expected_cost_usd": float(c.expected_cost_usd),
-                "max_cost_usd": float(c.max_cost_usd),
-                "score": c.score,
-            }
-            for c in plan.candidates
-        ],  # fmt: skip
-        "more_candidates": plan.more_candidates,
-        "exclusions": [_receipt_exclusion(e) for e in [*plan.exclusions, *run.failures]],
-        "attempts": [a.model_dump(mode="json") for a in run.attempts],
-    }
-    return {
-        "principal": request.principal,
-        "tool": request.tool or "complete",
-        "request_id": request.request_id,
-        "jurisdiction": plan.jurisdiction,
-        "data_class": plan.data_class,
-        "classification_defaulted": plan.classification_defaulted,
-        "policy_version": plan.policy_version,
-        "request_hash": content_digest(settings, request.request.model_dump_json()),
-        "prompt_digest": content_digest(settings, request.request.text()),
-        "details": details,
-    }
-
-
-def _receipt_exclusion(exclusion: Exclusion) -> dict[str, str]:
-    """An exclusion as the receipt keeps it. A residency denial cites its rule rather than repeating the
-    verdict's sentences (the receipt names the policy version, so `check_residency` gives them back);
-    this keeps a receipt a few kB instead of ~15 kB on the bundled catalog, and its append faster."""
-    if exclusion.stage == "residency" and exclusion.rule:
-        return {
-            "deployment": exclusion.deployment,
-            "stage": "residency",
-            "reason": f"denied by rule {exclusion.rule}",
-        }
-    return {"deployment": exclusion.deployment, "stage": exclusion.stage, "reason": exclusion.reason}
-
-
-def _completion_event(
-    router: Router,
-    request: RouteRequest,
-    plan: RoutePlan,
-    run: _Run,
-    result: RoutedCompletion,
-    completion: Completion,
-) -> EventDraft:
-    fields = _common(router, request, plan, run)
-    fields["details"].update(
-        chosen=result.deployment,
-        residency_mismatch=result.residency_mismatch,
-        provider_request_id=completion.request_id,
-        processing_locations=result.processing_locations,
-        cost_gap_usd=float(result.cost_usd - result.estimated_cost_usd),  # actual − estimate, for calibration
-    )
-    mismatch = f"residency mismatch: the provider reports inference in {result.inference_geo}"
-    return EventDraft(
-        event_type="completion",
-        deployment=result.deployment,
-        provider=result.provider,
-        model=result.model,
-        allowed=True,
-        reasons=[mismatch] if result.residency_mismatch else [],
-        usage=result.usage,
-        estimated_cost_usd=result.estimated_cost_usd,
-        cost_usd=result.cost_usd,
-        latency_ms=result.latency_ms,
-        inference_geo=result.inference_geo,
-        completion_digest=content_digest(router.app.settings, result.text),
-        **fields,
-    )
-
-
-async def _refuse(
-    router: Router, request: RouteRequest, plan: RoutePlan, error: PolyrouteError, run: _Run
-) -> None:
-    fields = _common(router, request, plan, run)
-    fields["details"]["error"] = type(error).__name__
-    draft = EventDraft(
-        event_type="refusal",
-        deployment=plan.pinned if plan.pinned in router.app.catalog else None,
-        allowed=False,
-        reasons=[str(error)],
-        estimated_cost_usd=plan.candidates[0].expected_cost_usd if plan.candidates else None,
-        **fields,
-    )
-    await router.app.audit.append(draft)

@@ -52,6 +52,7 @@ class PolicySettings(_Section):
 class AuditSettings(_Section):
     url: str | None = None
     key_file: Path | None = None
+    witness_file: Path | None = None
     keyring: bool = Field(default=False, description="keep the signing key in the OS keyring (opt-in)")
     log_queries: bool = False
     store_content: bool = False
@@ -96,6 +97,12 @@ class Settings(_Section):
     @property
     def audit_key_file(self) -> Path:
         return self.audit.key_file or self.data_dir / "audit-signing.key"
+
+    @property
+    def audit_witness_file(self) -> Path:
+        """The last verified audit head, kept apart from the store (default: the platform state dir)."""
+        state = Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
+        return self.audit.witness_file or state / "audit-witness.json"
 
     def teams_of(self, principal: str) -> list[str]:
         return sorted(team for team, members in self.teams.items() if principal in members)
@@ -159,6 +166,8 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
         audit["url"] = env["POLYROUTE_AUDIT_URL"]
     if env.get("POLYROUTE_AUDIT_KEY_FILE"):
         audit["key_file"] = env["POLYROUTE_AUDIT_KEY_FILE"]
+    if env.get("POLYROUTE_AUDIT_WITNESS"):
+        audit["witness_file"] = env["POLYROUTE_AUDIT_WITNESS"]
     if env.get("POLYROUTE_POLICY"):
         raw.setdefault("policy", {})["file"] = env["POLYROUTE_POLICY"]
     if env.get("POLYROUTE_DATA_DIR"):

@@ -10,6 +10,7 @@ import pytest
 from routing_fixtures import TINY_BUDGET, Clock, make_app
 
 from polyroute.app import App
+from polyroute.audit.receipt import find_receipt
 from polyroute.budget import Budgets
 from polyroute.catalog import Catalog, Limits
 from polyroute.errors import BudgetExceeded, NoRoute, PolicyDenied
@@ -30,6 +31,10 @@ def seen_models(fakes: FakeProviders) -> list[str | None]:
     return [r.model for server in fakes.servers for r in server.seen()]
 
 
+def details_of(event: object) -> dict[str, object]:
+    return getattr(event, "details")  # noqa: B009
+
+
 async def complete(app: App, request: RouteRequest) -> RoutedCompletion:
     try:
         return await app.router.complete(request)
@@ -45,9 +50,12 @@ def test_success_returns_text_costs_attempts_and_a_receipt(app: App, fakes: Fake
         assert result.deployment == "sa-cheap" and "Hello router" in result.text
         assert result.cost_usd > 0 and result.estimated_cost_usd > 0
         assert [a.ok for a in result.attempts] == [True]
-        event = await app.audit.get(result.receipt_id)
-        assert event is not None and event.event_type == "completion"
+        event = await find_receipt(app.audit, result.receipt_id)
+        assert event is not None and event.event_type == "completion" and event.status == "completed"
         assert event.deployment == "sa-cheap" and event.cost_usd == result.cost_usd
+        assert event.intent is not None and event.intent.id == result.receipt_id == event.intent_id
+        assert event.intent.event_type == "intent" and event.intent_seq == event.intent.seq < event.seq
+        assert event.intent.details["candidates"] == details_of(event)["candidates"]
         details = event.details
         assert event.policy_version == app.policy.version and event.request_hash
         assert details["cost_gap_usd"] == pytest.approx(float(result.cost_usd - result.estimated_cost_usd))
@@ -84,9 +92,11 @@ def test_every_compliant_failing_never_touches_a_non_compliant_deployment(
             assert deployment in message
         stages = {(e.deployment, e.stage) for e in raised.value.exclusions}
         assert ("sa-mid", "failed") in stages and ("de-cheapest", "residency") in stages
-        (event,) = [e async for e in _events(app)]
-        assert event.event_type == "refusal" and event.allowed is False
+        intent, event = reversed([e async for e in _events(app)])
+        assert intent.event_type == "intent" and event.intent_id == intent.id
+        assert event.event_type == "failure" and event.allowed is True
         assert len(event.details["attempts"]) == 1 + 3 + 3
+        assert sorted(event.details["tried"]) == ["sa-cheap", "sa-mid", "sa-pricey"]
         await app.aclose()
 
     asyncio.run(go())
@@ -191,7 +201,7 @@ def test_reported_inference_location_outside_policy_is_flagged(app: App, fakes: 
             route(model="us-declared", jurisdiction="US", data_class="personal")
         )
         assert result.inference_geo == "global" and result.residency_mismatch
-        event = await app.audit.get(result.receipt_id)
+        event = await find_receipt(app.audit, result.receipt_id)
         assert event is not None and event.details["residency_mismatch"] is True
         await app.aclose()
 
@@ -211,7 +221,7 @@ def test_reported_location_outside_the_declared_ones_is_flagged_even_when_policy
         flagged, clean = await app.router.complete(request), await app.router.complete(request)
         assert (flagged.inference_geo, flagged.residency_mismatch) == ("eu", True)
         assert (clean.inference_geo, clean.residency_mismatch) == ("us", False)
-        event = await app.audit.get(flagged.receipt_id)
+        event = await find_receipt(app.audit, flagged.receipt_id)
         assert event is not None and event.details["residency_mismatch"] is True
         await app.aclose()
 
@@ -222,7 +232,7 @@ def test_defaulted_classification_is_in_result_and_receipt(app: App) -> None:
     async def go() -> None:
         result = await app.router.complete(route())
         assert result.classification_defaulted and result.data_class == "public"
-        event = await app.audit.get(result.receipt_id)
+        event = await find_receipt(app.audit, result.receipt_id)
         assert event is not None and event.classification_defaulted is True
         await app.aclose()
 
@@ -262,7 +272,8 @@ def test_content_is_kept_only_when_the_owner_opts_in(app: App) -> None:
         app.settings.audit.store_content = True
         second = await app.router.complete(route("kept on request"))
         try:
-            return await app.audit.content(first.receipt_id), await app.audit.content(second.receipt_id)
+            outcomes = [await find_receipt(app.audit, r.receipt_id) for r in (first, second)]
+            return tuple([await app.audit.content(o.id) for o in outcomes if o is not None])
         finally:
             await app.aclose()
 
@@ -337,8 +348,11 @@ def test_no_route_without_a_jurisdiction_says_so_in_words(app: App, fakes: FakeP
         asyncio.run(complete(app, route(model="sa-cheap")))
 
 
-def test_a_call_the_caller_cancels_still_leaves_a_receipt(app: App, fakes: FakeProviders) -> None:
-    """The provider may have seen (and billed) the request: giving up must not erase it from the log."""
+def test_a_call_the_caller_cancels_still_leaves_a_receipt_with_its_attempt(
+    app: App, fakes: FakeProviders
+) -> None:
+    """The provider may have seen (and billed) the request: giving up must not erase it from the log,
+    and the receipt shows the attempt that was under way."""
     for server in fakes.servers:
         server.inject("sa-cheap-model", Fault(delay=3.0))
 
@@ -350,8 +364,13 @@ def test_a_call_the_caller_cancels_still_leaves_a_receipt(app: App, fakes: FakeP
         with anyio.move_on_after(0.5) as scope:
             await app.router.complete(route(jurisdiction="SA", data_class="personal", strategy="cheapest"))
         assert scope.cancelled_caught
-        (event,) = await app.audit.query(EventQuery(limit=10))
-        assert event.event_type == "refusal" and event.reasons == ["cancelled by the caller"]
+        event, intent = await app.audit.query(EventQuery(limit=10))
+        assert intent.event_type == "intent" and event.intent_id == intent.id
+        assert event.event_type == "failure" and event.reasons == ["cancelled by the caller"]
+        (attempt,) = event.details["attempts"]
+        assert attempt["deployment"] == "sa-cheap" and attempt["ok"] is False
+        assert "may have received the request" in attempt["error"]
+        assert event.details["tried"] == ["sa-cheap"] and event.deployment == "sa-cheap"
         assert (await app.audit.verify()).ok
         await app.aclose()
 

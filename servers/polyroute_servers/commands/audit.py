@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from polyroute.app import App
-    from polyroute.audit import VerifyResult
+    from polyroute.audit import AuditEvent, VerifyResult
+    from polyroute.audit.receipt import UnknownOutcome
 
 T = TypeVar("T")
 
@@ -73,17 +74,19 @@ def _read_text(path: Path, what: str) -> str:
 
 
 def _export_lines(path: Path) -> Iterator[str]:
+    """The export's lines; bytes that are not UTF-8 are kept as lone surrogates, which the verifier
+    reports as a bad line (in the output format asked for) rather than a read error."""
     if str(path) == "-":
-        yield from sys.stdin
+        for raw in sys.stdin.buffer:
+            yield raw.decode("utf-8", "surrogateescape")
         return
     from polyroute.errors import ConfigError
 
     try:
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8", errors="surrogateescape") as handle:
             yield from handle
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise ConfigError(f"cannot read export {path}: {reason}") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read export {path}: {error.strerror}") from None
 
 
 def run_verify(app: App, args: argparse.Namespace) -> int:
@@ -96,7 +99,9 @@ def run_verify(app: App, args: argparse.Namespace) -> int:
             _read_text(args.public_key, "public key"), source=f"public key {args.public_key}"
         )
     if args.file is None:
-        result = _run(app, lambda: app.audit.verify(public_key=key, anchor=anchor))
+        from polyroute.audit.witness import verify_store
+
+        result = _run(app, lambda: verify_store(app.audit, app.settings, public_key=key, anchor=anchor))
     else:
         if key is None:
             key = _local_public_key(app)
@@ -140,7 +145,11 @@ def _print_verify(result: VerifyResult, *, as_json: bool) -> None:
         covered = (
             f"; latest signed head: event {result.head_seq} by {result.key_id}" if result.head_seq else ""
         )
-        sys.stdout.write(f"OK: {result.events_checked} events, chain and signed heads verified{covered}\n")
+        witnessed = f"; still holds witnessed event {result.witness_seq}" if result.witness_seq else ""
+        sys.stdout.write(
+            f"OK: {result.events_checked} events, chain and signed heads verified "
+            f"({result.signatures_checked} signatures checked){covered}{witnessed}\n"
+        )
     else:
         sys.stdout.write(f"FAILED at event {result.first_bad_seq}: {result.reason} "
                          f"({(result.first_bad_seq or 1) - 1} events verified before it)\n")  # fmt: skip
@@ -179,22 +188,55 @@ def _export_to_file(app: App, path: Path) -> int:
 
 
 def run_tail(app: App, args: argparse.Namespace) -> int:
+    from polyroute.audit.receipt import unknown_among
     from polyroute.errors import ConfigError
 
     if args.n < 1:
         raise ConfigError("-n must be at least 1")
-    events = _run(app, lambda: app.audit.tail(args.n))
+
+    async def read() -> tuple[list[AuditEvent], list[UnknownOutcome]]:
+        events = await app.audit.tail(args.n)
+        return events, await unknown_among(app.audit, events)
+
+    events, unknown = _run(app, read)
     if args.json:
-        print_json({"events": [event.model_dump(mode="json") for event in events]})
+        print_json({"events": [event.model_dump(mode="json") for event in events],
+                    "outcome_unknown": [u.model_dump(mode="json") for u in unknown]})  # fmt: skip
         return 0
+    lost = {u.receipt_id for u in unknown}
     rows: list[list[Any]] = [
-        [e.seq, e.time.strftime("%Y-%m-%d %H:%M:%S"), e.event_type, e.principal, e.deployment or "-",
+        [e.seq, e.time.strftime("%Y-%m-%d %H:%M:%S"), _kind(e, lost), e.principal, _where(e, lost),
          "-" if e.allowed is None else ("yes" if e.allowed else "NO"), usd(e.cost_usd), e.id]
         for e in events
     ]  # fmt: skip
     headers = ["seq", "time (UTC)", "type", "principal", "deployment", "allowed", "cost", "receipt id"]
     print_table(rows, headers, title=f"last {len(events)} audit events")
+    if lost:
+        sys.stdout.write(
+            f"{len(lost)} routed call(s) with outcome unknown: the process stopped after recording the "
+            "intent (or the call is still running); the deployments listed may have received the request\n"
+        )
     return 0
+
+
+def _kind(event: AuditEvent, lost: set[str]) -> str:
+    if event.id in lost:
+        return "intent: OUTCOME UNKNOWN"
+    if event.intent_seq is not None:
+        return f"{event.event_type} (of {event.intent_seq})"
+    return event.event_type
+
+
+def _where(event: AuditEvent, lost: set[str]) -> str:
+    """A failure: every deployment tried; an intent whose outcome is unknown: all it may have reached."""
+    from polyroute.audit.receipt import planned_deployments
+
+    if event.id in lost:
+        return ", ".join(planned_deployments(event)) or "-"
+    tried: Any = event.details.get("tried") if event.event_type == "failure" else None
+    if isinstance(tried, list) and tried:
+        return ", ".join(str(t) for t in tried)  # pyright: ignore[reportUnknownVariableType]
+    return event.deployment or "-"
 
 
 def run_pubkey(app: App, args: argparse.Namespace) -> int:

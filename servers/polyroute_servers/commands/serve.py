@@ -56,7 +56,18 @@ def build(name: str, app: App) -> PolyrouteServer:
     return module.build(app)
 
 
+def check_audit_witness(app: App) -> None:
+    """Refuse to serve on an audit log cut short since it was last verified (the witness says how far it
+    reached); on a sound log, move the witness to the latest validly signed head."""
+    import anyio
+
+    from polyroute.audit.witness import check_witness
+
+    anyio.run(check_witness, app.audit, app.settings)
+
+
 def run(app: App, args: argparse.Namespace) -> int:
+    check_audit_witness(app)
     server = build(args.server, app)
     if args.http:
         from polyroute_servers.http import serve_http

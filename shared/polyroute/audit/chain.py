@@ -7,14 +7,19 @@ event before it. Only when something is wrong are other heads' signatures checke
 first event no valid head vouches for — which is how a consistently rewritten chain is pinned down.
 Memory stays bounded however long the log: one head in `CHECKPOINT_EVERY` has its signature checked
 on the way, and only the heads since the latest valid one are kept for locating a problem.
+
+Which signatures are checked, exactly: on an intact log, the 256th, 512th, … head (in sequence order)
+and the latest; when something is wrong, also those since the last good one, newest first, until a
+valid one is found. `VerifyResult.signatures_checked` counts them. Every head, signed or not, must
+name the recomputed hash at its sequence.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -36,6 +41,15 @@ def _claims(body: str) -> tuple[Any, Any]:
 CHECKPOINT_EVERY = 256
 
 
+class Anchor(NamedTuple):
+    """A (seq, hash) the log must still hold, kept from an earlier verification; `source` names it in
+    a failure (an `--anchor` argument, the witness file)."""
+
+    seq: int
+    hash: str
+    source: str = "the anchor"
+
+
 def unverifiable_head(seq: int, hash_: object, key_id: object) -> SignedHead:
     """Stands in for a head whose fields do not even parse (a tampered row or export line).
 
@@ -50,13 +64,19 @@ class ChainVerifier:
     """Feed events in order and each head before or right after its event, then read `result()`."""
 
     def __init__(
-        self, public_keys: Mapping[str, Ed25519PublicKey], *, anchor: tuple[int, str] | None = None
+        self,
+        public_keys: Mapping[str, Ed25519PublicKey],
+        *,
+        anchor: tuple[int, str] | None = None,
+        anchors: Sequence[Anchor] = (),
     ) -> None:
-        """`anchor` is a (seq, hash) kept from an earlier verification: the log must still hold it,
-        which also catches what signed heads alone cannot — the newest events cut off with their heads."""
+        """`anchor`/`anchors` are (seq, hash) pairs kept from earlier verifications: the log must still
+        hold each, which also catches what signed heads alone cannot — the newest events cut off with
+        their heads, or a whole log replaced by a shorter or re-signed one."""
         self._keys = dict(public_keys)
-        self._anchor = anchor
-        self._anchor_ok = anchor is None
+        self._anchors = [*([Anchor(*anchor)] if anchor else []), *anchors]
+        self._held: dict[int, str] = {}  # the log's hash at each anchored seq
+        self._signatures = 0
         self._pending: dict[int, list[SignedHead]] = {}
         self._checked = 0
         self._last_hash = GENESIS_HASH
@@ -109,8 +129,8 @@ class ChainVerifier:
             return False
         self._checked = expected
         self._last_hash = stored_hash
-        if self._anchor is not None and seq == self._anchor[0]:
-            self._anchor_ok = stored_hash == self._anchor[1]
+        if any(a.seq == seq for a in self._anchors):
+            self._held[seq] = stored_hash
         for head in self._pending.pop(seq, ()):
             self._accept(head, stored_hash)
         return True
@@ -148,18 +168,24 @@ class ChainVerifier:
             )
         else:
             result = self._check_heads()
-        return result if not result.ok or self._anchor_ok else self._anchor_failure()
+        return self._anchor_failure() or result if result.ok else result
 
-    def _anchor_failure(self) -> VerifyResult:
-        seq = self._anchor[0] if self._anchor else 0
-        if seq > self._checked:
-            reason = (
-                f"the log ends at event {self._checked} but the anchor names event {seq}: events were deleted"
-            )
-            return self._fail(self._checked + 1, reason)
-        return self._fail(
-            seq, f"event {seq} does not have the anchored hash: the log was replaced or re-signed"
-        )
+    def _anchor_failure(self) -> VerifyResult | None:
+        """The first anchor the log no longer holds (the oldest, so the earliest damage), if any."""
+        for anchor in sorted(self._anchors):
+            held = self._held.get(anchor.seq)
+            if held is None:
+                reason = (
+                    f"the log ends at event {self._checked} but {anchor.source} names event {anchor.seq} "
+                    f"(hash {anchor.hash[:16]}…): events were deleted"
+                )
+                return self._fail(self._checked + 1, reason)
+            if held != anchor.hash:
+                return self._fail(anchor.seq, (
+                    f"event {anchor.seq} does not have the hash {anchor.source} names ({anchor.hash[:16]}…; "
+                    f"the log holds {held[:16]}…): the log was replaced or re-signed"
+                ))  # fmt: skip
+        return None
 
     def _check_heads(self) -> VerifyResult:
         if self._bad_head is not None:
@@ -201,7 +227,10 @@ class ChainVerifier:
 
     def _signed(self, head: SignedHead) -> bool:
         key = self._keys.get(head.key_id)
-        return key is not None and head_signature_ok(head, key)
+        if key is None:
+            return False
+        self._signatures += 1
+        return head_signature_ok(head, key)
 
     def _ok(self, head: SignedHead | None = None) -> VerifyResult:
         return VerifyResult(
@@ -209,6 +238,7 @@ class ChainVerifier:
             events_checked=self._checked,
             first_bad_seq=None,
             heads_checked=self._heads,
+            signatures_checked=self._signatures,
             head_seq=head.seq if head else None,
             head_hash=head.hash if head else None,
             key_id=head.key_id if head else None,
@@ -221,4 +251,5 @@ class ChainVerifier:
             first_bad_seq=seq,
             reason=reason,
             heads_checked=self._heads,
+            signatures_checked=self._signatures,
         )

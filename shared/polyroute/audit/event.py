@@ -28,8 +28,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from polyroute.types import Money, Usage
 
 EventType = Literal[
-    "completion", "refusal", "route_decision", "residency_check", "cost_estimate", "budget", "external"
+    "intent",
+    "completion",
+    "failure",
+    "refusal",
+    "route_decision",
+    "residency_check",
+    "cost_estimate",
+    "budget",
+    "external",
 ]
+"""`intent`: a routed call's plan, durable before any provider sees the request; its outcome is a
+`completion` or a `failure` (every attempt failed, or the caller gave up) naming it in `intent_id`.
+A `refusal` is a call denied before any provider (no intent). An intent with no outcome: the process
+died (or the call is still running) — "outcome unknown"."""
 GroupBy = Literal["provider", "model", "principal", "day", "deployment"]
 
 GENESIS_HASH = "0" * 64
@@ -60,6 +72,8 @@ class EventDraft(BaseModel):
     inference_geo: str | None = None
     prompt_digest: str | None = None
     completion_digest: str | None = None
+    intent_id: str | None = Field(default=None, description="an outcome's intent (its receipt id)")
+    intent_seq: int | None = Field(default=None, description="the sequence number of that intent")
     details: dict[str, Any] = Field(default_factory=dict[str, Any])
 
 
@@ -92,15 +106,21 @@ class EventQuery(BaseModel):
     model: str | None = None
     event_type: EventType | None = None
     allowed: bool | None = None
+    intent_id: str | None = Field(default=None, description="the outcome(s) of this intent")
+    outcome_unknown: bool = Field(default=False, description="only intents with no outcome in the log")
     limit: int = Field(default=100, ge=1, le=10_000)
 
 
 class UsageSummary(BaseModel):
     key: str | None
-    events: int
+    events: int = Field(description="events in the group, each routed call once (intents not counted)")
     input_tokens: int
     output_tokens: int
     cost_usd: Money
+    outcome_unknown: int = Field(
+        default=0, description="routed calls whose intent is logged but whose outcome is not (tokens and "
+        "cost unknown; grouped by the deployment planned first)",
+    )  # fmt: skip
 
 
 class VerifyResult(BaseModel):
@@ -111,9 +131,12 @@ class VerifyResult(BaseModel):
     first_bad_seq: int | None
     reason: str | None = None
     heads_checked: int = 0
+    signatures_checked: int = Field(default=0, description="heads whose Ed25519 signature was verified")
     head_seq: int | None = Field(default=None, description="sequence covered by the latest signed head")
     head_hash: str | None = None
     key_id: str | None = None
+    witness_seq: int | None = Field(default=None, description="the head the witness file held before")
+    witness_hash: str | None = None
 
 
 class SignedHead(BaseModel):

@@ -18,7 +18,7 @@ from typing import Any, cast
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
-from polyroute.audit.chain import ChainVerifier, unverifiable_head
+from polyroute.audit.chain import Anchor, ChainVerifier, unverifiable_head
 from polyroute.audit.event import SignedHead, VerifyResult, body_hash, canonical_json, format_time
 from polyroute.audit.signing import key_id_of, parse_public_key
 
@@ -56,14 +56,20 @@ def verify_export(
     public_key: Ed25519PublicKey | str | bytes | Sequence[Ed25519PublicKey],
     *,
     anchor: tuple[int, str] | None = None,
+    anchors: Sequence[Anchor] = (),
 ) -> VerifyResult:
     """Verify an export offline with only the trusted public key(s) (PEM text or key objects), and
-    optionally an anchor (seq, hash) from an earlier verification that it must still hold."""
-    verifier = ChainVerifier(_keys(public_key), anchor=anchor)
+    optionally anchors (seq, hash) from earlier verifications that it must still hold."""
+    verifier = ChainVerifier(_keys(public_key), anchor=anchor, anchors=anchors)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        problem = _feed(verifier, line)
+        try:
+            problem = _feed(verifier, line)
+        except UnicodeError:
+            problem = "not UTF-8 text"
+        except (ValueError, TypeError, RecursionError, OverflowError) as error:  # hostile: NaN, depth…
+            problem = f"cannot be read as an export line ({type(error).__name__})"
         if problem is not None:
             result = verifier.result()
             seq = result.first_bad_seq if verifier.failed else result.events_checked + 1

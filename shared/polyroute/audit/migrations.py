@@ -1,4 +1,5 @@
-"""SQLite schema migrations: an ordered list of functions, applied once each, tracked by user_version.
+"""SQLite schema migrations: an ordered list of functions, applied once each, tracked by user_version;
+and `connect`, which opens a store file with its pragmas and brings its schema up to date.
 
 The canonical body is the only stored truth of an event; every queryable column is generated from it
 by SQLite, so a filter or a summary can never disagree with what the hash covers.
@@ -8,8 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 from polyroute.errors import ConfigError
+from polyroute.sqlitefile import use_wal
 
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[Migration] = []
@@ -59,6 +64,13 @@ def create_events_heads_content(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX content_stored_at ON content(stored_at)")
 
 
+@migration
+def outcome_names_its_intent(db: sqlite3.Connection) -> None:
+    """Outcomes (completion, failure) name their intent: indexed, so "outcome unknown" is one lookup."""
+    db.execute(f"ALTER TABLE events ADD COLUMN {_generated('intent_id', '$.intent_id')}")
+    db.execute("CREATE INDEX events_intent_id ON events(intent_id)")
+
+
 def migrate(db: sqlite3.Connection) -> None:
     """Bring the schema up to date inside one write transaction (safe with several processes)."""
     (version,) = db.execute("PRAGMA user_version").fetchone()
@@ -77,3 +89,28 @@ def migrate(db: sqlite3.Connection) -> None:
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+class _DecimalSum:
+    """SQL aggregate summing decimal strings exactly (SQLite's SUM would go through floats)."""
+
+    def __init__(self) -> None:
+        self.total = Decimal(0)
+
+    def step(self, value: Any, /) -> None:
+        if value is not None:
+            self.total += Decimal(value)
+
+    def finalize(self) -> Any:
+        return str(self.total)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection with the store's pragmas and schema; the caller decides if the file may be created."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    db.execute("PRAGMA busy_timeout = 30000")
+    use_wal(db)
+    db.execute("PRAGMA synchronous = FULL")
+    db.create_aggregate("decimal_sum", 1, _DecimalSum)
+    migrate(db)
+    return db

@@ -20,6 +20,13 @@ GROUP_KEYS: dict[str, str] = {
 }
 
 
+UNRESOLVED = (
+    "event_type = 'intent' AND NOT EXISTS "
+    "(SELECT 1 FROM events AS outcome WHERE outcome.intent_id = events.id)"
+)
+"""An intent no outcome names: the process died mid-call (or the call is still running)."""
+
+
 def _stamp(moment: datetime) -> str:
     return format_time(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
@@ -34,7 +41,7 @@ def where_clause(query: EventQuery) -> tuple[str, list[Any]]:
     if query.until is not None:
         clauses.append("time < ?")
         params.append(_stamp(query.until))
-    for column in ("principal", "provider", "deployment", "model", "event_type"):
+    for column in ("principal", "provider", "deployment", "model", "event_type", "intent_id"):
         value = getattr(query, column)
         if value is not None:
             clauses.append(f"{column} = ?")
@@ -42,17 +49,21 @@ def where_clause(query: EventQuery) -> tuple[str, list[Any]]:
     if query.allowed is not None:
         clauses.append("allowed = ?")
         params.append(1 if query.allowed else 0)
+    if query.outcome_unknown:
+        clauses.append(UNRESOLVED)
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 def summary_sql(group_by: GroupBy, filters: EventQuery) -> tuple[str, list[Any]]:
-    """Events, tokens and exact cost per group, groups in key order."""
+    """Events (each routed call once: its outcome, not its intent), tokens and exact cost per group, and
+    the calls whose outcome is unknown (counted under the deployment their intent planned first)."""
     key = GROUP_KEYS.get(group_by)
     if key is None:
         raise PolyrouteError(f"cannot group by {group_by!r}; use one of {', '.join(GROUP_KEYS)}")
     where, params = where_clause(filters)
     sql = (
-        f"SELECT {key} AS k, COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), "
-        f"decimal_sum(cost_usd) FROM events {where} GROUP BY k ORDER BY k"
+        f"SELECT {key} AS k, SUM(event_type IS NOT 'intent') AS n, COALESCE(SUM(input_tokens), 0), "
+        f"COALESCE(SUM(output_tokens), 0), decimal_sum(cost_usd), SUM({UNRESOLVED}) AS unknown "
+        f"FROM events {where} GROUP BY k HAVING n > 0 OR unknown > 0 ORDER BY k"
     )
     return sql, params

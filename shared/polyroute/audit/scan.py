@@ -7,12 +7,13 @@ look like tampering nor tear an export.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
-from polyroute.audit.chain import ChainVerifier, unverifiable_head
+from polyroute.audit.chain import Anchor, ChainVerifier, unverifiable_head
 from polyroute.audit.event import SignedHead, VerifyResult, canonical_json
 from polyroute.audit.export import event_line, head_line
 
@@ -42,7 +43,7 @@ def _head_line_as_found(row: HeadRow) -> str:
 
 
 def verify_snapshot(
-    keys: dict[str, Ed25519PublicKey], anchor: tuple[int, str] | None, db: sqlite3.Connection
+    keys: dict[str, Ed25519PublicKey], anchors: Sequence[Anchor], db: sqlite3.Connection
 ) -> VerifyResult:
     """Heads and events from one read transaction, so concurrent appends cannot look like tampering.
 
@@ -52,9 +53,9 @@ def verify_snapshot(
     db.execute("BEGIN")
     try:
         try:
-            return _verify_rows(keys, anchor, db, fast=True)
+            return _verify_rows(keys, anchors, db, fast=True)
         except sqlite3.OperationalError:
-            return _verify_rows(keys, anchor, db, fast=False)
+            return _verify_rows(keys, anchors, db, fast=False)
     finally:
         db.execute("COMMIT")
 
@@ -65,10 +66,10 @@ _HEADS = "SELECT seq, hash, key_id, signed_at, signature FROM heads ORDER BY seq
 
 
 def _verify_rows(
-    keys: dict[str, Ed25519PublicKey], anchor: tuple[int, str] | None, db: sqlite3.Connection, *, fast: bool
+    keys: dict[str, Ed25519PublicKey], anchors: Sequence[Anchor], db: sqlite3.Connection, *, fast: bool
 ) -> VerifyResult:
     """Stream events and heads together in sequence order (memory stays flat however long the log)."""
-    verifier = ChainVerifier(keys, anchor=anchor)
+    verifier = ChainVerifier(keys, anchors=anchors)
     heads = db.execute(_HEADS)
     head = heads.fetchone()
     for seq, hash_, body, claimed_seq, claimed_prev in db.execute(_EVENTS_FAST if fast else _EVENTS_SLOW):
@@ -104,3 +105,13 @@ def export_page(after: int, end: int, db: sqlite3.Connection) -> list[str]:
     for orphans in heads.values():  # heads whose event is missing: the verifier will say so
         lines.extend(orphans)
     return lines
+
+
+def hash_at(seq: int, db: sqlite3.Connection) -> str | None:
+    row = db.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def latest_head(db: sqlite3.Connection) -> SignedHead | None:
+    row = db.execute(f"{_HEADS} DESC LIMIT 1").fetchone()
+    return None if row is None else head_of(row)

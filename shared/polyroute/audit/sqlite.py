@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -19,7 +19,8 @@ import anyio.to_thread
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
-from polyroute.audit.chain import ChainVerifier
+from polyroute.audit import scan
+from polyroute.audit.chain import Anchor, ChainVerifier
 from polyroute.audit.digest import content_digest
 from polyroute.audit.event import (
     AuditEvent,
@@ -27,51 +28,26 @@ from polyroute.audit.event import (
     EventDraft,
     EventQuery,
     GroupBy,
+    SignedHead,
     UsageSummary,
     VerifyResult,
     body_template,
     event_from_body,
     new_event_id,
 )
-from polyroute.audit.migrations import migrate
+from polyroute.audit.migrations import connect
 from polyroute.audit.query import summary_sql, where_clause
 from polyroute.audit.scan import export_page, verify_snapshot
 from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
 from polyroute.audit.writer import ContentRow, GroupCommitWriter, open_path
 from polyroute.errors import PolyrouteError
 from polyroute.settings import Settings
-from polyroute.sqlitefile import use_wal
 
 T = TypeVar("T")
 EXPORT_PAGE = 2000
 _LAST_SEQ = (
     "SELECT MAX((SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(seq), 0) FROM heads))"
 )
-
-
-class _DecimalSum:
-    """SQL aggregate summing decimal strings exactly (SQLite's SUM would go through floats)."""
-
-    def __init__(self) -> None:
-        self.total = Decimal(0)
-
-    def step(self, value: Any, /) -> None:
-        if value is not None:
-            self.total += Decimal(value)
-
-    def finalize(self) -> Any:
-        return str(self.total)
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection with the store's pragmas and schema; the caller decides if the file may be created."""
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-    db.execute("PRAGMA busy_timeout = 30000")
-    use_wal(db)
-    db.execute("PRAGMA synchronous = FULL")
-    db.create_aggregate("decimal_sum", 1, _DecimalSum)
-    migrate(db)
-    return db
 
 
 class SqliteAuditStore:
@@ -116,21 +92,11 @@ class SqliteAuditStore:
     def _probe_writable(self) -> None:
         self._connect_writer().close()
         self._load_signer()
+        content_digest(self._settings, "")  # the digest secret too: every receipt holds digests
 
     async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
         """Record one event; returns once it is durable and covered by a signed head."""
-        fields = draft.model_dump()
-        if content is not None:
-            for kind in ("prompt", "completion"):
-                text = getattr(content, kind)
-                if text is not None and fields.get(f"{kind}_digest") is None:
-                    fields[f"{kind}_digest"] = content_digest(self._settings, text)
-        event_id = fields["id"] = new_event_id()
-        try:
-            template = body_template(fields)
-        except ValueError as error:
-            raise PolyrouteError(f"cannot record audit event: {error}") from None
-        kept = self._kept(content)
+        event_id, template, kept = self._prepare(draft, content)
         try:
             body, hash_ = await self._writer.submit(template, event_id, kept)
         except PolyrouteError:
@@ -142,6 +108,28 @@ class SqliteAuditStore:
         except (sqlite3.Error, OSError) as error:
             raise PolyrouteError(f"audit store {self.path}: append failed: {error}") from None
         return event_from_body(body, hash_)
+
+    def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
+        """Queue one event for the next group commit and return its id without waiting for it."""
+        event_id, template, kept = self._prepare(draft, content)
+        self._writer.enqueue(template, event_id, kept)
+        return event_id
+
+    def _prepare(self, draft: EventDraft, content: EventContent | None) -> tuple[str, str, ContentRow | None]:
+        """Id, body template and kept text, all checked in the caller's task: a bad value fails only
+        its own append, never the group commit it would have joined."""
+        fields = draft.model_dump()
+        if content is not None:
+            for kind in ("prompt", "completion"):
+                text = getattr(content, kind)
+                if text is not None and fields.get(f"{kind}_digest") is None:
+                    fields[f"{kind}_digest"] = content_digest(self._settings, text)
+        event_id = fields["id"] = new_event_id()
+        try:
+            template = body_template(fields)
+        except ValueError as error:
+            raise PolyrouteError(f"cannot record audit event: {error}") from None
+        return event_id, template, self._kept(content)
 
     def _kept(self, content: EventContent | None) -> ContentRow | None:
         """The text to keep (content logging on), checked here so that text SQLite cannot store
@@ -160,6 +148,7 @@ class SqliteAuditStore:
     # -- reading ---------------------------------------------------------------------------------
 
     def _read_sync(self, work: Callable[[sqlite3.Connection], T], empty: T) -> T:
+        self._writer.settled()  # what this process queued (a routed call's outcome) is readable
         with self._read_lock:
             if self._reader is None and not self.path.exists():
                 return empty
@@ -206,9 +195,14 @@ class SqliteAuditStore:
         def work(db: sqlite3.Connection) -> list[UsageSummary]:
             return [
                 UsageSummary(
-                    key=key, events=events, input_tokens=tin, output_tokens=tout, cost_usd=Decimal(cost)
-                )
-                for key, events, tin, tout, cost in db.execute(sql, params)
+                    key=key,
+                    events=events,
+                    input_tokens=tin,
+                    output_tokens=tout,
+                    cost_usd=Decimal(cost),
+                    outcome_unknown=unknown,
+                )  # fmt: skip
+                for key, events, tin, tout, cost, unknown in db.execute(sql, params)
             ]
 
         return await self._read(work, [])
@@ -227,17 +221,30 @@ class SqliteAuditStore:
     # -- verification and export -----------------------------------------------------------------
 
     async def verify(
-        self, *, public_key: Ed25519PublicKey | None = None, anchor: tuple[int, str] | None = None
+        self,
+        *,
+        public_key: Ed25519PublicKey | None = None,
+        anchor: tuple[int, str] | None = None,
+        anchors: Sequence[Anchor] = (),
     ) -> VerifyResult:
         """Recompute the whole chain and check the signed heads against `public_key` (default: ours);
-        `anchor` is a (seq, hash) from an earlier verification that the log must still hold."""
+        `anchor`/`anchors` are (seq, hash) from earlier verifications that the log must still hold."""
         if public_key is None and self.path.exists():
             signer = await anyio.to_thread.run_sync(partial(load_signer, self._settings, create=False))
             public_key = signer.public_key if signer else None
         keys = {key_id_of(public_key): public_key} if public_key else {}
+        every = [*([Anchor(*anchor)] if anchor else []), *anchors]
         return await self._read(
-            partial(verify_snapshot, keys, anchor), ChainVerifier(keys, anchor=anchor).result()
+            partial(verify_snapshot, keys, every), ChainVerifier(keys, anchors=every).result()
         )
+
+    async def hash_at(self, seq: int) -> str | None:
+        """The stored hash of event `seq`, None if the log has no such event (a cheap witness check)."""
+        return await self._read(partial(scan.hash_at, seq), None)
+
+    async def latest_head(self) -> SignedHead | None:
+        """The newest signed head as stored (its signature unchecked)."""
+        return await self._read(scan.latest_head, None)
 
     async def export_lines(self) -> AsyncIterator[str]:
         """JSONL lines (see `polyroute.audit.export`) of everything committed when the export starts.

@@ -6,18 +6,20 @@ tests/audit runs against any implementation (SQLite today, PostgreSQL later).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from polyroute.audit.chain import Anchor
 from polyroute.audit.event import (
     AuditEvent,
     EventContent,
     EventDraft,
     EventQuery,
     GroupBy,
+    SignedHead,
     UsageSummary,
     VerifyResult,
 )
@@ -27,12 +29,17 @@ from polyroute.settings import Settings
 
 class AuditStore(Protocol):
     async def ready(self) -> None:
-        """Raise unless appends can succeed (store writable, signing key usable): callers that are
-        about to do something that must leave a receipt check this first."""
+        """Raise unless appends can succeed (store writable, signing key and digest secret usable):
+        callers that are about to do something that must leave a receipt check this first."""
         ...
 
     async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
         """Record one event; returns once it is durable and covered by a signed head."""
+        ...
+
+    def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
+        """Queue one event for the next group commit and return its id at once (bad input raises here;
+        a failed commit is logged). Reads from this store object wait for it; `aclose` commits it."""
         ...
 
     async def get(self, event_id: str) -> AuditEvent | None: ...
@@ -41,10 +48,23 @@ class AuditStore(Protocol):
     async def tail(self, n: int = 20) -> list[AuditEvent]: ...
     async def content(self, event_id: str) -> EventContent | None: ...
     async def verify(
-        self, *, public_key: Ed25519PublicKey | None = None, anchor: tuple[int, str] | None = None
+        self,
+        *,
+        public_key: Ed25519PublicKey | None = None,
+        anchor: tuple[int, str] | None = None,
+        anchors: Sequence[Anchor] = (),
     ) -> VerifyResult:
         """Check the chain and signed heads against `public_key` (default: this installation's key) and
-        that the log still holds `anchor`, a (seq, hash) kept from an earlier verification."""
+        that the log still holds `anchor` and each of `anchors`, (seq, hash) kept from earlier
+        verifications (`ChainVerifier` does all of it, given the rows in order)."""
+        ...
+
+    async def hash_at(self, seq: int) -> str | None:
+        """The stored hash of event `seq`; None when the log has no such event."""
+        ...
+
+    async def latest_head(self) -> SignedHead | None:
+        """The newest signed head as stored, signature unchecked; None for an empty log."""
         ...
 
     def export_lines(self) -> AsyncIterator[str]: ...

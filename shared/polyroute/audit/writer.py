@@ -5,12 +5,17 @@ thread then takes everything waiting, and in one `BEGIN IMMEDIATE` transaction r
 (inside the lock, so other processes appending to the same file can neither fork nor gap the chain),
 inserts the events, signs the new head and commits. With WAL and `synchronous=FULL` the commit is
 fsynced, so an append returns only once its event is durable and covered by a signed head.
+
+An append can also be queued without waiting (`enqueue`): a routed call's outcome joins the next
+group commit off the response path. Reads wait for what this process queued before them (`settled`),
+so a receipt id handed out is readable at once, and `close` commits everything queued.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import queue
 import random
@@ -29,7 +34,9 @@ from polyroute.sqlitefile import is_busy
 MAX_BATCH = 1000
 PURGE_EVERY_S = 3600.0
 LOCK_TIMEOUT_S = 30.0
+SETTLE_TIMEOUT_S = LOCK_TIMEOUT_S + 10.0
 Connect = Callable[[], sqlite3.Connection]
+log = logging.getLogger("polyroute.audit")
 
 
 @dataclass(frozen=True)
@@ -45,8 +52,8 @@ class Pending:
     template: str
     event_id: str
     content: ContentRow | None
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[tuple[str, str]]
+    loop: asyncio.AbstractEventLoop | None  # None: queued by `enqueue`, nobody waits for it
+    future: asyncio.Future[tuple[str, str]] | None
 
 
 Answer = tuple[asyncio.Future[tuple[str, str]], tuple[str, str] | None, BaseException | None]
@@ -86,6 +93,10 @@ def _answer(batch: list[Pending], results: list[tuple[str, str]] | None, error: 
     """Wake each caller's event loop once (not once per append) with the answers that belong to it."""
     by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
     for index, pending in enumerate(batch):
+        if pending.loop is None or pending.future is None:
+            if error is not None:  # the caller has its answer already; the intent stays, outcome unknown
+                log.error("audit: a queued event %s was not recorded: %s", pending.event_id, error)
+            continue
         by_loop.setdefault(pending.loop, []).append(
             (pending.future, results[index] if results else None, error)
         )
@@ -105,19 +116,42 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._purged_at = 0.0
+        self._progress = threading.Condition()
+        self._queued = 0  # events handed to the thread, and (below) those it has answered
+        self._finished = 0
 
     async def submit(self, template: str, event_id: str, content: ContentRow | None) -> tuple[str, str]:
         """Queue one event; returns (canonical body, hash) once it is committed and signed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[str, str]] = loop.create_future()
+        self._put(Pending(template, event_id, content, loop, future))
+        return await future
+
+    def enqueue(self, template: str, event_id: str, content: ContentRow | None) -> None:
+        """Queue one event for the next group commit and return at once (a failure is logged)."""
+        self._put(Pending(template, event_id, content, None, None))
+
+    def _put(self, pending: Pending) -> None:
         with self._lock:  # queue and thread change together in `close`, so nothing is stranded
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, args=(self._queue,), name="polyroute-audit-writer", daemon=True
                 )
                 self._thread.start()
-            self._queue.put(Pending(template, event_id, content, loop, future))
-        return await future
+            with self._progress:
+                self._queued += 1
+            self._queue.put(pending)
+
+    def settled(self) -> None:
+        """Block until every event queued so far has been committed (or has failed): read your writes."""
+        with self._progress:
+            target = self._queued
+            self._progress.wait_for(lambda: self._finished >= target, timeout=SETTLE_TIMEOUT_S)
+
+    def _done(self, count: int) -> None:
+        with self._progress:
+            self._finished += count
+            self._progress.notify_all()
 
     def close(self) -> None:
         """Finish what is queued, then stop the thread and close its connection (blocking)."""
@@ -134,18 +168,26 @@ class GroupCommitWriter:
         db: sqlite3.Connection | None = None
         try:
             while (batch := _next_batch(jobs)) is not None:
-                if db is None:
-                    try:
-                        db = self._connect()
-                    except BaseException as error:  # noqa: BLE001 - the callers must hear about it
-                        _answer(batch, None, error)
-                        continue
-                if not self._commit_and_answer(db, batch):
-                    db.close()  # start the next batch on a fresh connection
-                    db = None
+                try:
+                    db = self._batch(db, batch)
+                finally:
+                    self._done(len(batch))
         finally:
             if db is not None:
                 db.close()
+
+    def _batch(self, db: sqlite3.Connection | None, batch: list[Pending]) -> sqlite3.Connection | None:
+        """Commit one batch and answer its callers; the connection to use next (None: a fresh one)."""
+        if db is None:
+            try:
+                db = self._connect()
+            except BaseException as error:  # noqa: BLE001 - the callers must hear about it
+                _answer(batch, None, error)
+                return None
+        if not self._commit_and_answer(db, batch):
+            db.close()
+            return None
+        return db
 
     def _commit_and_answer(self, db: sqlite3.Connection, batch: list[Pending]) -> bool:
         try:
