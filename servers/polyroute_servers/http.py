@@ -3,8 +3,8 @@
 The gate in front of the SDK's app checks Host and Origin first (DNS-rebinding protection is always on:
 a bad Host gets 421, a bad Origin 403), then the bearer token once any token is configured (none or an
 unknown one gets 401 with `WWW-Authenticate: Bearer`). A known token becomes the SDK's access token, so
-tools see its principal and scopes. No OAuth metadata is advertised: these are static tokens, and a
-client told about an authorization server would try to log in to it.
+tools see its principal and scopes. No OAuth metadata is advertised for static tokens (a client told
+about an authorization server would try to log in to it); only `[http.oauth]` adds it (oauthgate.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polyroute.errors import ConfigError
 from polyroute_servers.auth import Grant, find_grant, load_grants
+from polyroute_servers.oauthgate import OAuthResource
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -78,10 +79,18 @@ def _challenge(error: str | None, description: str) -> Response:
 class Gate:
     """ASGI middleware: Host/Origin checks, then bearer-token authentication when tokens are configured."""
 
-    def __init__(self, app: ASGIApp, *, security: TransportSecuritySettings, grants: Sequence[Grant]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        security: TransportSecuritySettings,
+        grants: Sequence[Grant],
+        oauth: OAuthResource | None = None,
+    ) -> None:
         self.app = app
         self.security = TransportSecurityMiddleware(security)
         self.grants = tuple(grants)
+        self.oauth = oauth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,18 +99,26 @@ class Gate:
         if scope["path"] == HEALTH_PATH:  # for load balancers: says nothing but "alive"
             await PlainTextResponse("ok")(scope, receive, send)
             return
+        if self.oauth is not None and scope["path"] in self.oauth.metadata_paths:  # public, RFC 9728
+            await self.oauth.metadata_response()(scope, receive, send)
+            return
         request = Request(scope)
         refusal = await self.security.validate_request(request, is_post=False)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        if not self.grants:
+        if not self.grants and self.oauth is None:
             await self.app(scope, receive, send)
             return
-        user = self._authenticate(request.headers.get("authorization"))
+        user = await self._authenticate(request.headers.get("authorization"))
         if isinstance(user, Response):
             await user(scope, receive, send)
             return
+        if self.oauth is not None:
+            refusal, receive = await self.oauth.scope_refusal(user, receive)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
         scope["user"], scope["auth"] = user, AuthCredentials(user.scopes)
         reset = auth_context_var.set(user)
         try:
@@ -109,11 +126,14 @@ class Gate:
         finally:
             auth_context_var.reset(reset)
 
-    def _authenticate(self, header: str | None) -> AuthenticatedUser | Response:
+    async def _authenticate(self, header: str | None) -> AuthenticatedUser | Response:
         scheme, _, token = (header or "").partition(" ")
+        challenge = _challenge if self.oauth is None else self.oauth.challenge
         if scheme.lower() != "bearer" or not token.strip():
-            return _challenge(None, "this server needs a bearer token (Authorization: Bearer <token>)")
+            return challenge(None, "this server needs a bearer token (Authorization: Bearer <token>)")
         grant = find_grant(self.grants, token.strip())
+        if grant is None and self.oauth is not None:
+            return await self.oauth.authenticate(token.strip())
         if grant is None:
             return _challenge("invalid_token", "the bearer token is not one this server knows")
         # The raw token is never kept: tools and logs see only the principal and scopes.
@@ -122,23 +142,35 @@ class Gate:
 
 
 def build_http_app(
-    server: PolyrouteServer, *, host: str, grants: Sequence[Grant], allowed_hosts: Sequence[str] = ()
+    server: PolyrouteServer,
+    *,
+    host: str,
+    grants: Sequence[Grant],
+    allowed_hosts: Sequence[str] = (),
+    oauth: OAuthResource | None = None,
 ) -> ASGIApp:
     """The whole ASGI app: the gate in front of the SDK's stateless Streamable HTTP app at `/mcp`."""
     security = security_settings(host, allowed_hosts)
     inner = server.streamable_http_app(
         streamable_http_path=MCP_PATH, stateless_http=True, transport_security=security, host=host
     )
-    return Gate(inner, security=security, grants=grants)
+    return Gate(inner, security=security, grants=grants, oauth=oauth)
+
+
+def _oauth(server: PolyrouteServer, app: App) -> OAuthResource | None:
+    configured = app.settings.http.oauth
+    if configured is None:
+        return None
+    return OAuthResource(configured, tool_scopes=server.scopes, app_settings=app.settings)
 
 
 def _grants(app: App, host: str, env: Mapping[str, str]) -> list[Grant]:
     """The configured tokens; none is fine only on loopback."""
     grants = load_grants(app.settings, env)
-    if not grants and not is_loopback(host):
+    if not grants and app.settings.http.oauth is None and not is_loopback(host):
         raise ConfigError(
-            f"refusing to serve on {host} without bearer tokens: set POLYROUTE_HTTP_TOKENS or "
-            "[[http.tokens]] (docs/http.md), or bind 127.0.0.1"
+            f"refusing to serve on {host} without bearer tokens: set POLYROUTE_HTTP_TOKENS, "
+            "[[http.tokens]] or [http.oauth] (docs/http.md), or bind 127.0.0.1"
         )
     return grants
 
@@ -157,10 +189,14 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _announce(name: str, host: str, port: int, *, tokens: int, named: bool) -> None:
+def _announce(
+    name: str, host: str, port: int, *, tokens: int, named: bool, issuer: str | None = None
+) -> None:
     """One line on stderr saying where it listens (the real port when --port 0 let the OS pick)."""
     shown = f"[{host}]" if ":" in host else host
     auth = f"{tokens} bearer token(s)" if tokens else "no tokens: loopback only"
+    if issuer is not None:
+        auth = f"OAuth tokens from {issuer}" + (f" and {tokens} bearer token(s)" if tokens else "")
     sys.stderr.write(f"polyroute: {name} on http://{shown}:{port}{MCP_PATH} ({auth})\n")
     if host in ("0.0.0.0", "::", "") and not named:
         sys.stderr.write("polyroute: only loopback Host names are accepted; add --allowed-host NAME for each "
@@ -182,10 +218,14 @@ def serve_http(
 
     grants = _grants(app, host, env)
     names = [*app.settings.http.allowed_hosts, *allowed_hosts]
-    asgi = build_http_app(server, host=host, grants=grants, allowed_hosts=names)
+    oauth = _oauth(server, app)
+    asgi = build_http_app(server, host=host, grants=grants, allowed_hosts=names, oauth=oauth)
     config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     listener = _listen(host, port)
-    _announce(server.name, host, listener.getsockname()[1], tokens=len(grants), named=bool(names))
+    issuer = oauth.settings.issuer if oauth else None
+    _announce(
+        server.name, host, listener.getsockname()[1], tokens=len(grants), named=bool(names), issuer=issuer
+    )
 
     web = uvicorn.Server(config)
 

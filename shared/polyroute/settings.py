@@ -18,6 +18,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from polyroute.errors import ConfigError
+from polyroute.oauthconfig import OAuthSettings
 
 APP_NAME = "polyroute"
 
@@ -74,6 +75,7 @@ class HttpToken(_Section):
 class HttpSettings(_Section):
     tokens: list[HttpToken] = Field(default_factory=list[HttpToken])
     allowed_hosts: list[str] = Field(default_factory=list[str])
+    oauth: OAuthSettings | None = None  # `[http.oauth]`: see oauthconfig.py
 
 
 class Settings(_Section):

@@ -1,0 +1,151 @@
+"""OAuth 2.1 over real HTTP: a real authorization server (oidc-provider) mints client-credentials JWTs
+for this resource (RFC 8707); a real MCP client carries them; discovery follows RFC 9728."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx2
+import pytest
+from authserver import AuthServer
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from oauth_serving import make_app, serving
+
+from polyroute.oauthconfig import OAuthSettings
+from polyroute_servers.auth import Grant, digest
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+ALL_SCOPES = "route governance:read audit:read audit:write"
+COMPLETE = {"prompt": "hello", "model": "claude-sonnet-4-6", "jurisdiction": "US", "data_class": "public"}
+
+
+@asynccontextmanager
+async def mcp_with(base: str, token: str) -> AsyncIterator[Client]:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, trust_env=False, timeout=20) as http,
+        Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
+    ):
+        yield client
+
+
+def post(base: str, body: dict[str, object], token: str | None = None) -> httpx2.Response:
+    headers = {"Accept": "application/json, text/event-stream"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    with httpx2.Client(trust_env=False, timeout=10) as http:
+        return http.post(f"{base}/mcp", json=body, headers=headers)
+
+
+def call(tool: str, arguments: Mapping[str, object]) -> dict[str, object]:
+    return {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments},
+    }
+
+
+async def test_a_valid_token_lists_tools_and_its_subject_is_the_receipts_principal(
+    served: str, authserver: AuthServer, oauth_settings: OAuthSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = authserver.token(oauth_settings.resource, ALL_SCOPES)
+    async with mcp_with(served, token) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        answer = await client.call_tool("complete", COMPLETE)
+        assert answer.structured_content, answer.content
+        receipt = await client.call_tool(
+            "get_receipt", {"receipt_id": answer.structured_content["receipt_id"]}
+        )
+        budgets = await client.call_tool("budget_status", {})
+    assert {"complete", "record_event", "check_residency"} <= names
+    assert receipt.structured_content and receipt.structured_content["principal"] == "oauth:agent"
+    report = budgets.structured_content or {}
+    assert report["principal"] == "oauth:agent" and report["teams"] == ["finance"]  # the `team` claim
+    assert [b["scope"] for b in report["budgets"]] == ["team:finance"]  # type: ignore[index, union-attr]
+    assert token not in caplog.text  # the raw token is never logged...
+    for stored in Path(os.environ["POLYROUTE_DATA_DIR"]).rglob("*"):  # ...nor stored
+        assert not stored.is_file() or token.encode() not in stored.read_bytes()
+
+
+async def test_protected_resource_metadata_is_served_and_401s_point_to_it(
+    served: str, authserver: AuthServer, oauth_settings: OAuthSettings
+) -> None:
+    refused = post(served, call("list_models", {}))
+    challenge = refused.headers["www-authenticate"]
+    assert refused.status_code == 401 and challenge.startswith("Bearer ")
+    metadata_url = f"{served}/.well-known/oauth-protected-resource/mcp"
+    assert f'resource_metadata="{metadata_url}"' in challenge
+    with httpx2.Client(trust_env=False, timeout=10) as http:
+        suffixed, plain = http.get(metadata_url), http.get(f"{served}/.well-known/oauth-protected-resource")
+    assert suffixed.status_code == plain.status_code == 200 and suffixed.json() == plain.json()
+    document = suffixed.json()
+    assert document["resource"] == oauth_settings.resource == f"{served}/mcp"
+    assert document["authorization_servers"] == [authserver.issuer]
+    assert document["scopes_supported"] == ["route", "governance:read", "audit:read", "audit:write"]
+    assert document["bearer_methods_supported"] == ["header"]
+    # A client follows the pointer to the authorization server's own metadata, and gets a token there.
+    with httpx2.Client(trust_env=False, timeout=10) as http:
+        server_metadata = http.get(f"{authserver.issuer}/.well-known/openid-configuration").json()
+    assert server_metadata["issuer"] == authserver.issuer and "client_credentials" in str(server_metadata)
+
+
+async def test_a_token_without_the_tools_scope_gets_403_insufficient_scope_naming_it(
+    served: str, authserver: AuthServer, oauth_settings: OAuthSettings
+) -> None:
+    reader = authserver.token(oauth_settings.resource, "governance:read")
+    refused = post(served, call("complete", COMPLETE), reader)
+    header = refused.headers["www-authenticate"]
+    assert refused.status_code == 403
+    assert (
+        'error="insufficient_scope"' in header
+        and 'scope="route"' in header
+        and "resource_metadata=" in header
+    )
+    assert "route" in refused.json()["error_description"]
+    allowed = post(served, call("explain_policy", {"jurisdiction": "SA"}), reader)
+    assert allowed.status_code == 200 and '"isError":false' in allowed.text.replace(" ", "")
+    writer = authserver.token(oauth_settings.resource, "audit:write")
+    read = {"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": "polyroute://policy"}}
+    assert 'scope="route"' in post(served, read, writer).headers["www-authenticate"]
+    assert post(served, read, reader).status_code == 200  # governance:read may read resources too
+    async with mcp_with(served, reader) as client:  # and tools/list offers only what the token may call
+        offered = {tool.name for tool in (await client.list_tools()).tools}
+    assert "complete" not in offered and "explain_policy" in offered
+
+
+async def test_static_tokens_keep_working_beside_oauth(
+    authserver: AuthServer, oauth_settings: OAuthSettings, port: int, tmp_path: Path, provider_env: object
+) -> None:
+    static = "static-token-for-the-ops-agent"
+    grants = (Grant("ops", digest(static), frozenset({"*"})),)
+    with serving(make_app(tmp_path), oauth_settings, grants=grants, port=port) as base:
+        async with mcp_with(base, static) as client:
+            status = await client.call_tool("budget_status", {})
+        oauth_token = authserver.token(oauth_settings.resource)
+        async with mcp_with(base, oauth_token) as client:
+            assert (await client.call_tool("budget_status", {})).structured_content[
+                "principal"
+            ] == "oauth:agent"  # type: ignore[index]
+        unknown = post(base, call("list_models", {}), "neither-static-nor-a-jwt")
+    assert status.structured_content and status.structured_content["principal"] == "http:ops"
+    assert unknown.status_code == 401 and 'error="invalid_token"' in unknown.headers["www-authenticate"]
+    assert "neither-static-nor-a-jwt" not in unknown.text
+
+
+async def test_without_oauth_config_nothing_points_at_an_authorization_server(
+    port: int, tmp_path: Path
+) -> None:
+    grants = (Grant("ops", digest("a-static-token"), frozenset({"*"})),)
+    with serving(make_app(tmp_path), None, grants=grants, port=port) as base:
+        refused = post(base, call("list_models", {}))
+        with httpx2.Client(trust_env=False, timeout=10) as http:
+            metadata = http.get(f"{base}/.well-known/oauth-protected-resource/mcp")
+    assert refused.status_code == 401 and "resource_metadata" not in refused.headers["www-authenticate"]
+    assert metadata.status_code in (401, 404)
