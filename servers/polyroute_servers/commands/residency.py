@@ -71,7 +71,8 @@ def _unknown_names(app: App, args: argparse.Namespace, *, known_deployment: bool
         hint = did_you_mean(canonical_jurisdiction(args.jurisdiction), jurisdictions, show_all=True)
         problems.append(f"unknown jurisdiction {args.jurisdiction!r}{hint}")
     if args.data_class not in DATA_CLASSES:
-        problems.append(f"unknown data class {args.data_class!r}{did_you_mean(args.data_class, DATA_CLASSES)}")
+        hint = did_you_mean(args.data_class, DATA_CLASSES)
+        problems.append(f"unknown data class {args.data_class!r}{hint}")
     if not known_deployment:
         try:
             app.catalog.get(args.deployment)
