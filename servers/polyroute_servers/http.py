@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polyroute.errors import ConfigError
 from polyroute_servers.auth import Grant, find_grant, load_grants
+from polyroute_servers.http_guard import StatelessGuard
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -129,7 +130,7 @@ def build_http_app(
     inner = server.streamable_http_app(
         streamable_http_path=MCP_PATH, stateless_http=True, transport_security=security, host=host
     )
-    return Gate(inner, security=security, grants=grants)
+    return Gate(StatelessGuard(inner, path=MCP_PATH), security=security, grants=grants)
 
 
 def _grants(app: App, host: str, env: Mapping[str, str]) -> list[Grant]:
