@@ -1,13 +1,16 @@
 """The `polyroute` command and the `polyroute-<server>` console scripts.
 
 `main()` only parses; each subcommand lives in `commands/<name>.py` with `register(subparsers)` and a
-handler `(app, args) -> exit code`. Exit codes: 0 ok, 1 denied / failed, 2 usage error.
+handler `(app, args) -> exit code`. Exit codes: 0 ok, 1 denied / failed, 2 usage error (including a
+deployment id, jurisdiction or data class that does not exist), 130 interrupted, 141 the reader of our
+output went away (`polyroute … | head`), as for any command killed by SIGPIPE.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -15,6 +18,18 @@ from polyroute_servers.output import error
 
 COMMANDS = ("demo", "serve", "complete", "catalog", "residency", "cost", "audit", "keys", "install")
 EXIT_OK, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
+
+
+def version() -> str:
+    """The installed distribution's version: pyproject.toml is the one place it is written."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
+
+    try:
+        return installed_version("polyroute")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="polyroute",
         description="Route model requests to compliant providers, quote costs, audit every call.",
     )
+    parser.add_argument("--version", action="version", version=f"polyroute {version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"polyroute_servers.commands.{name}").register(subparsers)
@@ -29,14 +45,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def exit_code_for(exc: BaseException) -> int:
-    from polyroute import errors
+    from polyroute import errors, secrets
 
+    if isinstance(exc, secrets.NoKeyringBackend):  # the usage was right; this machine cannot do it
+        return EXIT_DENIED
     if isinstance(exc, (errors.ConfigError, errors.UnknownDeployment)):
         return EXIT_USAGE
     return EXIT_DENIED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    """The reader left: point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (tests capture it)
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from pydantic import ValidationError
 
@@ -56,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         error(f"invalid input{f' ({where})' if where else ''}: {message}")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def _serve(name: str) -> int:

@@ -2,7 +2,10 @@
 
 Pure functions (no printing, no argparse) so `polyroute install` stays thin and the shapes are tested
 directly. Every host starts stdio servers with a filtered environment and GUI apps lack the shell's
-PATH, so entries carry an absolute command and the `POLYROUTE_*` settings the server needs. Secrets
+PATH, so by default entries carry an absolute command and the `POLYROUTE_*` settings the server needs
+(`launch="here"`). That file works only on this machine; a file meant to be committed for a team
+names a command each machine resolves itself (`launch="path"`: `polyroute` on PATH, or
+`launch="uvx"`: the released package through uv) and carries no machine paths. Secrets
 are never written into a file: a host that can interpolate gets a reference (`${VAR}`,
 `${env:VAR}`, `${input:id}`), one that cannot (Claude Desktop) gets nothing and the key is read from
 the OS keyring (`polyroute keys set`).
@@ -17,7 +20,6 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +29,8 @@ Client = Literal["claude-desktop", "claude-code", "cursor", "vscode"]
 CLIENTS: tuple[Client, ...] = ("claude-desktop", "claude-code", "cursor", "vscode")
 SERVERS: tuple[str, ...] = ("suite", "router", "cost", "residency", "audit")
 Scope = Literal["project", "user"]
+Launch = Literal["here", "path", "uvx"]
+LAUNCHES: tuple[Launch, ...] = ("here", "path", "uvx")
 
 PROVIDER_KEY_VARS: tuple[str, ...] = (
     "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "AZURE_OPENAI_API_KEY",
@@ -79,8 +83,16 @@ def _app_config_dir(home: Path) -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
 
 
-def server_command(server: str, *, python: str | None = None) -> tuple[str, list[str]]:
-    """An absolute command that starts `server` from this very installation (no PATH lookup)."""
+def server_command(
+    server: str, *, python: str | None = None, launch: Launch = "here", version: str | None = None
+) -> tuple[str, list[str]]:
+    """The command that starts `server`: from this very installation by absolute path (no PATH lookup),
+    or, for a portable file, `polyroute` found on PATH or the released package run by `uvx`."""
+    if launch == "path":
+        return "polyroute", ["serve", server]
+    if launch == "uvx":
+        package = f"polyroute@{version}" if version and "+" not in version else "polyroute"
+        return "uvx", [package, "serve", server]
     interpreter = Path(python or sys.executable).absolute()  # not resolve(): a venv's python is a symlink
     script = interpreter.parent / ("polyroute.exe" if sys.platform == "win32" else "polyroute")
     if script.exists():
@@ -110,9 +122,11 @@ def build_entry(
     plain_env: Mapping[str, str],
     secret_vars: Sequence[str],
     python: str | None = None,
+    launch: Launch = "here",
+    version: str | None = None,
 ) -> dict[str, Any]:
     """One server entry in the host's shape."""
-    command, args = server_command(server, python=python)
+    command, args = server_command(server, python=python, launch=launch, version=version)
     env = dict(sorted(plain_env.items()))
     if server in CALLS_PROVIDERS:
         for var in secret_vars:
@@ -196,14 +210,18 @@ def render(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def backup_path(path: Path) -> Path:
+    """One backup per config file, replaced by each run that changes it: `.mcp.json.bak`."""
+    return path.with_name(f"{path.name}.bak")
+
+
 def write_config(path: Path, text: str) -> Path | None:
-    """Write atomically, keeping the file's mode; back the old file up first. Returns the backup path."""
+    """Write atomically, keeping the file's mode; the old file becomes the one backup. Returns its path."""
     backup: Path | None = None
     mode = 0o644
     if path.exists():
         mode = path.stat().st_mode & 0o777
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        backup = path.with_name(f"{path.name}.bak-{stamp}")
+        backup = backup_path(path)
         shutil.copy2(path, backup)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

@@ -20,6 +20,7 @@ from polyroute_servers.demo_view import (
     dep_id,
     deployments_of,
     footprint,
+    live_failure_of,
     plan_summary,
     quote_cell,
     quotes_of,
@@ -52,23 +53,28 @@ class DemoFailure(Exception):
 class Demo:
     """One walk through the suite's tools, printing readable tables to `out`."""
 
-    def __init__(self, client: Client, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self, client: Client, out: TextIO = sys.stdout, *, live: frozenset[str] = frozenset()
+    ) -> None:
         self.client = client
         self.out = out
+        self.live = live  # providers reached for real (--live); every other one is a stand-in
+        self.provider_of: dict[str, str] = {}
         self.showcase: list[dict[str, Any]] = []
         self.receipt_id: str | None = None
 
     async def call(
-        self, tool: str, arguments: dict[str, Any], *, expect_error: bool = False
+        self, tool: str, arguments: dict[str, Any], *, expect_error: bool = False, may_succeed: bool = False
     ) -> dict[str, Any]:
-        """One tool call; its structured result, or its error message under 'error' when one is expected."""
+        """One tool call; its structured result, or its error message under 'error' when one is expected
+        (`may_succeed`: an error is allowed, not required)."""
         result = await self.client.call_tool(tool, arguments)
         text = " ".join(block.text for block in result.content if hasattr(block, "text"))  # pyright: ignore
         if result.is_error:
             if expect_error:
                 return {"error": text}
             raise DemoFailure(f"{tool} returned an error: {text}")
-        if expect_error:
+        if expect_error and not may_succeed:
             raise DemoFailure(f"{tool} was expected to refuse but answered")
         content = result.structured_content
         if isinstance(content, dict):
@@ -111,6 +117,7 @@ class Demo:
         if not deployments:
             raise DemoFailure("list_models returned no deployments")
         self.showcase = choose_showcase(deployments)
+        self.provider_of = {dep_id(d): str(d.get("provider")) for d in deployments}
         self.heading(
             1, f"The catalog: {len(deployments)} deployments; a few with different footprints", "list_models"
         )
@@ -192,7 +199,14 @@ class Demo:
                 "jurisdiction": jurisdiction, "data_class": data_class, "max_tokens": MAX_TOKENS,
             }  # fmt: skip
             plan = await self.call("route_request", arguments)
-            answer = await self.call("complete", arguments)
+            answer = await self.call("complete", arguments, expect_error=bool(self.live), may_succeed=True)
+            notes.append(f"{label}: dry run {plan_summary(plan)}")
+            live_failure = live_failure_of(answer, self.provider_of, self.live)
+            answered_live = self.provider_of.get(str(answer.get("deployment"))) in self.live
+            if live_failure is not None and not answered_live:  # no stand-in echo passed off as the answer
+                rows.append((label, f"FAILED (live): {shorten(live_failure, 40)}", *["-"] * 6))
+                notes.append(f"  no answer shown: the live provider failed ({live_failure})")
+                continue
             self.receipt_id = self.receipt_id or str(answer["receipt_id"])
             rows.append((
                 label, answer["deployment"], footprint(answer),
@@ -200,8 +214,9 @@ class Demo:
                 usd(answer.get("estimated_cost_usd")), usd(answer.get("cost_usd")),
                 f"{float(answer.get('latency_ms', 0)):.0f} ms", len(answer.get("attempts", [])),
             ))  # fmt: skip
-            notes.append(f"{label}: dry run {plan_summary(plan)}")
             notes.append(f"  answer from {answer['deployment']}: {shorten(str(answer.get('text', '')), 90)}")
+            if live_failure is not None:
+                notes.append(f"  (after a live attempt failed: {live_failure})")
         headers = ["request", "routed to", "processes in", "tokens in/out", "estimated", "actual", "latency"]
         headers.append("attempts")
         self.print_table(rows, headers)
@@ -235,6 +250,9 @@ class Demo:
 
     async def receipt(self) -> None:
         self.heading(6, "The receipt of the first routed call", "get_receipt")
+        if self.receipt_id is None:
+            self.say("   (no routed call was answered, so there is no completion receipt to show)")
+            return
         event = await self.call("get_receipt", {"receipt_id": self.receipt_id})
         event = event["event"] if isinstance(event.get("event"), dict) else event
         details = event.get("details") or {}

@@ -1,9 +1,11 @@
 """The demo's stage: a throwaway data dir, a config with one sovereign stand-in, and provider endpoints.
 
 Everything the suite server needs is passed the way a real MCP host passes it — in the launch
-environment — so the demo exercises the same path a desktop client does. Providers without a key in
-this shell are served by `polyroute.testing`'s wire-level fakes on loopback: local stand-ins that
-echo, clearly labelled as such, never presented as a model's answer.
+environment — so the demo exercises the same path a desktop client does. Every provider is served by
+`polyroute.testing`'s wire-level fakes on loopback (local stand-ins that echo, clearly labelled as
+such, never presented as a model's answer) unless the user asks for `--live`: only then do keys found
+in this shell reach a real provider, since "no API keys needed" must also mean "none used behind
+your back".
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ FAKE_VARS: dict[str, tuple[str, ...]] = {
 PASS_THROUGH = (
     "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_API_KEY",
     "AZURE_OPENAI_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-    "AWS_REGION", "AWS_DEFAULT_REGION",
+    "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
 )  # fmt: skip
 
 SOVEREIGN_TOML = """\
@@ -68,25 +70,26 @@ class Stage:
     fakes: FakeProviders
     env: dict[str, str]
     providers: dict[str, str] = field(default_factory=dict[str, str])  # provider → how it is served
+    live: frozenset[str] = frozenset()  # providers reached for real (only with --live)
 
     def close(self) -> None:
         self.fakes.stop()
 
 
-def live_providers(environ: Mapping[str, str], *, offline: bool) -> set[str]:
-    """Providers whose credentials are set in this shell (none when --offline)."""
-    if offline:
+def live_providers(environ: Mapping[str, str], *, live: bool) -> set[str]:
+    """With --live, the providers whose credentials are set in this shell; else none."""
+    if not live:
         return set()
     return {provider for provider, names in LIVE_KEYS.items() if any(environ.get(n) for n in names)}
 
 
-def build_stage(workdir: Path, *, offline: bool, environ: Mapping[str, str] | None = None) -> Stage:
+def build_stage(workdir: Path, *, live: bool, environ: Mapping[str, str] | None = None) -> Stage:
     """Start the stand-ins and write the demo config; nothing here touches the user's real data."""
     environ = os.environ if environ is None else environ
     fakes = FakeProviders().start()
     try:
         fake_env = fakes.env()
-        live = live_providers(environ, offline=offline)
+        live_ones = live_providers(environ, live=live)
         env = {
             "POLYROUTE_DATA_DIR": str(workdir / "data"),
             "POLYROUTE_CONFIG": str(workdir / "config.toml"),
@@ -94,7 +97,7 @@ def build_stage(workdir: Path, *, offline: bool, environ: Mapping[str, str] | No
         }
         providers: dict[str, str] = {}
         for provider in LIVE_KEYS:
-            if provider in live:
+            if provider in live_ones:
                 env.update({n: environ[n] for n in PASS_THROUGH if environ.get(n) and _belongs(n, provider)})
                 providers[provider] = "live: your credentials from this shell"
             else:
@@ -108,7 +111,7 @@ def build_stage(workdir: Path, *, offline: bool, environ: Mapping[str, str] | No
             ),
             encoding="utf-8",
         )
-        return Stage(workdir=workdir, fakes=fakes, env=env, providers=providers)
+        return Stage(workdir=workdir, fakes=fakes, env=env, providers=providers, live=frozenset(live_ones))
     except BaseException:
         fakes.stop()
         raise

@@ -6,7 +6,8 @@ than failing the demo.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from polyroute_servers.output import usd
@@ -56,6 +57,24 @@ def plan_summary(plan: dict[str, Any]) -> str:
     by_stage = ", ".join(f"{stage} {count}" for stage, count in sorted(stages.items(), key=lambda kv: -kv[1]))
     plural = "" if len(candidates) == 1 else "s"
     return f"{len(candidates)} compliant candidate{plural}, {len(exclusions)} excluded ({by_stage or 'none'})"
+
+
+def live_failure_of(
+    answer: dict[str, Any], provider_of: Mapping[str, str], live: AbstractSet[str]
+) -> str | None:
+    """Why a live provider failed this `complete` call, if one did (the call may have fallen back to a
+    stand-in, whose echo must then not be shown as the answer); an `error` answer is a failure too."""
+    if "error" in answer:
+        return shorten(str(answer["error"]), 120)
+    failed = [
+        a for a in answer.get("attempts", [])
+        if not a.get("ok") and provider_of.get(str(a.get("deployment"))) in live
+    ]  # fmt: skip
+    if not failed:
+        return None
+    first = failed[0]
+    status = f" HTTP {first['status']}" if first.get("status") else ""
+    return shorten(f"{first.get('deployment')}{status}: {first.get('error') or 'error'}", 120)
 
 
 def deployments_of(listing: dict[str, Any]) -> list[dict[str, Any]]:

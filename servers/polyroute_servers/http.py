@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polyroute.errors import ConfigError
 from polyroute_servers.auth import Grant, find_grant, load_grants
+from polyroute_servers.http_guard import StatelessGuard
 from polyroute_servers.oauthgate import OAuthResource
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ def build_http_app(
     inner = server.streamable_http_app(
         streamable_http_path=MCP_PATH, stateless_http=True, transport_security=security, host=host
     )
-    return Gate(inner, security=security, grants=grants, oauth=oauth)
+    return Gate(StatelessGuard(inner, path=MCP_PATH), security=security, grants=grants, oauth=oauth)
 
 
 def _oauth(server: PolyrouteServer, app: App) -> OAuthResource | None:

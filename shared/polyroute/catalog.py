@@ -233,6 +233,10 @@ def _problem(error: ValidationError, shorthand: bool) -> str:
         field = "location"
     if first["type"] == "missing":
         message = "required field is missing"
+    if first["type"] == "extra_forbidden":
+        from polyroute.settings import unknown_key
+
+        return unknown_key(field, [*(k for k in Deployment.model_fields if k != "origin"), "location"])
     return f"{field}: {message}" if field else message
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -129,6 +129,8 @@ def read_toml(path: Path, *, what: str) -> dict[str, Any]:
     except UnicodeDecodeError as error:
         problem = f"is not UTF-8 text (byte {error.start}): TOML must be UTF-8"
         raise ConfigError(f"{what} {path} {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{what} {path} is nested too deeply to read") from None
     except OSError as error:
         raise ConfigError(f"cannot read {what} {path}: {error.strerror}") from None
 
@@ -141,43 +143,113 @@ def load_settings(env: Mapping[str, str] | None = None, *, config_file: Path | N
     raw: dict[str, Any] = {}
     if path.exists() or explicit:
         raw = read_toml(path, what="config file")
+    if "config_file" in raw:
+        raise ConfigError(
+            f"config file {path}: 'config_file' is not a setting: the config file is chosen with "
+            "POLYROUTE_CONFIG (or is <config dir>/polyroute/config.toml)"
+        )
+    _paths_beside_config(raw, path)
     default_data_dir = platformdirs.user_data_dir(APP_NAME, appauthor=False)
-    raw.setdefault("data_dir", env.get("POLYROUTE_DATA_DIR") or default_data_dir)
-    _policy_beside_config(raw, path)
+    raw.setdefault("data_dir", default_data_dir)
     _apply_env(raw, env)
     try:
         return Settings(config_file=path if path.exists() else None, **raw)
     except ValidationError as error:
         raise ConfigError(f"config file {path}: {_first_problem(error)}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path}: nested too deeply to be a Polyroute config") from None
 
 
-def _policy_beside_config(raw: dict[str, Any], config_file: Path) -> None:
-    """A relative `[policy] file` is read beside the config file, whatever directory a client starts us in."""
-    policy: object = raw.get("policy")
-    if not isinstance(policy, dict):
-        return  # absent, or a type error that validation reports
-    table = cast(dict[str, Any], policy)
-    name = table.get("file")
-    if isinstance(name, str) and not Path(name).expanduser().is_absolute():
-        table["file"] = str(config_file.parent / name)
+def _paths_beside_config(raw: dict[str, Any], config_file: Path) -> None:
+    """Relative paths in the file (`data_dir`, `[policy] file`, `[audit] key_file`) are read beside the
+    config file, whatever directory a client starts us in; `~` is the user's home."""
+    _beside(raw, "data_dir", config_file)
+    for table_name, key in (("policy", "file"), ("audit", "key_file"), ("audit", "witness_file")):
+        table: object = raw.get(table_name)
+        if isinstance(table, dict):  # else absent, or a type error that validation reports
+            _beside(cast(dict[str, Any], table), key, config_file)
+
+
+def _beside(table: dict[str, Any], key: str, config_file: Path) -> None:
+    name = table.get(key)
+    if isinstance(name, str) and name:
+        path = Path(name).expanduser()
+        table[key] = str(path if path.is_absolute() else config_file.parent.absolute() / path)
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
-    audit = raw.setdefault("audit", {})
-    if env.get("POLYROUTE_AUDIT_URL"):
-        audit["url"] = env["POLYROUTE_AUDIT_URL"]
-    if env.get("POLYROUTE_AUDIT_KEY_FILE"):
-        audit["key_file"] = env["POLYROUTE_AUDIT_KEY_FILE"]
-    if env.get("POLYROUTE_AUDIT_WITNESS"):
-        audit["witness_file"] = env["POLYROUTE_AUDIT_WITNESS"]
-    if env.get("POLYROUTE_POLICY"):
-        raw.setdefault("policy", {})["file"] = env["POLYROUTE_POLICY"]
+    """Variables win over the file; a relative path in one is taken from the current directory, now."""
+    overrides = {
+        ("audit", "url"): env.get("POLYROUTE_AUDIT_URL"),
+        ("audit", "key_file"): _absolute(env.get("POLYROUTE_AUDIT_KEY_FILE")),
+        ("audit", "witness_file"): _absolute(env.get("POLYROUTE_AUDIT_WITNESS")),
+        ("policy", "file"): _absolute(env.get("POLYROUTE_POLICY")),
+    }
+    for (table_name, key), value in overrides.items():
+        if not value:
+            continue
+        table: object = raw.setdefault(table_name, {})
+        if isinstance(table, dict):  # else a type error that validation reports, naming the table
+            cast(dict[str, Any], table)[key] = value
     if env.get("POLYROUTE_DATA_DIR"):
-        raw["data_dir"] = env["POLYROUTE_DATA_DIR"]
+        raw["data_dir"] = _absolute(env["POLYROUTE_DATA_DIR"])
+
+
+def _absolute(value: str | None) -> str | None:
+    return str(Path(value).expanduser().absolute()) if value else None
 
 
 def _first_problem(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
+    problems = error.errors()
+    unknown = [problem for problem in problems if problem["type"] == "extra_forbidden"]
+    first = (unknown or problems)[0]  # a misspelt key also makes its right spelling 'missing': name the cause
+    location = first["loc"]
+    where = ".".join(str(part) for part in location)
+    if first["type"] == "extra_forbidden" and location:
+        return _unknown_key(location)
     message = str(first["msg"]).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
+
+
+def _unknown_key(location: tuple[int | str, ...]) -> str:
+    """'unknown key defaults.jurisdicton; did you mean jurisdiction?' instead of pydantic's wording."""
+    *parent, _ = location
+    model = _model_at(parent)
+    known = [name for name in (model.model_fields if model else {}) if name != "config_file"]
+    table = ".".join(str(part) for part in parent)
+    return unknown_key(".".join(str(part) for part in location), known, table=table)
+
+
+def unknown_key(key: str, known: Sequence[str], *, table: str = "") -> str:
+    """A misspelt key named with the closest known one (what pydantic calls 'Extra inputs')."""
+    import difflib
+
+    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], list(known), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    shown = 0 < len(known) <= 12  # a short list helps; a long one buries the hint
+    listing = f" (known keys{f' in [{table}]' if table else ''}: {', '.join(known)})" if shown else ""
+    return f"unknown key {key!r}{hint}{listing}"
+
+
+def _model_at(path: list[int | str]) -> type[BaseModel] | None:
+    """The settings model that a table at `path` (e.g. ['http', 'tokens', 0]) is validated against."""
+    model: type[BaseModel] = Settings
+    for part in path:
+        if isinstance(part, int):
+            continue  # an item of an array of tables: same model
+        field = model.model_fields.get(part)
+        inner = _model_in(field.annotation) if field else None
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None

@@ -66,7 +66,8 @@ def test_a_user_entry_with_a_bundled_id_replaces_it() -> None:
         ({"api_key_env": "MY KEY"}, "api_key_env", "pattern"),
         ({"max_output_tokens": 100_000}, "max_output_tokens", "context_window"),
         ({"inference_geo": "eu"}, "inference_geo", "global, us"),
-        ({"colour": "blue"}, "colour", "Extra inputs"),
+        ({"colour": "blue"}, "colour", "unknown key"),
+        ({"contex_window": 8}, "contex_window", "did you mean 'context_window'"),
         ({"sources": [{"fact": "x", "url": "https://x", "date": "last week"}]}, "sources", "pattern"),
     ],
 )  # fmt: skip
@@ -75,7 +76,7 @@ def test_bad_entries_name_the_deployment_and_the_field(
 ) -> None:
     message = error_for(sovereign(**changes))
     assert message.startswith("config file: deployment 'jeddah-vllm': ")
-    assert f": {field}" in message
+    assert f": {field}" in message or f": unknown key {field!r}" in message
     assert detail in message
     assert "\n" not in message
 

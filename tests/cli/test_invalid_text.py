@@ -29,8 +29,16 @@ def test_exact_count_never_crashes_on_a_lone_surrogate() -> None:
     "args",
     [
         ["complete", "--prompt", LONE_SURROGATE],
-        ["cost", "estimate", "--deployment", "openai-eu-gpt-6-1-sol", "--prompt", LONE_SURROGATE,
-         "--output-tokens", "5"],
+        [
+            "cost",
+            "estimate",
+            "--deployment",
+            "openai-eu-gpt-6-1-sol",
+            "--prompt",
+            LONE_SURROGATE,
+            "--output-tokens",
+            "5",
+        ],
     ],
 )
 def test_cli_says_one_line_and_exits_2(args: list[str]) -> None:

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from polyroute_servers.demo_view import choose_showcase, footprint_kind, plan_summary, reason_text
+from polyroute_servers.demo_view import (
+    choose_showcase,
+    footprint_kind,
+    live_failure_of,
+    plan_summary,
+    reason_text,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +92,7 @@ def test_demo_never_touches_the_real_data_dir(demo: subprocess.CompletedProcess[
 def test_keep_leaves_a_verifiable_log(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["TMPDIR"] = str(tmp_path)
-    done = run_demo("--keep", "--offline", env=env)
+    done = run_demo("--keep", env=env)
     assert done.returncode == 0, done.stderr
     (kept,) = [p for p in tmp_path.iterdir() if p.name.startswith("polyroute-demo-")]
     assert (kept / "data").is_dir() and (kept / "config.toml").is_file()
@@ -114,3 +120,56 @@ def test_plan_summary_counts_exclusions_by_stage() -> None:
     plan = {"candidates": [{}], "exclusions": [{"stage": "residency"}] * 3 + [{"stage": "capability"}]}
     assert plan_summary(plan) == "1 compliant candidate, 4 excluded (residency 3, capability 1)"
     assert plan_summary({}) == "0 compliant candidates, 0 excluded (none)"
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_keys_in_the_shell_are_not_used_without_live(tmp_path: Path) -> None:
+    """A user with real keys exported runs the Quickstart: every provider is still a stand-in."""
+    dead = f"http://127.0.0.1:{closed_port()}"  # were the key used, the call would fail here
+    env = {**os.environ, "TMPDIR": str(tmp_path), "OPENAI_API_KEY": "sk-real-looking-0123456789",
+           "OPENAI_BASE_URL": f"{dead}/v1", "AWS_ACCESS_KEY_ID": "AKIAREAL", "AWS_SECRET_ACCESS_KEY": "x",
+           "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": dead}  # fmt: skip
+    done = run_demo(env=env)
+    assert done.returncode == 0, done.stderr
+    assert "live:" not in done.stdout and "FAILED" not in done.stdout
+    assert "No key from your shell is used" in done.stdout
+
+
+def test_live_provider_that_fails_is_shown_as_failed_not_as_a_stand_in_answer(tmp_path: Path) -> None:
+    """--live with keys that cannot work: the EU row says the live providers failed; no echo is shown."""
+    dead = f"http://127.0.0.1:{closed_port()}"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("AWS_")}
+    env.update({"TMPDIR": str(tmp_path), "OPENAI_API_KEY": "sk-bogus-0123456789",
+                "OPENAI_BASE_URL": f"{dead}/v1", "AZURE_OPENAI_API_KEY": "bogus",
+                "AZURE_OPENAI_ENDPOINT": dead, "AWS_ACCESS_KEY_ID": "AKIABOGUS",
+                "AWS_SECRET_ACCESS_KEY": "bogus",
+                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": dead, "AWS_DEFAULT_REGION": "eu-central-1"})  # fmt: skip
+    done = run_demo("--live", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "live: your credentials from this shell" in done.stdout
+    eu_row = next(
+        line for line in done.stdout.splitlines() if line.strip().startswith("EU personal, English")
+    )
+    assert "FAILED (live)" in eu_row
+    assert "no answer shown: the live provider failed" in done.stdout
+    assert "answer from bedrock" not in done.stdout and "answer from openai" not in done.stdout
+    assert "answer from demo-riyadh-sovereign" in done.stdout, "the stand-in row is still answered"
+    assert "hash chain intact" in done.stdout
+    assert "sk-bogus-0123456789" not in done.stdout + done.stderr
+
+
+def test_a_stand_in_answer_after_a_live_failure_counts_as_a_live_failure() -> None:
+    providers = {"openai-eu": "openai", "bedrock-eu": "bedrock"}
+    answer = {"deployment": "bedrock-eu", "attempts": [
+        {"deployment": "openai-eu", "ok": False, "status": 401, "error": "invalid api key"},
+        {"deployment": "bedrock-eu", "ok": True}]}  # fmt: skip
+    assert live_failure_of(answer, providers, {"openai"}) == "openai-eu HTTP 401: invalid api key"
+    assert live_failure_of(answer, providers, set()) is None, "a stand-in's failure is not a live one"
+    assert live_failure_of({"error": "all failed"}, providers, {"openai"}) == "all failed"

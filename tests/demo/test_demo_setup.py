@@ -10,7 +10,7 @@ from polyroute_servers.demo_setup import SOVEREIGN_ID, SOVEREIGN_KEY_ENV, build_
 
 
 def test_without_keys_every_provider_is_a_labelled_stand_in(tmp_path: Path) -> None:
-    stage = build_stage(tmp_path, offline=False, environ={})
+    stage = build_stage(tmp_path, live=False, environ={})
     try:
         assert all("STAND-IN" in how for how in stage.providers.values())
         assert stage.env["ANTHROPIC_BASE_URL"] == stage.fakes.anthropic.url
@@ -21,9 +21,23 @@ def test_without_keys_every_provider_is_a_labelled_stand_in(tmp_path: Path) -> N
         stage.close()
 
 
-def test_a_key_in_the_shell_makes_that_provider_live_and_untouched(tmp_path: Path) -> None:
+def test_a_key_in_the_shell_is_not_used_without_live(tmp_path: Path) -> None:
+    """The Quickstart promises no API keys: one found in the shell is not spent behind the user's back."""
+    environ = {"ANTHROPIC_API_KEY": "sk-ant-real", "OPENAI_API_KEY": "sk-real", "AWS_PROFILE": "prod"}
+    stage = build_stage(tmp_path, live=False, environ=environ)
+    try:
+        assert all("STAND-IN" in how for how in stage.providers.values())
+        assert stage.live == frozenset()
+        assert "sk-ant-real" not in stage.env.values() and "sk-real" not in stage.env.values()
+        assert "AWS_PROFILE" not in stage.env
+        assert stage.env["ANTHROPIC_BASE_URL"] == stage.fakes.anthropic.url
+    finally:
+        stage.close()
+
+
+def test_with_live_a_key_in_the_shell_makes_that_provider_live_and_untouched(tmp_path: Path) -> None:
     environ = {"ANTHROPIC_API_KEY": "sk-ant-real", "PATH": "/usr/bin"}
-    stage = build_stage(tmp_path, offline=False, environ=environ)
+    stage = build_stage(tmp_path, live=True, environ=environ)
     try:
         assert stage.providers["anthropic"].startswith("live")
         assert stage.env["ANTHROPIC_API_KEY"] == "sk-ant-real"
@@ -33,14 +47,14 @@ def test_a_key_in_the_shell_makes_that_provider_live_and_untouched(tmp_path: Pat
         stage.close()
 
 
-def test_offline_ignores_keys() -> None:
+def test_only_live_uses_keys() -> None:
     keys = {"OPENAI_API_KEY": "sk-x", "AWS_PROFILE": "p"}
-    assert live_providers(keys, offline=True) == set()
-    assert live_providers(keys, offline=False) == {"openai", "bedrock"}
+    assert live_providers(keys, live=False) == set()
+    assert live_providers(keys, live=True) == {"openai", "bedrock"}
 
 
 def test_demo_config_declares_the_sovereign_stand_in_as_a_valid_user_deployment(tmp_path: Path) -> None:
-    stage = build_stage(tmp_path, offline=True, environ={})
+    stage = build_stage(tmp_path, live=False, environ={})
     try:
         config = tomllib.loads((tmp_path / "config.toml").read_text())
         sovereign = load_catalog(config["deployments"]).get(SOVEREIGN_ID)

@@ -60,8 +60,8 @@ def test_claude_desktop_keeps_other_servers_and_backs_up(project: Path) -> None:
     assert document["mcpServers"]["filesystem"] == original["mcpServers"]["filesystem"]
     assert Path(document["mcpServers"]["polyroute"]["command"]).is_absolute()
     assert "type" not in document["mcpServers"]["polyroute"]
-    backups = list(path.parent.glob("claude_desktop_config.json.bak-*"))
-    assert len(backups) == 1 and load(backups[0]) == original
+    backups = list(path.parent.glob("claude_desktop_config.json.bak*"))
+    assert backups == [path.with_name("claude_desktop_config.json.bak")] and load(backups[0]) == original
 
 
 def test_second_install_is_a_no_op_without_new_backup(
@@ -70,7 +70,7 @@ def test_second_install_is_a_no_op_without_new_backup(
     assert main(["install", "cursor"]) == 0
     assert main(["install", "cursor"]) == 0
     assert "already up to date" in capsys.readouterr().out
-    assert list((project / ".cursor").glob("mcp.json.bak-*")) == []
+    assert list((project / ".cursor").glob("mcp.json.bak*")) == []
 
 
 def test_keys_are_references_never_values(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

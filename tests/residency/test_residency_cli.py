@@ -57,16 +57,18 @@ def test_denied_json_is_one_document_and_exits_1(capsys: pytest.CaptureFixture[s
     assert captured.err == ""
 
 
-def test_unknown_deployment_is_a_one_line_denial_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_deployment_is_a_one_line_denial_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["residency", "check", "--jurisdiction", "SA", "--data-class", "personal", "--deployment", "ghost"]
-    assert main(argv) == 1
+    assert main(argv) == 2  # a usage error, like an unknown id in every other command
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1
     assert captured.err.startswith("polyroute: denied: unknown deployment 'ghost'")
 
 
-def test_unknown_jurisdiction_and_class_are_denials(capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_jurisdiction_and_class_are_denials_and_usage_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     argv = [
         "residency",
         "check",
@@ -77,7 +79,7 @@ def test_unknown_jurisdiction_and_class_are_denials(capsys: pytest.CaptureFixtur
         "--deployment",
         "riyadh-allam",
     ]
-    assert main(argv) == 1
+    assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "unknown jurisdiction 'XX'" in err and "unknown data class 'secretish'" in err

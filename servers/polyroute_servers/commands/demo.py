@@ -1,4 +1,4 @@
-"""`polyroute demo [--keep] [--offline]`: the whole path, no API keys needed.
+"""`polyroute demo [--keep] [--live]`: the whole path, no API keys needed (and none used without --live).
 
 Starts `polyroute serve suite` as a real stdio MCP server and drives it with the SDK's MCP client, in
 a throwaway data dir (its own audit log and signing key) so a real audit log is never touched.
@@ -29,12 +29,17 @@ def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "demo", help="the whole path over MCP, no API keys needed",
         description="Start the suite MCP server and walk through catalog, residency, cost, a routed call and "
-        "the audit trail. Providers without a key in this shell are served by local stand-ins.",
+        "the audit trail. Every provider is a local stand-in unless you add --live.",
     )  # fmt: skip
     parser.add_argument(
         "--keep", action="store_true", help="keep the demo's data dir (audit log, key) afterwards"
     )
-    parser.add_argument("--offline", action="store_true", help="use local stand-ins even where keys are set")
+    parser.add_argument(
+        "--live", action="store_true",
+        help="call the real providers whose keys are set in this shell (costs money); a live provider "
+        "that fails is shown as failed",
+    )  # fmt: skip
+    parser.add_argument("--offline", action="store_true", help=argparse.SUPPRESS)  # the default now
     parser.set_defaults(handler=run)
 
 
@@ -44,7 +49,10 @@ def run(app: App, args: argparse.Namespace) -> int:
     from polyroute_servers.demo_setup import build_stage
 
     workdir = Path(tempfile.mkdtemp(prefix="polyroute-demo-"))
-    stage = build_stage(workdir, offline=args.offline)
+    if args.live and args.offline:
+        error("--live and --offline contradict each other")
+        return 2
+    stage = build_stage(workdir, live=args.live)
     try:
         return anyio.run(_drive, stage)
     finally:
@@ -75,7 +83,7 @@ async def _drive(stage: Stage) -> int:
             ) as client:
                 tools = await client.list_tools()
                 _header(stage, command, arguments, len(tools.tools), time.perf_counter() - started)
-                await Demo(client).run()
+                await Demo(client, live=stage.live).run()
         except DemoFailure as failure:
             error(f"demo failed: {failure}")
             _tail(log_path, sys.stderr)
@@ -101,6 +109,8 @@ def _header(stage: Stage, command: str, arguments: list[str], tools: int, second
     rows = [(provider, how) for provider, how in stage.providers.items()]
     print("    " + table(rows, ["provider", "served by"]).replace("\n", "\n    "))
     print("  Answers from a LOCAL STAND-IN are echoes for the demo, not model output.")
+    if not stage.live:
+        print("  No key from your shell is used: `polyroute demo --live` calls providers you have keys for.")
     print("  Prices are list prices from the bundled price data (the sovereign stand-in's is invented).")
 
 

@@ -2,6 +2,8 @@
 
 `set` reads the key from stdin (piped) or a no-echo prompt, never from argv, where it would land in
 shell history and `ps`. `get` shows only whether a key is set, where from, and its last four characters.
+A machine without an OS keyring backend makes `set` and `delete` fail with exit 1 (the usage was
+right; the machine cannot do it) and a message pointing to the environment variable instead.
 """
 
 from __future__ import annotations
@@ -95,8 +97,14 @@ def _variable(app: App, name: str) -> str | None:
         return secrets.VENDOR_ENV.get(name)
     deployment = app.catalog.find(name)
     if deployment is None:
+        from polyroute_servers.suggestion import did_you_mean
+
         shown = secrets.redact(name)  # someone may have typed the key where the name goes
-        raise ConfigError(f"{shown!r} is neither a provider kind ({', '.join(KINDS)}) nor a deployment id")
+        hint = did_you_mean(name, [*KINDS, *app.catalog.ids()]) if shown == name else ""
+        raise ConfigError(
+            f"{shown!r} is neither a provider kind ({', '.join(KINDS)}) nor a deployment id{hint} "
+            "(`polyroute catalog list` shows every id)"
+        )
     return secrets.env_var_for(deployment)
 
 

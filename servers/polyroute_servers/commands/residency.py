@@ -1,8 +1,10 @@
 """`polyroute residency check --jurisdiction J --data-class C --deployment ID [--json]` and
 `polyroute residency explain [--jurisdiction J] [--json]`.
 
-A check exits 0 when allowed and 1 when denied. Something unknown (deployment, jurisdiction, data
-class) is a denial too, reported as one line on stderr, because the policy fails closed on it.
+A check exits 0 when allowed and 1 when denied. Something named on the command line that does not
+exist (deployment, jurisdiction, data class) is still a denial (the policy fails closed, and `--json`
+prints that verdict), but exits 2 like every other usage error, with one line on stderr naming the
+closest known ids.
 """
 
 from __future__ import annotations
@@ -46,11 +48,37 @@ def check_residency(app: App, args: argparse.Namespace) -> int:
     verdict = app.policy.check(args.jurisdiction, args.data_class, deployment, deployment_id=args.deployment)
     if args.json:
         print_json(verdict)
-    if deployment is None or verdict.rule is None:
+    unknown = _unknown_names(app, args, known_deployment=deployment is not None)
+    if unknown:
+        error(f"denied: {'; '.join(unknown)}")
+        return 2
+    if verdict.rule is None:
         error(f"denied: {'; '.join(verdict.reasons)}")
     elif not args.json:
         _print_verdict(verdict)
     return 0 if verdict.allowed else 1
+
+
+def _unknown_names(app: App, args: argparse.Namespace, *, known_deployment: bool) -> list[str]:
+    """What the command line named that does not exist, each with the closest names that do."""
+    from polyroute.errors import UnknownDeployment
+    from polyroute.residency import DATA_CLASSES, canonical_jurisdiction
+    from polyroute_servers.suggestion import did_you_mean
+
+    problems: list[str] = []
+    jurisdictions = app.policy.jurisdictions
+    if canonical_jurisdiction(args.jurisdiction) not in jurisdictions:
+        hint = did_you_mean(canonical_jurisdiction(args.jurisdiction), jurisdictions, show_all=True)
+        problems.append(f"unknown jurisdiction {args.jurisdiction!r}{hint}")
+    if args.data_class not in DATA_CLASSES:
+        hint = did_you_mean(args.data_class, DATA_CLASSES)
+        problems.append(f"unknown data class {args.data_class!r}{hint}")
+    if not known_deployment:
+        try:
+            app.catalog.get(args.deployment)
+        except UnknownDeployment as unknown:  # its message names the closest ids
+            problems.append(str(unknown))
+    return problems
 
 
 def _print_verdict(verdict: Verdict) -> None:
