@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,3 +32,44 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("POLYROUTE_DATA_DIR", str(tmp_path / "sandbox" / "data"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     yield tmp_path
+
+
+# -- a throwaway PostgreSQL cluster, started once per run by the tests that ask for it ----------------
+# POLYROUTE_REQUIRE_POSTGRES=1 (set by .ci/run) turns "cannot start PostgreSQL" from a skip into a
+# failure; on a laptop without PostgreSQL the tests that need it skip, and the summary says so.
+_pg_unavailable: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[object]:
+    from polyroute.testing.pgcluster import Cluster, ClusterUnavailable
+
+    try:
+        cluster = Cluster().start()
+    except ClusterUnavailable as error:
+        reason = f"PostgreSQL tests need a local PostgreSQL server: {error}"
+        if os.environ.get("POLYROUTE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason + " (POLYROUTE_REQUIRE_POSTGRES=1)", pytrace=False)
+        _pg_unavailable.append(reason)
+        pytest.skip(reason)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+_pg_databases = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: object) -> str:
+    """A fresh, empty database on the session's cluster."""
+    from polyroute.testing.pgcluster import Cluster
+
+    assert isinstance(postgres_cluster, Cluster)
+    return postgres_cluster.create_database(f"t{os.getpid()}_{next(_pg_databases)}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _pg_unavailable:
+        terminalreporter.write_line(f"NOTICE: PostgreSQL tests were skipped. {_pg_unavailable[0]}", yellow=True)

@@ -46,16 +46,44 @@ def db_path(settings: Settings) -> Path:
     return settings.data_dir / "audit.db"
 
 
+def is_postgres(settings: Settings) -> bool:
+    return settings.audit_url.startswith("postgresql:")
+
+
+class _Pg:
+    """A psycopg connection taking the tests' SQLite-style `?` parameters."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.db = psycopg.connect(url)
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self.db.execute(sql.replace("?", "%s"), params)  # pyright: ignore[reportArgumentType]
+
+    def __enter__(self) -> _Pg:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.commit() if exc[0] is None else self.db.rollback()
+        self.db.close()
+
+
+def raw(settings: Settings) -> Any:
+    """A raw connection to the store (commits on leaving a `with`), SQLite file or PostgreSQL."""
+    return _Pg(settings.audit_url) if is_postgres(settings) else sqlite3.connect(db_path(settings))
+
+
 def tamper(settings: Settings, *statements: tuple[str, tuple[Any, ...]]) -> None:
-    """Run raw SQL on the store file, as someone with write access to it could."""
-    with sqlite3.connect(db_path(settings)) as db:
+    """Run raw SQL on the store, as someone with write access to it could."""
+    with raw(settings) as db:
         for sql, params in statements:
             db.execute(sql, params)
 
 
 def rewrite_from(settings: Settings, seq: int, change: Callable[[dict[str, Any]], None]) -> None:
     """Change event `seq` and recompute every later hash consistently (no key: heads stay as they are)."""
-    with sqlite3.connect(db_path(settings)) as db:
+    with raw(settings) as db:
         rows = db.execute("SELECT seq, body FROM events WHERE seq >= ? ORDER BY seq", (seq,)).fetchall()
         (prev,) = db.execute("SELECT hash FROM events WHERE seq = ?", (seq - 1,)).fetchone() or ("0" * 64,)
         for number, text in rows:

@@ -1,16 +1,31 @@
-"""Audit fixtures: a store per backend (SQLite now; a PostgreSQL store joins `BACKENDS` later)."""
+"""Audit fixtures: every store test runs once per backend (a SQLite file, a PostgreSQL database).
+
+The backend is chosen through the environment (`POLYROUTE_AUDIT_URL`), exactly as a user chooses it,
+so `open_store(settings)`, the CLI and worker processes started by a test all use the same store.
+A test about one backend's own mechanics (file modes, PRAGMAs) is marked `sqlite_only`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from polyroute.audit import AuditStore, open_store
 from polyroute.settings import Settings, load_settings
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items[:] = [
+        item
+        for item in items
+        if not (
+            item.get_closest_marker("sqlite_only")
+            and getattr(getattr(item, "callspec", None), "params", {}).get("backend") == "postgres"
+        )
+    ]
 
 
 @pytest.fixture
@@ -18,14 +33,20 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "postgres":
+        monkeypatch.setenv("POLYROUTE_AUDIT_URL", request.getfixturevalue("postgres_url"))
+    return str(request.param)
+
+
 @pytest.fixture
-def settings(sandbox: Path) -> Settings:
+def settings(backend: str) -> Settings:
     return load_settings()
 
 
-@pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[AuditStore]:
-    assert request.param == "sqlite"
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[AuditStore]:
     opened = open_store(settings)
     yield opened
     await opened.aclose()

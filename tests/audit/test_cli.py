@@ -96,11 +96,24 @@ def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], tm
     assert main(["audit", "verify", "--file", str(tmp_path / "missing.jsonl")]) == 2
     assert main(["audit", "verify", "--file", "x", "--public-key", str(tmp_path / "none.pem")]) == 2
     assert main(["audit", "tail", "-n", "0"]) == 2
-    monkeypatch.setenv("POLYROUTE_AUDIT_URL", "postgresql://user:hunter2@db/audit")
+    monkeypatch.setenv("POLYROUTE_AUDIT_URL", "mysql://user:hunter2@db/audit")
     assert main(["audit", "verify"]) == 2
     err = capsys.readouterr().err
-    assert "PostgreSQL store not available yet" in err and "hunter2" not in err
+    assert "unsupported audit store URL scheme 'mysql'" in err and "hunter2" not in err
     assert all(line.startswith("polyroute: ") for line in err.splitlines())
+
+
+def test_an_unreachable_postgres_is_one_line_exit_1_without_the_password(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from polyroute.testing.pgcluster import free_port
+
+    monkeypatch.setenv("POLYROUTE_PG_CONNECT_TIMEOUT", "1")
+    monkeypatch.setenv("POLYROUTE_AUDIT_URL", f"postgresql://user:hunter2@127.0.0.1:{free_port()}/audit")
+    assert main(["audit", "tail"]) == 1
+    err = capsys.readouterr().err
+    assert "postgresql://127.0.0.1:" in err and "hunter2" not in err
+    assert len(err.splitlines()) == 1 and err.startswith("polyroute: ")
 
 
 def test_export_to_stdout_through_the_real_command(settings: Settings) -> None:

@@ -1,9 +1,9 @@
-"""The store API the router and the MCP servers code against, on a real SQLite file."""
+"""The store API the router and the MCP servers code against, on a real SQLite file and a real
+PostgreSQL database (see conftest.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import stat
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from audit_helpers import db_path, draft, fill
+from audit_helpers import db_path, draft, fill, is_postgres, raw
 
 from polyroute.audit import (
     AuditEvent,
@@ -36,7 +36,7 @@ async def test_empty_store_verifies_and_is_not_created_by_reading(
     assert (result.ok, result.events_checked, result.first_bad_seq) == (True, 0, None)
     assert await store.query() == [] and await store.tail(5) == [] and await store.get("evt_x") is None
     assert [line async for line in store.export_lines()] == []
-    assert not db_path(settings).exists()
+    assert is_postgres(settings) or not db_path(settings).exists()
 
 
 async def test_append_returns_the_committed_event_and_get_returns_the_same(store: AuditStore) -> None:
@@ -112,7 +112,7 @@ async def test_every_append_is_covered_by_a_head_when_it_returns(
     store: AuditStore, settings: Settings
 ) -> None:
     event = await store.append(draft())
-    with sqlite3.connect(db_path(settings)) as db:
+    with raw(settings) as db:
         assert db.execute("SELECT hash FROM heads WHERE seq = ?", (event.seq,)).fetchone() == (event.hash,)
 
 
@@ -126,7 +126,8 @@ async def test_bad_detail_values_fail_only_that_append(store: AuditStore) -> Non
 
 async def test_files_are_private(store: AuditStore, settings: Settings) -> None:
     await store.append(draft())
-    for path in (db_path(settings), settings.audit_key_file):
+    files = [settings.audit_key_file] if is_postgres(settings) else [db_path(settings), settings.audit_key_file]
+    for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
@@ -135,7 +136,12 @@ async def test_content_is_digested_and_not_stored_by_default(store: AuditStore, 
     assert event.prompt_digest == content_digest(settings, "secret plan")
     assert (event.prompt_digest or "").startswith("hmac-sha256:")
     assert await store.content(event.id) is None
-    assert b"secret plan" not in db_path(settings).read_bytes()
+    if is_postgres(settings):
+        with raw(settings) as db:
+            assert db.execute("SELECT count(*) FROM events WHERE body LIKE '%%secret%%'").fetchone() == (0,)
+            assert db.execute("SELECT count(*) FROM content").fetchone() == (0,)
+    else:
+        assert b"secret plan" not in db_path(settings).read_bytes()
 
 
 async def test_opt_in_content_is_kept_and_purged_without_breaking_the_chain(settings: Settings) -> None:
@@ -144,7 +150,7 @@ async def test_opt_in_content_is_kept_and_purged_without_breaking_the_chain(sett
     try:
         event = await store.append(draft(), content=EventContent(prompt="hello", completion="hi"))
         assert await store.content(event.id) == EventContent(prompt="hello", completion="hi")
-        with sqlite3.connect(db_path(settings)) as db:
+        with raw(settings) as db:
             db.execute("UPDATE content SET stored_at = '2000-01-01T00:00:00.000000Z'")
     finally:
         await store.aclose()
@@ -171,7 +177,7 @@ async def test_content_kept_before_opting_out_is_still_purged(settings: Settings
         event = await store.append(draft(), content=EventContent(prompt="hello", completion="hi"))
     finally:
         await store.aclose()
-    with sqlite3.connect(db_path(settings)) as db:
+    with raw(settings) as db:
         db.execute("UPDATE content SET stored_at = '2000-01-01T00:00:00.000000Z'")
     store = open_store(settings)  # store_content is off now
     try:
@@ -199,13 +205,25 @@ def test_unusable_sqlite_urls_are_config_errors(url: str) -> None:
         sqlite_path(url)
 
 
-def test_postgres_is_not_available_yet_and_the_password_is_not_echoed(settings: Settings) -> None:
-    pg = settings.model_copy(
-        update={"audit": settings.audit.model_copy(update={"url": "postgresql://u:pw@db/x"})}
-    )
-    with pytest.raises(ConfigError, match="PostgreSQL store not available yet") as caught:
-        open_store(pg)
-    assert "pw" not in str(caught.value)
+async def test_an_unreachable_postgres_fails_closed_and_the_password_is_not_echoed(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from polyroute.testing.pgcluster import free_port
+
+    monkeypatch.setenv("POLYROUTE_PG_CONNECT_TIMEOUT", "1")
+    url = f"postgresql://u:hunter2@127.0.0.1:{free_port()}/x"
+    pg = settings.model_copy(update={"audit": settings.audit.model_copy(update={"url": url})})
+    store = open_store(pg)
+    try:
+        for attempt in (store.ready(), store.append(draft())):
+            with pytest.raises(PolyrouteError, match="127.0.0.1") as caught:
+                await attempt
+            assert "hunter2" not in str(caught.value)
+    finally:
+        await store.aclose()
+
+
+def test_other_url_schemes_are_refused_and_the_password_is_not_echoed(settings: Settings) -> None:
     other = settings.model_copy(
         update={"audit": settings.audit.model_copy(update={"url": "mysql://u:pw@h/x"})}
     )
@@ -266,8 +284,8 @@ async def test_an_unusable_key_fails_appends_closed_until_fixed(
 async def test_a_store_from_a_newer_schema_is_refused(store: AuditStore, settings: Settings) -> None:
     await store.append(draft())
     await store.aclose()
-    with sqlite3.connect(db_path(settings)) as db:
-        db.execute("PRAGMA user_version = 99")
+    with raw(settings) as db:
+        db.execute("UPDATE polyroute_schema SET version = 99" if is_postgres(settings) else "PRAGMA user_version = 99")
     newer = open_store(settings)
     with pytest.raises(ConfigError, match="newer"):
         await newer.append(draft())
@@ -276,6 +294,7 @@ async def test_a_store_from_a_newer_schema_is_refused(store: AuditStore, setting
     await newer.aclose()
 
 
+@pytest.mark.sqlite_only
 async def test_a_file_that_is_not_a_database_is_a_clear_error(settings: Settings) -> None:
     db_path(settings).parent.mkdir(parents=True, exist_ok=True)
     db_path(settings).write_bytes(b"this is not SQLite" * 100)

@@ -114,3 +114,63 @@ def connect(path: Path) -> sqlite3.Connection:
     db.create_aggregate("decimal_sum", 1, _DecimalSum)
     migrate(db)
     return db
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
+# The same tables, each step plain SQL, applied in order under an advisory lock and tracked in
+# `polyroute_schema` (see polyroute.audit.postgres). As in SQLite, every queryable column is generated
+# from the canonical body; `polyroute_body` reads a body that is not JSON as NULL (as a tampered row
+# might be) so that verify, not an INSERT/UPDATE error, is what reports it.
+
+
+def _pg_generated(name: str, path: str, kind: str = "text") -> str:
+    expr = "polyroute_body(body)" + "".join(f" -> '{part}'" for part in path.split(".")[:-1])
+    return f"{name} {kind} GENERATED ALWAYS AS (({expr} ->> '{path.split('.')[-1]}')::{kind}) STORED"
+
+
+_PG_COLUMNS = ",\n  ".join(
+    [
+        _pg_generated("id", "id"),
+        _pg_generated("time", "time"),
+        _pg_generated("event_type", "event_type"),
+        _pg_generated("principal", "principal"),
+        _pg_generated("provider", "provider"),
+        _pg_generated("deployment", "deployment"),
+        _pg_generated("model", "model"),
+        "allowed integer GENERATED ALWAYS AS "
+        "(CASE polyroute_body(body) -> 'allowed' WHEN 'true' THEN 1 WHEN 'false' THEN 0 END) STORED",
+        _pg_generated("cost_usd", "cost_usd"),
+        _pg_generated("input_tokens", "usage.input_tokens", "bigint"),
+        _pg_generated("output_tokens", "usage.output_tokens", "bigint"),
+    ]
+)
+
+PG_MIGRATIONS: list[str] = [
+    f"""
+CREATE FUNCTION polyroute_body(body text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  RETURN body::jsonb;
+EXCEPTION WHEN others THEN
+  RETURN NULL;
+END $$;
+CREATE FUNCTION polyroute_decimal_add(total numeric, value text) RETURNS numeric
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT total + COALESCE(value::numeric, 0) $$;
+CREATE AGGREGATE decimal_sum(text) (SFUNC = polyroute_decimal_add, STYPE = numeric, INITCOND = '0');
+CREATE TABLE events (
+  seq bigint PRIMARY KEY,
+  hash text NOT NULL,
+  body text NOT NULL,
+  {_PG_COLUMNS}
+);
+CREATE UNIQUE INDEX events_id ON events(id);
+CREATE INDEX events_time ON events(time);
+CREATE INDEX events_principal ON events(principal);
+CREATE INDEX events_provider ON events(provider);
+CREATE INDEX events_deployment ON events(deployment);
+CREATE INDEX events_event_type ON events(event_type);
+CREATE TABLE heads (seq bigint PRIMARY KEY, hash text NOT NULL, key_id text NOT NULL,
+                    signed_at text NOT NULL, signature text NOT NULL);
+CREATE TABLE content (event_id text PRIMARY KEY, stored_at text NOT NULL, prompt text, completion text);
+CREATE INDEX content_stored_at ON content(stored_at);
+""",
+]

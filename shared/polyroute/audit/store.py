@@ -1,7 +1,7 @@
 """The `AuditStore` protocol every backend implements, and `open_store` that picks one from the URL.
 
 The protocol is what the router, the MCP servers and the CLI code against; the shared test suite in
-tests/audit runs against any implementation (SQLite today, PostgreSQL later).
+tests/audit runs against every implementation (SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -94,5 +94,14 @@ def open_store(settings: Settings) -> AuditStore:
 
         return SqliteAuditStore(sqlite_path(url), settings)
     if scheme.split("+", 1)[0] in ("postgresql", "postgres"):
-        raise ConfigError("PostgreSQL store not available yet")
-    raise ConfigError(f"unsupported audit store URL scheme {scheme!r}: use sqlite:////path/audit.db")
+        try:
+            from polyroute.audit.postgres import PostgresAuditStore
+        except ImportError:
+            raise ConfigError(
+                "the PostgreSQL audit store needs psycopg: pip install 'polyroute[postgres]'"
+            ) from None
+        return PostgresAuditStore(url, settings)
+    raise ConfigError(
+        f"unsupported audit store URL scheme {scheme!r}: use sqlite:////path/audit.db "
+        "or postgresql://user@host/db"
+    )

@@ -1,0 +1,311 @@
+"""The PostgreSQL audit store: the SQLite store's contract, shared by any number of replicas.
+
+Same canonical bodies, hashes, signed heads, queries, exports and verification (the encoding and the
+chain rules live in event.py, chain.py and signing.py, used by both backends). Appends are group
+committed per replica and serialised across replicas by an advisory lock in the database (see
+pgwriter.py). Connections come from a psycopg pool, one per event loop that uses the store (the CLI
+runs one loop per command). The pool size is `POLYROUTE_PG_POOL_SIZE` (default 10).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
+from functools import partial
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import anyio
+import anyio.to_thread
+import psycopg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from psycopg_pool import AsyncConnectionPool
+from pydantic import ValidationError
+
+from polyroute.audit.chain import ChainVerifier
+from polyroute.audit.digest import content_digest
+from polyroute.audit.event import (
+    AuditEvent,
+    EventContent,
+    EventDraft,
+    EventQuery,
+    GroupBy,
+    UsageSummary,
+    VerifyResult,
+    body_template,
+    event_from_body,
+    new_event_id,
+)
+from polyroute.audit.pgmigrate import migrate_pg
+from polyroute.audit.pgscan import export_page_pg, verify_pg
+from polyroute.audit.pgwriter import LoopWriter, PgCommitter
+from polyroute.audit.query import summary_sql, where_clause
+from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
+from polyroute.audit.writer import ContentRow
+from polyroute.errors import ConfigError, PolyrouteError
+from polyroute.settings import Settings
+
+T = TypeVar("T")
+EXPORT_PAGE = 2000
+_LAST_SEQ = "SELECT GREATEST((SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(seq), 0) FROM heads))"
+Db = psycopg.AsyncConnection[Any]
+
+
+def pool_size() -> int:
+    raw = os.environ.get("POLYROUTE_PG_POOL_SIZE", "10")
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise ConfigError(f"POLYROUTE_PG_POOL_SIZE must be a positive integer, got {raw!r}")
+    return size
+
+
+def connect_timeout() -> float:
+    raw = os.environ.get("POLYROUTE_PG_CONNECT_TIMEOUT", "10")
+    try:
+        return max(1.0, float(raw))
+    except ValueError:
+        raise ConfigError(f"POLYROUTE_PG_CONNECT_TIMEOUT must be a number of seconds, got {raw!r}") from None
+
+
+def redacted(url: str) -> str:
+    """The URL without its password (or user): what errors may show."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def conninfo(url: str) -> str:
+    """libpq takes postgresql:// and postgres://; a `postgresql+psycopg://` SQLAlchemy URL is accepted."""
+    scheme, rest = url.split(":", 1)
+    return "postgresql:" + rest if scheme.lower().split("+", 1)[0] in ("postgresql", "postgres") else url
+
+
+class PostgresAuditStore:
+    """`AuditStore` on one PostgreSQL database; safe to share between tasks, loops and replicas."""
+
+    def __init__(self, url: str, settings: Settings) -> None:
+        self.url = url
+        self.name = redacted(url)
+        self._settings = settings
+        self._signer: Signer | None = None
+        self._migrated = False
+        self._migrating = anyio.Lock()
+        self._writers: dict[asyncio.AbstractEventLoop, LoopWriter] = {}
+        retention = settings.audit.content_retention_days
+        self._committer = PgCommitter(self._load_signer_async, retention_days=retention)
+
+    # -- connections -----------------------------------------------------------------------------
+
+    async def _writer(self) -> LoopWriter:
+        """This event loop's pool and commit queue, opened (and the schema migrated) on first use."""
+        if not self._migrated:
+            async with self._migrating:
+                if not self._migrated:
+                    await self._migrate()
+        loop = asyncio.get_running_loop()
+        for other in [other for other in self._writers if other.is_closed()]:
+            del self._writers[other]  # that loop's tasks ended with it; its sockets go with the pool
+        while True:
+            state = self._writers.get(loop)
+            if state is None:
+                state = self._writers[loop] = LoopWriter(self._new_pool())
+                await state.pool.open()
+                state.opened.set()
+            await state.opened.wait()
+            if self._writers.get(loop) is state:  # not closed by `aclose` meanwhile
+                return state
+
+    def _new_pool(self) -> AsyncConnectionPool[Any]:
+        return AsyncConnectionPool(
+            conninfo(self.url), min_size=1, max_size=pool_size(), open=False, name="polyroute-audit",
+            kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout()))},
+            check=AsyncConnectionPool.check_connection, timeout=connect_timeout(),
+        )  # fmt: skip
+
+    async def _migrate(self) -> None:
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                conninfo(self.url), autocommit=True, connect_timeout=max(1, int(connect_timeout()))
+            ) as db:
+                await migrate_pg(db)
+        except psycopg.Error as error:
+            raise PolyrouteError(f"audit store {self.name}: {error}") from None
+        self._migrated = True
+
+    async def _run(self, work: Callable[[Db], Awaitable[T]]) -> T:
+        """`work` on a pooled connection, retried once on a fresh one if the connection was lost."""
+        for attempt in (1, 2):
+            try:
+                async with (await self._writer()).pool.connection() as db:
+                    return await work(db)
+            except psycopg.OperationalError as error:
+                if attempt == 2:
+                    raise PolyrouteError(f"audit store {self.name}: {error}") from None
+            except (ValidationError, ValueError):
+                raise PolyrouteError(
+                    f"audit store {self.name} holds an unreadable event (run `polyroute audit verify`)"
+                ) from None
+            except psycopg.Error as error:
+                raise PolyrouteError(f"audit store {self.name}: {error}") from None
+        raise AssertionError("unreachable")
+
+    def _load_signer(self) -> Signer:
+        if self._signer is None:
+            self._signer = load_signer(self._settings)
+            assert self._signer is not None
+        return self._signer
+
+    async def _load_signer_async(self) -> Signer:
+        return self._signer or await anyio.to_thread.run_sync(self._load_signer)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    async def ready(self) -> None:
+        """A round trip to the database (so a lost connection or a down server stops the call before
+        any provider sees it) and a usable signing key."""
+        try:
+            await self._run(lambda db: db.execute("SELECT 1"))
+        except (PolyrouteError, psycopg.Error, OSError) as error:
+            raise PolyrouteError(f"audit store {self.name}: cannot write receipts: {error}") from None
+        await self._load_signer_async()
+
+    async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
+        """Record one event; returns once it is committed and covered by a signed head."""
+        fields = draft.model_dump()
+        if content is not None:
+            for kind in ("prompt", "completion"):
+                text = getattr(content, kind)
+                if text is not None and fields.get(f"{kind}_digest") is None:
+                    fields[f"{kind}_digest"] = content_digest(self._settings, text)
+        event_id = fields["id"] = new_event_id()
+        try:
+            template = body_template(fields)
+        except ValueError as error:
+            raise PolyrouteError(f"cannot record audit event: {error}") from None
+        kept = self._kept(content)
+        try:
+            state = await self._writer()
+            body, hash_ = await self._committer.submit(state, template, event_id, kept)
+        except PolyrouteError:
+            raise
+        except psycopg.IntegrityError as error:  # e.g. a head already signed for this seq: tampering
+            raise PolyrouteError(
+                f"audit store {self.name}: append failed: {error} (run `polyroute audit verify`)"
+            ) from None
+        except (psycopg.Error, OSError) as error:
+            raise PolyrouteError(f"audit store {self.name}: append failed: {error}") from None
+        return event_from_body(body, hash_)
+
+    def _kept(self, content: EventContent | None) -> ContentRow | None:
+        """The text to keep (content logging on), checked here so that text the database cannot
+        store fails only its own append, not every append sharing its group commit."""
+        if content is None or not self._settings.audit.store_content:
+            return None
+        for text in (content.prompt, content.completion):
+            try:
+                (text or "").encode()
+            except UnicodeError:
+                raise PolyrouteError(
+                    "cannot record audit event: content that is not valid Unicode (a lone surrogate)"
+                ) from None
+            if "\x00" in (text or ""):
+                raise PolyrouteError("cannot record audit event: content with a NUL character")
+        return ContentRow(content.prompt, content.completion)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        async def work(db: Db) -> list[tuple[Any, ...]]:
+            return await (await db.execute(sql.replace("?", "%s"), params)).fetchall()
+
+        return await self._run(work)
+
+    async def get(self, event_id: str) -> AuditEvent | None:
+        rows = await self._rows("SELECT body, hash FROM events WHERE id = ?", (event_id,))
+        return self._events(rows)[0] if rows else None
+
+    def _events(self, rows: list[tuple[Any, ...]]) -> list[AuditEvent]:
+        try:
+            return [event_from_body(body, hash_) for body, hash_ in rows]
+        except (ValidationError, ValueError):
+            raise PolyrouteError(
+                f"audit store {self.name} holds an unreadable event (run `polyroute audit verify`)"
+            ) from None
+
+    async def query(self, query: EventQuery | None = None) -> list[AuditEvent]:
+        """Events matching every filter, newest first, at most `limit`."""
+        query = query or EventQuery()
+        where, params = where_clause(query)
+        sql = f"SELECT body, hash FROM events {where} ORDER BY seq DESC LIMIT ?"
+        return self._events(await self._rows(sql, (*params, query.limit)))
+
+    async def tail(self, n: int = 20) -> list[AuditEvent]:
+        """The last `n` events, oldest first (like `tail`)."""
+        events = await self.query(EventQuery(limit=max(1, min(n, 10_000))))
+        return list(reversed(events))
+
+    async def summarize(self, group_by: GroupBy, filters: EventQuery | None = None) -> list[UsageSummary]:
+        sql, params = summary_sql(group_by, filters or EventQuery())
+        return [
+            UsageSummary(key=key, events=events, input_tokens=tin, output_tokens=tout, cost_usd=Decimal(cost))
+            for key, events, tin, tout, cost in await self._rows(sql, params)
+        ]
+
+    async def content(self, event_id: str) -> EventContent | None:
+        """Stored prompt/completion text for an event, if content logging kept it and it is not purged."""
+        rows = await self._rows("SELECT prompt, completion FROM content WHERE event_id = ?", (event_id,))
+        return EventContent(prompt=rows[0][0], completion=rows[0][1]) if rows else None
+
+    # -- verification and export -----------------------------------------------------------------
+
+    async def verify(
+        self, *, public_key: Ed25519PublicKey | None = None, anchor: tuple[int, str] | None = None
+    ) -> VerifyResult:
+        """Recompute the whole chain and check the signed heads against `public_key` (default: ours);
+        `anchor` is a (seq, hash) from an earlier verification that the log must still hold."""
+        if public_key is None:
+            signer = await anyio.to_thread.run_sync(partial(load_signer, self._settings, create=False))
+            public_key = signer.public_key if signer else None
+        keys = {key_id_of(public_key): public_key} if public_key else {}
+        if not keys and not await self._rows("SELECT 1 FROM events LIMIT 1"):
+            return ChainVerifier(keys, anchor=anchor).result()
+        return await self._run(lambda db: verify_pg(db, keys, anchor))
+
+    async def export_lines(self) -> AsyncIterator[str]:
+        """JSONL lines (see `polyroute.audit.export`) of everything committed when the export starts."""
+        end = (await self._rows(_LAST_SEQ))[0][0]
+        after = 0
+        while after < end:
+            page_end = min(after + EXPORT_PAGE, end)
+            for line in await self._run(partial(export_page_pg, after=after, end=page_end)):
+                yield line
+            after = page_end
+
+    async def export(self, write: Callable[[str], Any]) -> int:
+        """Write every export line (with its newline) through `write`; returns the number of lines."""
+        count = 0
+        async for line in self.export_lines():
+            write(line + "\n")
+            count += 1
+        return count
+
+    async def public_key_pem(self) -> str:
+        return public_pem((await self._load_signer_async()).public_key)
+
+    async def key_id(self) -> str:
+        return (await self._load_signer_async()).key_id
+
+    async def aclose(self) -> None:
+        """Finish this loop's queued appends and close its pool (the store reopens on next use)."""
+        state = self._writers.pop(asyncio.get_running_loop(), None)
+        if state is None:
+            return
+        while state.task is not None and not state.task.done():
+            await asyncio.shield(state.task)
+        await state.pool.close()
