@@ -23,13 +23,9 @@ EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
 
 def version() -> str:
     """The installed distribution's version: pyproject.toml is the one place it is written."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as installed_version
+    import polyroute
 
-    try:
-        return installed_version("polyroute")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "0+unknown"
+    return polyroute.__version__
 
 
 def build_parser() -> argparse.ArgumentParser:

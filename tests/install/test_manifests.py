@@ -102,3 +102,12 @@ def test_client_examples_have_the_shape_install_writes(example: str, client: cc.
         assert entry["env"]["ANTHROPIC_API_KEY"] == written["env"]["ANTHROPIC_API_KEY"]
     if client == "vscode":
         assert document["inputs"] == cc.vscode_inputs(["ANTHROPIC_API_KEY"])
+
+
+def test_portable_example_is_exactly_what_launch_path_writes() -> None:
+    """The file a team may commit: no machine paths, only key references."""
+    document = load(MANIFESTS / "clients" / "claude-code.portable.mcp.json")
+    written = cc.build_entry(
+        "claude-code", "suite", plain_env={}, secret_vars=["ANTHROPIC_API_KEY"], launch="path"
+    )
+    assert document["mcpServers"]["polyroute"] == written
