@@ -260,7 +260,7 @@ def overhead_section() -> None:
 
 
 def main() -> None:
-    require("litellm.router", why="LiteLLM's Router is the routed-call overhead's peer")  # fail before measuring
+    require("litellm.router", why="LiteLLM's Router is the routed-call overhead's peer")
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {sys.version.split()[0]}"
