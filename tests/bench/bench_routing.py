@@ -205,10 +205,10 @@ async def overhead(fakes: FakeProviders, rounds: int) -> tuple[Samples, Samples]
 
 def litellm_call(fakes: FakeProviders, messages: Any) -> Call:
     """LiteLLM's Router with one deployment on the same fake (imported only now: ~2.7 s)."""
-    from litellm.router import Router as LiteLLMRouter
+    lite_router: Any = require("litellm.router", why="LiteLLM's Router is the routed-call overhead's peer")
 
     params = {"model": "openai/bench-local-model", "api_base": f"{fakes.openai.url}/v1", "api_key": "sk-fake"}
-    lite = LiteLLMRouter(model_list=[{"model_name": "bench", "litellm_params": params}], num_retries=0)
+    lite = lite_router.Router(model_list=[{"model_name": "bench", "litellm_params": params}], num_retries=0)
     return lambda: lite.acompletion(model="bench", messages=messages, max_tokens=300)
 
 
@@ -260,7 +260,7 @@ def overhead_section() -> None:
 
 
 def main() -> None:
-    require("litellm.router", why="LiteLLM's Router is the baseline of the routed-call overhead")
+    require("litellm.router", why="LiteLLM's Router is the routed-call overhead's peer")
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {sys.version.split()[0]}"
