@@ -95,13 +95,16 @@ class Deployment(BaseModel):
     context_window: int = Field(ge=1)
     max_output_tokens: int = Field(ge=1)
     max_input_tokens: int | None = Field(
-        default=None, ge=1, description="input cap below the window (GPT-6.x: 922K of 1.05M); None: the window"
+        default=None,
+        ge=1,
+        description="input cap below the window (GPT-6.x: 922K of 1.05M); None: the window",
     )
     bedrock_api: Literal["converse", "messages"] | None = Field(
         default=None, description="the Bedrock call path the vendor documents for this model"
     )
     billing: Billing = Field(
-        default="per_token", description="provisioned: billed per reserved unit-hour (Azure PTU); quotes are indicative"
+        default="per_token",
+        description="provisioned: billed per reserved unit-hour (Azure PTU); quotes are indicative",
     )
     price_ref: PriceRef | None = None
     price: Price | None = None

@@ -42,8 +42,8 @@ def test_cli_shows_the_ptu_caveat(capsys: pytest.CaptureFixture[str]) -> None:
             "--output-tokens", "100"]  # fmt: skip
     assert main(args) == 0
     assert "CAVEAT:" in capsys.readouterr().out
-    assert main(["cost", "compare", "--input-tokens", "1000", "--output-tokens", "100",
-                 "--deployment", "azure-uaenorth-gpt-5-1", "--deployment", "azure-global-gpt-5-1"]) == 0  # fmt: skip
+    pair = ["--deployment", "azure-uaenorth-gpt-5-1", "--deployment", "azure-global-gpt-5-1"]
+    assert main(["cost", "compare", "--input-tokens", "1000", "--output-tokens", "100", *pair]) == 0
     out = capsys.readouterr().out
     assert "azure-uaenorth-gpt-5-1 *" in out and "PTU" in out
 
