@@ -33,6 +33,7 @@ o200k model with a wide band, and their tokenizer name says "assumed".
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -75,8 +76,9 @@ PER_BYTE_MAX: dict[Family, float] = {
 FRAMES: dict[Family, int] = {"o200k": 0, "claude-v3": 7, "claude-v4.8": 6, "claude-any": 7, "unknown": 0}
 """Tokens a provider's count adds for the one-message frame (ctok's measured frames)."""
 
-_REPEAT = re.compile(r"(\S)\1{7,}|\s{64,}")
-_PIECE = re.compile(r"\S+")
+_REPEAT = re.compile(r"(\S)\1\1\1\1\1\1\1+")  # one character 8+ times (faster than {7,} in `re`)
+_LONG_SPACE = re.compile(r"\s{64,}")
+_SPACE = re.compile(r"\s")
 _ALNUM = re.compile(r"[A-Za-z0-9]+")
 _CHUNK = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 _WORD = re.compile(r"[a-z]+")
@@ -127,6 +129,18 @@ class Estimate:
         return f"{self.script}{'+unusual' if self.unusual_share >= 0.05 else ''}"
 
 
+_OTHER_CHAR = re.compile(
+    "[^\\s\u0000-\u024f\u0600-\u065f\u066a-\u06ef\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff"
+    "\ufb50-\ufdff\ufe70-\ufeff\u2000-\u206f]"
+)  # another script, emoji, Arabic-Indic digits
+_CANDIDATES = (
+    re.compile(r"[A-Za-z0-9]{25}|[A-Z]{5}|[0-9]{7}"),
+    re.compile(r"[a-z][A-Z]|[A-Za-z][0-9]|[0-9][A-Za-z]"),  # mixed case or letters and digits
+)
+"""Everything that can make a piece unusual; plain words never match, so ordinary prose costs a few
+scans in C. The piece around each match is then checked by `_unusual_piece`."""
+
+
 def _unusual_piece(piece: str) -> Range | None:
     """The range of one whitespace-free piece when it is not ordinary text, else None."""
     size = len(piece.encode("utf-8", "replace"))
@@ -145,23 +159,43 @@ def _unusual_piece(piece: str) -> Range | None:
     return None
 
 
+def _pieces_with_candidates(text: str) -> list[tuple[int, int]]:
+    """Spans of the whitespace-free pieces that contain a candidate, in order, each once."""
+    patterns = _CANDIDATES if text.isascii() else (_OTHER_CHAR, *_CANDIDATES)
+    hits = sorted({m.start() for pattern in patterns for m in pattern.finditer(text)})
+    spans: list[tuple[int, int]] = []
+    for hit in hits:
+        if spans and hit < spans[-1][1]:
+            continue  # inside the piece already taken
+        start = max(text.rfind(" ", 0, hit), text.rfind("\n", 0, hit), text.rfind("\t", 0, hit)) + 1
+        found = _SPACE.search(text, hit)
+        spans.append((start, found.start() if found else len(text)))
+    return spans
+
+
+@functools.lru_cache(maxsize=8)
 def _split(text: str) -> tuple[str, Range, int]:
-    """(the ordinary text, the range of the unusual pieces, their bytes)."""
+    """(the ordinary text, the range of the unusual pieces, their bytes); cached, as routing asks
+    once per tokenizer family for the same prompt."""
     unusual, unusual_bytes = ZERO, 0
-    for match in _REPEAT.finditer(text):
-        size = len(match.group().encode("utf-8", "replace"))
-        unusual, unusual_bytes = unusual + Range(1, size), unusual_bytes + size
-    rest = _REPEAT.sub(" ", text)
+    rest = text
+    for pattern in (_REPEAT, _LONG_SPACE):
+        found = [m.group() for m in pattern.finditer(rest)]
+        for run in found:
+            size = len(run.encode("utf-8", "replace"))
+            unusual, unusual_bytes = unusual + Range(1, size), unusual_bytes + size
+        if found:
+            rest = pattern.sub(" ", rest)
     kept: list[str] = []
     last = 0
-    for match in _PIECE.finditer(rest):
-        found = _unusual_piece(match.group())
-        if found is None:
+    for start, end in _pieces_with_candidates(rest):
+        piece = _unusual_piece(rest[start:end])
+        if piece is None:
             continue
-        kept.append(rest[last : match.start()])
+        kept.append(rest[last:start])
         kept.append(" ")
-        last = match.end()
-        unusual, unusual_bytes = unusual + found, unusual_bytes + int(found.high)
+        last = end
+        unusual, unusual_bytes = unusual + piece, unusual_bytes + int(piece.high)
     kept.append(rest[last:])
     return "".join(kept), unusual, unusual_bytes
 
