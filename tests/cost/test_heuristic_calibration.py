@@ -53,7 +53,8 @@ def corpus() -> list[tuple[str, dict[str, Any]]]:
     texts += list(unusual().values())
     rows = {row["sha256"]: row for row in DATA["rows"]}
     found = [(t, rows[h]) for t in texts if (h := hashlib.sha256(t.encode()).hexdigest()[:16]) in rows]
-    assert len(found) >= 0.95 * len(DATA["rows"])  # the same texts as were recorded
+    if len(found) < 0.95 * len(DATA["rows"]):  # pragma: no cover - other system files than recorded
+        pytest.skip(f"only {len(found)} of {len(DATA['rows'])} recorded chunks rebuilt on this machine")
     return found
 
 
