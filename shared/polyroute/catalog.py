@@ -1,14 +1,11 @@
 """The deployment catalog: every way to reach a model, with where it may process and store data.
 
 Bundled deployments come from `data/deployments.toml` (each fact with its source and date); users add
-their own (sovereign or on-prem endpoints, Azure, custom base URLs) as `[[deployments]]` tables in the
-config file — see docs/configuration.md. Ids are slugs and are never parsed.
-
-The bundled file states each model's facts once (`[models.<name>]`: context window, capabilities,
-editorial ratings) and each source once (`[sources.<key>]`); a deployment names its model and its
-source keys and adds only what is specific to it (endpoint, locations, price reference). A user entry
-whose `model` is a bundled model inherits the same model facts, so declaring e.g. another Bedrock
-region takes a few lines. Every problem is a ConfigError naming the deployment and the field.
+their own as `[[deployments]]` tables in the config file (docs/configuration.md). Ids are never parsed.
+The bundled file states each model's facts once (`[models.<name>]`) and each source once
+(`[sources.<key>]`); a deployment names its model and source keys and adds only what is its own
+(endpoint, locations, price reference). A user entry of a bundled model inherits its facts. Every
+problem is a ConfigError naming the deployment and the field.
 """
 
 from __future__ import annotations
@@ -34,7 +31,6 @@ DATA_RESIDENCY_REGIONS = ("global", "us", "eu", "ae", "au", "in", "jp")  # opena
 # Fields a deployment inherits from its model's `[models.<name>]` table when it does not set them.
 MODEL_FACTS = ("context_window", "max_output_tokens", "max_input_tokens", "capabilities", "quality",
                "quality_by_task", "latency_prior_ms", "bedrock_api")  # fmt: skip
-Billing = Literal["per_token", "provisioned"]
 
 
 class Source(BaseModel):
@@ -94,15 +90,9 @@ class Deployment(BaseModel):
     capabilities: frozenset[Capability] = frozenset()
     context_window: int = Field(ge=1)
     max_output_tokens: int = Field(ge=1)
-    max_input_tokens: int | None = Field(
-        default=None, ge=1, description="input cap below the window (GPT-6.x: 922K of 1.05M); None: the window"
-    )
-    bedrock_api: Literal["converse", "messages"] | None = Field(
-        default=None, description="the Bedrock call path the vendor documents for this model"
-    )
-    billing: Billing = Field(
-        default="per_token", description="provisioned: billed per reserved unit-hour (Azure PTU); quotes are indicative"
-    )
+    max_input_tokens: int | None = Field(default=None, ge=1)  # a cap below the window (GPT-6.x: 922K)
+    bedrock_api: Literal["converse", "messages"] | None = None  # the call path the vendor documents
+    billing: Literal["per_token", "provisioned"] = "per_token"  # provisioned: per unit-hour (Azure PTU)
     price_ref: PriceRef | None = None
     price: Price | None = None
     quality: int = Field(default=5, ge=1, le=10)
@@ -136,12 +126,9 @@ class Deployment(BaseModel):
         return self.max_input_tokens or self.context_window
 
     def fits(self, input_tokens: int, max_tokens: int) -> bool:
-        """Whether a request fits: input under the input cap, input + output in the window, output cap."""
-        return (
-            input_tokens <= self.input_limit
-            and input_tokens + max_tokens <= self.context_window
-            and max_tokens <= self.max_output_tokens
-        )
+        """Input under the input cap, input + output within the window, output under its cap."""
+        within = input_tokens <= self.input_limit and max_tokens <= self.max_output_tokens
+        return within and input_tokens + max_tokens <= self.context_window
 
     def quality_for(self, task: str | None) -> int:
         return self.quality_by_task.get(task, self.quality) if task else self.quality
@@ -219,8 +206,6 @@ def _endpoint_problem(deployment: Deployment) -> str | None:
         return f"data_residency: must be one of {', '.join(DATA_RESIDENCY_REGIONS)}"
     if deployment.max_output_tokens > deployment.context_window:
         return "max_output_tokens: larger than context_window"
-    if (deployment.max_input_tokens or 0) > deployment.context_window:
-        return "max_input_tokens: larger than context_window"
     return None
 
 

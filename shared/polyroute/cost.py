@@ -3,10 +3,12 @@
 Counting lives in `tokencount` (re-exported here): exact offline for OpenAI model families,
 otherwise a heuristic calibrated against o200k with an error band. Only `estimate(exact=True)` asks a
 provider's count-tokens API (Anthropic, when a key is configured); a plain quote and routing never
-do, so no prompt leaves the machine for a quote. Prices come from `pricing` (genai-prices, uplift, overrides), cached per deployment.
+do, so no prompt leaves the machine for a quote. Prices come from `pricing` (genai-prices, uplift,
+overrides), cached per deployment.
 
 A quote, for `tokens` input tokens counted with relative error band `b`, and `max_tokens`:
-- input range: min = ⌊tokens·(1−b)⌋, max = ⌈tokens·(1+b)⌉ (equal to `tokens` for exact counts);
+- input range: min = ⌊tokens·(1−b)⌋ but at least 1 for non-empty text, max = ⌈tokens·(1+b)⌉ (equal to
+  `tokens` for exact counts);
 - expected output, unless given: min(max_tokens, 500, max_tokens/4) — a documented guess, not data;
 - min_usd = min input + 1 output token (a call returns at least one), or 0 when 0 output is expected
   (so min ≤ expected always);
@@ -110,7 +112,9 @@ def quote(
         context_window=deployment.context_window,
         batch=batch,
         price_source=rates.source,
-        price_caveat=PROVISIONED_CAVEAT.format(id=deployment.id) if deployment.billing == "provisioned" else None,
+        price_caveat=PROVISIONED_CAVEAT.format(id=deployment.id)
+        if deployment.billing == "provisioned"
+        else None,
         notes=notes,
     )
 
@@ -120,6 +124,8 @@ def _input_range(tokens: TokenCount) -> tuple[int, int]:
     if tokens.error_band == 0:
         return tokens.tokens, tokens.tokens
     low = math.floor(tokens.tokens * (1 - tokens.error_band))
+    if tokens.tokens > 0:  # non-empty text costs at least one token: never a quote of 0 tokens / $0
+        low = max(1, low)
     return low, math.ceil(tokens.tokens * (1 + tokens.error_band))
 
 

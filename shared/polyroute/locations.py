@@ -83,7 +83,8 @@ BEDROCK_PROFILES: dict[str, tuple[str, ...] | None] = {
     "eu": ("eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1",
            "eu-south-1", "eu-south-2"),
     # apac.: re-checked 2026-12-04 against the AWS CDK `CrossRegionInferenceProfileRegion.APAC` list
-    # (docs.aws.amazon.com/cdk/api/v2/python/aws_cdk.aws_bedrock_alpha/CrossRegionInferenceProfileRegion.html):
+    # (docs.aws.amazon.com/cdk/api/v2/python/aws_cdk.aws_bedrock_alpha/
+    #  CrossRegionInferenceProfileRegion.html):
     # adds Malaysia (ap-southeast-5) and Thailand (ap-southeast-7), missing before.
     "apac": ("ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
              "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",

@@ -1,8 +1,9 @@
 """Input token counts for a deployment: exact offline, estimated offline, or from the provider's API.
 
 Offline (`count_tokens`, `request_tokens`): exact for OpenAI model families (o200k / cl100k,
-hash-checked, see `tokenizer`); otherwise `tokenizer.estimate` (calibrated against o200k) scaled by
-the model family's factor, with its error band widened for what the calibration could not measure.
+hash-checked, see `tokenizer`); otherwise `heuristic.estimate`: the o200k-calibrated estimate with
+hard bounds for unusual input, mapped to the model's tokenizer family by ratio ranges measured on the
+calibration corpus (Claude v3 / v4.8), with a band that covers the whole range.
 Only `count_tokens_via_api` calls out — Anthropic's `POST /v1/messages/count_tokens`, when a key is
 configured — and only cost estimates on request use it, never routing: it is a network call.
 The `anthropic` SDK is imported on first use.
@@ -10,12 +11,11 @@ The `anthropic` SDK is imported on first use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from polyroute import tokenizer
+from polyroute import heuristic, tokenizer
 from polyroute.errors import ConfigError, ProviderHTTPError, ProviderTimeout
 
 if TYPE_CHECKING:
@@ -38,24 +38,9 @@ class TokenCount(BaseModel):
     error_band: float = Field(ge=0, le=1, description="relative, e.g. 0.15 = ±15 %; 0 when exact")
 
 
-@dataclass(frozen=True, slots=True)
-class _Family:
-    """How a model family's tokenizer relates to o200k, for the heuristic."""
-
-    name: str
-    factor: float
-    extra_band: float
-
-
-_CLAUDE = _Family("claude", 1.15, 0.15)
-"""Anthropic says its newer tokenizer yields 1.0–1.35× the tokens of its older one; there is no offline
-Claude tokenizer to measure against, so the factor sits mid-range and the band is widened."""
-_UNKNOWN = _Family("unknown", 1.0, 0.30)
-"""Sovereign / open models (Jais, ALLaM, Llama …): tokenizers differ widely, especially on Arabic."""
-
-
-def _family(deployment: Deployment) -> _Family:
-    return _CLAUDE if "claude" in deployment.model.lower() else _UNKNOWN
+def _family(deployment: Deployment) -> heuristic.Family:
+    """Which measured ratio range applies: Claude by tokenizer generation, else unknown (wide)."""
+    return heuristic.family_of(deployment.model)
 
 
 _UNMAPPED_OPENAI_BAND = 0.10
@@ -75,7 +60,7 @@ def counting_key(deployment: Deployment) -> str:
     encoding = tokenizer.encoding_for_model(deployment.model)
     if encoding is not None:
         return encoding
-    return "openai-unmapped" if _is_openai_family(deployment) else _family(deployment).name
+    return "openai-unmapped" if _is_openai_family(deployment) else _family(deployment)
 
 
 def count_tokens(text: str, deployment: Deployment) -> TokenCount:
@@ -92,15 +77,17 @@ def count_tokens(text: str, deployment: Deployment) -> TokenCount:
             tokenizer="o200k_base (assumed: no published encoding for this model)",
             error_band=_UNMAPPED_OPENAI_BAND,
         )
-    return _heuristic(tokenizer.estimate(text), _family(deployment))
+    return _heuristic(text, _family(deployment))
 
 
-def _heuristic(estimate: tokenizer.Estimate, family: _Family) -> TokenCount:
+def _heuristic(text: str, family: heuristic.Family) -> TokenCount:
+    found = heuristic.estimate(text, family)
+    measured = "" if family.startswith("claude") else " (assumed ratio, not measured)"
     return TokenCount(
-        tokens=round(estimate.tokens * family.factor),
+        tokens=found.tokens,
         method="heuristic",
-        tokenizer=f"estimate:{family.name}/{estimate.script}",
-        error_band=min(1.0, round(estimate.band + family.extra_band, 4)),
+        tokenizer=f"estimate:{family}/{found.label}{measured}",
+        error_band=found.band,
     )
 
 

@@ -144,7 +144,7 @@ def script_of(values: tuple[int, ...]) -> Script:
         return "latin"
     if other > 0.2 * visible:
         return "other"
-    if arabic >= 0.3 * (latin + arabic):
+    if arabic and arabic >= 0.3 * (latin + arabic):  # not for pure digits or punctuation (0 >= 0)
         return "arabic"
     return "code" if punct > 0.12 * visible else "latin"
 

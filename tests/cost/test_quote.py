@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 from decimal import Decimal
@@ -122,13 +121,15 @@ def test_openai_counts_are_exact_for_english_and_arabic() -> None:
     assert cost.count_tokens(ARABIC, GPT54).tokens > cost.count_tokens(ENGLISH, GPT54).tokens * 0.5
 
 
-def test_claude_counts_are_estimates_whose_band_covers_the_o200k_count() -> None:
-    for text in (ENGLISH, ARABIC):
-        counted = cost.count_tokens(text, SONNET)
-        assert counted.method == "heuristic" and counted.tokenizer.startswith("estimate:claude/")
-        true_o200k = tokenizer.count_exact(text, "o200k_base")
-        assert math.floor(counted.tokens * (1 - counted.error_band)) <= true_o200k
-        assert true_o200k <= math.ceil(counted.tokens * (1 + counted.error_band))
+def test_claude_counts_are_estimates_in_their_own_tokenizer_family() -> None:
+    """Sonnet 4.6 counts with the v3 family's fitted model; Arabic costs Claude ~1.8x its o200k count."""
+    english = cost.count_tokens(ENGLISH, SONNET)
+    arabic = cost.count_tokens(ARABIC, SONNET)
+    for counted in (english, arabic):
+        assert counted.method == "heuristic" and counted.tokenizer.startswith("estimate:claude-v3/")
+        assert 0 < counted.error_band < 1
+    ratio = arabic.tokens / tokenizer.count_exact(ARABIC, "o200k_base")
+    assert 1.3 < ratio < 2.2, ratio
 
 
 def test_a_newer_openai_model_without_a_published_encoding_is_an_o200k_based_estimate() -> None:

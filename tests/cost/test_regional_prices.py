@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from tests.cost.conftest import deployment
@@ -42,8 +43,8 @@ def test_cli_shows_the_ptu_caveat(capsys: pytest.CaptureFixture[str]) -> None:
             "--output-tokens", "100"]  # fmt: skip
     assert main(args) == 0
     assert "CAVEAT:" in capsys.readouterr().out
-    assert main(["cost", "compare", "--input-tokens", "1000", "--output-tokens", "100",
-                 "--deployment", "azure-uaenorth-gpt-5-1", "--deployment", "azure-global-gpt-5-1"]) == 0  # fmt: skip
+    pair = ["--deployment", "azure-uaenorth-gpt-5-1", "--deployment", "azure-global-gpt-5-1"]
+    assert main(["cost", "compare", "--input-tokens", "1000", "--output-tokens", "100", *pair]) == 0
     out = capsys.readouterr().out
     assert "azure-uaenorth-gpt-5-1 *" in out and "PTU" in out
 
@@ -66,3 +67,26 @@ def test_input_between_the_input_limit_and_the_window_does_not_fit() -> None:
 
     assert PriceBook().estimate(astra, inside, 1_000).fits is False
     assert cost.quote(astra, EXACT.model_copy(update={"tokens": 900_000}), max_tokens=1_000).fits_context
+
+
+def test_the_route_plan_excludes_a_deployment_whose_input_limit_the_prompt_exceeds(tmp_path: Path) -> None:
+    """The router's fit check uses the same input cap as the quote (routing never offers it)."""
+    from polyroute.app import App
+    from polyroute.catalog import load_catalog
+    from polyroute.routing import Router, RouteRequest
+    from polyroute.settings import Settings
+    from polyroute.types import CompletionRequest
+
+    app = App(Settings(data_dir=tmp_path), principal="local:tester")
+    price = {"model_ref": "gpt-5.1", "provider_id": "openai"}
+    common = {"provider": "openai", "model": "gpt-5.1", "location": "US", "context_window": 2000,
+              "max_output_tokens": 500, "price_ref": price}  # fmt: skip
+    app.catalog = load_catalog(
+        [{"id": "capped", "max_input_tokens": 500, **common}, {"id": "open", **common}], bundled=False
+    )
+    app.router = Router(app)
+    request = CompletionRequest.from_prompt("word " * 800, max_tokens=100)  # ~800 tokens: < window, > cap
+    plan = app.router.plan(RouteRequest.model_validate({"request": request, "principal": "local:tester"}))
+    assert [c.deployment for c in plan.candidates] == ["open"]
+    (excluded,) = [e for e in plan.exclusions if e.deployment == "capped"]
+    assert excluded.stage == "context" and "input limit of 500" in excluded.reason

@@ -17,8 +17,10 @@ TERRITORY = {
     "QA-QFC": "QA-QFC", "EU": "EEA+ADEQUATE", "GB": "GB+ADEQUATE", "SA-CI": "SA",
 }  # fmt: skip
 EXCEPTIONS = {
-    ("AE-DIFC", "health"): "AE-DIFC", ("AE-ADGM", "health"): "AE-ADGM", ("AE-DHCC", "financial_regulated"): "AE",
-}  # fmt: skip
+    ("AE-DIFC", "health"): "AE-DIFC",
+    ("AE-ADGM", "health"): "AE-ADGM",
+    ("AE-DHCC", "financial_regulated"): "AE",
+}
 REGULATED = ("confidential", "personal", "sensitive_personal", "health", "financial_regulated")
 
 

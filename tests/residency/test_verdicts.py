@@ -75,7 +75,9 @@ def test_public_data_may_go_anywhere(jurisdiction: str, default_policy: Policy, 
     assert verdict.reasons == [f"anywhere: {jurisdiction} public data may be processed anywhere"]
 
 
-def test_onshore_uae_is_a_third_country_for_difc_and_adgm(default_policy: Policy, make: MakeDeployment) -> None:
+def test_onshore_uae_is_a_third_country_for_difc_and_adgm(
+    default_policy: Policy, make: MakeDeployment
+) -> None:
     """Issue 10: both rules used to allow AE; onshore UAE is on neither regime's adequacy list."""
     abu_dhabi = make("uae", processing=["azure:uaenorth"])
     doha = make("doha", processing=["gcp:me-central1"])

@@ -6,8 +6,9 @@
 `--output-tokens` is the output expected; `--max-tokens` (default: the same) is the ceiling the max
 figure assumes. Both count offline: no part of the prompt leaves the machine. `estimate --exact` asks
 Anthropic's count-tokens API when a key is configured and the residency policy lets the prompt go
-there (`--offline` is kept for old scripts: it is the default); `compare` and over the whole catalog lists a deployment it cannot price
-under `unpriced` instead of failing. Bad numbers and unknown ids are one line on stderr, exit 2.
+there (`--offline` is kept for old scripts: it is the default); `compare` over the whole catalog
+lists a deployment it cannot price under `unpriced` instead of failing. Bad numbers and unknown ids
+are one line on stderr, exit 2.
 """
 
 from __future__ import annotations
@@ -36,14 +37,19 @@ def register(subparsers: Subparsers) -> None:
     estimate.add_argument("--deployment", required=True, help="a catalog id (`polyroute catalog list`)")
     _request_arguments(estimate)
     estimate.add_argument(
-        "--exact", action="store_true", help="send the prompt to the provider's count-tokens API for an exact "
-        "count (only where the residency policy lets it go); default: counted offline, nothing leaves"
+        "--exact",
+        action="store_true",
+        help="send the prompt to the provider's count-tokens API for an exact "
+        "count (only where the residency policy lets it go); default: counted offline, nothing leaves",
     )
-    estimate.add_argument("--offline", action="store_true", help="count offline (the default; kept for old scripts)")
+    estimate.add_argument(
+        "--offline", action="store_true", help="count offline (the default; kept for old scripts)"
+    )
     estimate.add_argument("--jurisdiction", help="whose rules the prompt falls under (default: config)")
     estimate.add_argument(
-        "--data-class", help="the prompt's data class (default: config, else public); with --exact, a prompt "
-        "goes to a provider's count-tokens API only where the residency policy lets it go"
+        "--data-class",
+        help="the prompt's data class (default: config, else public); with --exact, a prompt "
+        "goes to a provider's count-tokens API only where the residency policy lets it go",
     )
     estimate.set_defaults(handler=run_estimate)
     compare = actions.add_parser("compare", help="quote one request on many deployments, cheapest first")
