@@ -56,8 +56,8 @@ def _spans(text: str, key: str) -> list[tuple[int, int]]:
     for size, grams in _grams(key).items():
         hits += [(i, i + size) for i in range(len(lowered) - size + 1) if lowered[i : i + size] in grams]
     widened: list[tuple[int, int]] = []
-    for span in _merge(hits):  # sorted: a span inside the last widened one needs no second walk
-        if not widened or span[0] >= widened[-1][1]:
+    for span in _merge(hits):  # sorted: a span ending inside the last widened one needs no second walk
+        if not widened or span[1] > widened[-1][1]:
             widened.append(_widen(text, span))
     return _merge(widened)
 

@@ -101,6 +101,9 @@ def set_key(username: str, key: str) -> None:
 
     if not key.strip():
         raise ConfigError("refusing to store an empty key")
+    problem = malformed(key.strip())
+    if problem:
+        raise ConfigError(f"refusing to store a malformed key for {username!r}: {problem}")
     _keyring_call("store the key", keyring.set_password, SERVICE, username, key.strip())
     if get_key(username) != key.strip():
         backend = type(keyring.get_keyring()).__module__
