@@ -130,7 +130,8 @@ def test_a_malformed_key_in_the_keyring_is_named_not_shown(memory_keyring: Memor
 
 
 def test_keys_set_refuses_a_malformed_key_but_trims_the_ends(memory_keyring: MemoryKeyring) -> None:
-    with pytest.raises(ConfigError, match=r"malformed key for 'anthropic': it contains a line break") as caught:
+    refused = r"malformed key for 'anthropic': it contains a line break"
+    with pytest.raises(ConfigError, match=refused) as caught:
         secrets.set_key("anthropic", "sk-ant-CANARY0\nabcdef")
     assert "CANARY" not in str(caught.value) and memory_keyring.store == {}
     secrets.set_key("anthropic", "  sk-ant-fine-000000\n")
