@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import keyring
 import pytest
-from canary_forms import echoes, leaks
-from keyring_fixtures import MemoryKeyring
 from provider_fixtures import complete, deployment
+from tests.secrets.canary_forms import echoes, leaks
+from tests.secrets.keyring_fixtures import MemoryKeyring
 
 from polyroute.errors import ConfigError, ProviderHTTPError
 from polyroute.providers import ProviderOptions, Providers
@@ -54,7 +54,9 @@ def test_an_echoed_key_in_any_form_reaches_no_error_attempt_or_log(
         assert not leaks(text, CANARY), text
 
 
-def test_aws_secret_echoed_by_bedrock_is_scrubbed(env: FakeProviders, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_aws_secret_echoed_by_bedrock_is_scrubbed(
+    env: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYCANARYKEY"
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     target = deployment("bedrock", "titan-x", aws_region="eu-west-1")
