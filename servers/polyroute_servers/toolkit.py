@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedResourceError
 from mcp.types import Resource as MCPResource
 from mcp.types import Tool as MCPTool
 from mcp.types import ToolAnnotations
@@ -157,7 +157,12 @@ class PolyrouteServer(MCPServer[Any]):
             raise ResourceError(
                 f"access denied: resources need the 'route' or 'governance:read' scope; this token has {have}"
             )
-        return await super().read_resource(uri, context)
+        try:
+            return await super().read_resource(uri, context)
+        except UnexpectedResourceError as error:  # e.g. a config error: the person needs its sentence
+            if isinstance(error.__cause__, PolyrouteError):
+                raise ResourceError(str(error.__cause__)) from None
+            raise
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         """Check the caller's scope, run the tool, and turn any failure into a one-line ToolError."""

@@ -123,7 +123,8 @@ class BudgetLedger(Protocol):
     def settle(self, reservation_id: str, keys: Sequence[BudgetKey], actual: Decimal) -> None:
         """Record `actual` as spent on `keys`, whatever it is — above the reservation or the limit too:
         spending has happened and is never refused — and drop the reservation (its amount leaves
-        `reserved`). A reservation already given back as stale still has `actual` counted."""
+        `reserved`). A reservation already given back as stale still has `actual` counted. Called once
+        per reservation: a second settle would count `actual` twice."""
         ...
 
     def release(self, reservation_id: str) -> None:

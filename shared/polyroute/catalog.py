@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from polyroute import locations
 from polyroute.errors import ConfigError, UnknownDeployment
+from polyroute.secrets import url_credentials
 from polyroute.types import Money
 
 ProviderKind = Literal["anthropic", "openai", "bedrock", "azure_openai", "openai_compatible"]
@@ -102,6 +103,18 @@ class Deployment(BaseModel):
     sources: tuple[Source, ...] = ()
     origin: Literal["bundled", "user"] = "bundled"
     notes: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_credentials(cls, value: str | None) -> str | None:
+        """A key in the URL would be served back by `catalog list` and `polyroute://catalog`."""
+        problem = None if value is None else url_credentials(value)
+        if problem:
+            raise ValueError(
+                f"must not carry credentials, but has {problem}: keys belong in the environment variable "
+                "named by api_key_env or in the OS keyring (`polyroute keys set <deployment id>`)"
+            )
+        return value
 
     @field_validator("processing_locations", "storage_locations")
     @classmethod

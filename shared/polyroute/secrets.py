@@ -2,18 +2,22 @@
 
 Keys live only in the environment or the OS keyring (service `polyroute`, username = a deployment id
 or a provider kind), never in the config file, and never in a message: errors name the variable and
-the command that stores a key, not the key. `redact` scrubs key-shaped strings out of text that came
-back from a provider (OpenAI, for one, echoes a masked key in its 401 message).
+the command that stores a key, not the key. A key that cannot go into an HTTP header (a line break,
+a non-ASCII character) is refused as malformed before any request. `redact` (from `redaction`) scrubs
+every form of a key out of text that came back from a provider; `url_credentials` finds a key put into
+an endpoint URL, where it would be served back with the catalog.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
 
 from polyroute.errors import ConfigError
+from polyroute.redaction import KEY_SHAPED
+from polyroute.redaction import redact as redact  # the scrubbing lives there; callers know it here
 
 if TYPE_CHECKING:
     from polyroute.catalog import Deployment
@@ -26,7 +30,7 @@ VENDOR_ENV = {
     "azure_openai": "AZURE_OPENAI_API_KEY",
 }
 KEY_OPTIONAL = frozenset({"openai_compatible", "bedrock"})  # local endpoints; the AWS credential chain
-_KEY_SHAPED = re.compile(r"\b(sk-[A-Za-z0-9_\-*.]{4,}|AKIA[A-Z0-9]{12,}|key-[A-Za-z0-9]{16,})")
+_SECRET_PARAMS = ("key", "token", "secret", "password", "passwd", "sig", "auth", "credential", "session")
 
 
 class NoKeyringBackend(ConfigError):
@@ -49,7 +53,7 @@ def api_key(deployment: Deployment, settings: Settings | None = None) -> str | N
     del settings  # keys come from the environment and the keyring only, never from the config file
     variable = env_var_for(deployment)
     if variable and os.environ.get(variable):
-        return os.environ[variable]
+        return checked(os.environ[variable], f"the environment variable {variable}")
     if deployment.provider == "bedrock":
         return None  # boto3 resolves AWS credentials through its own chain
     keyring_note = ""
@@ -60,7 +64,7 @@ def api_key(deployment: Deployment, settings: Settings | None = None) -> str | N
             keyring_note = " (and this machine has no OS keyring backend, so only the variable can work)"
             break
         if stored:
-            return stored
+            return checked(stored, f"the OS keyring entry {SERVICE}/{username}")
     if deployment.provider in KEY_OPTIONAL and not deployment.api_key_env:
         return None  # a deployment that names its key variable needs it: no keyless placeholder is sent
     raise ConfigError(
@@ -100,6 +104,9 @@ def set_key(username: str, key: str) -> None:
 
     if not key.strip():
         raise ConfigError("refusing to store an empty key")
+    problem = malformed(key.strip())
+    if problem:
+        raise ConfigError(f"refusing to store a malformed key for {username!r}: {problem}")
     _keyring_call("store the key", keyring.set_password, SERVICE, username, key.strip())
     if get_key(username) != key.strip():
         backend = type(keyring.get_keyring()).__module__
@@ -123,9 +130,39 @@ def last4(key: str) -> str:
     return f"…{key[-4:]}" if len(key) >= 12 else "…"
 
 
-def redact(text: str, *keys: str | None) -> str:
-    """`text` with the given keys and anything key-shaped replaced by `[redacted]`."""
-    for key in keys:
-        if key and len(key) >= 4:
-            text = text.replace(key, "[redacted]")
-    return _KEY_SHAPED.sub("[redacted]", text)
+def malformed(key: str) -> str | None:
+    """What makes `key` unusable in an HTTP header, in words that do not reveal it; None when it is fine.
+
+    Sent as is, a line break or a non-ASCII character makes the HTTP client fail in ways that look like
+    a network fault ("dropped the connection") and get retried: better to say what is wrong, once.
+    """
+    for position, char in enumerate(key, start=1):
+        if char in "\r\n":
+            return f"it contains a line break (CR/LF) at character {position} of {len(key)}"
+        if not char.isascii():
+            return f"character {position} of {len(key)} is not ASCII (a pasted quote, dash or space?)"
+        if not char.isprintable() or char.isspace():
+            return f"character {position} of {len(key)} is whitespace or a control character"
+    return None
+
+
+def checked(key: str, where: str) -> str:
+    """`key` if it is usable; else ConfigError naming `where` it came from (never the key) and the fix."""
+    problem = malformed(key)
+    if problem is None:
+        return key
+    raise ConfigError(f"malformed API key in {where}: {problem}; set it again with the key alone")
+
+
+def url_credentials(url: str) -> str | None:
+    """What secret an endpoint URL carries (user:password@, a key-like query parameter, a key-shaped
+    path segment), without quoting it; None when it carries none."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        return "a user name or password before the host (user:password@)"
+    for name, _ in parse_qsl(parts.query, keep_blank_values=True) + parse_qsl(parts.fragment):
+        if any(word in name.lower().replace("-", "").replace("_", "") for word in _SECRET_PARAMS):
+            return f"a {name!r} parameter in the query string"
+    if KEY_SHAPED.search(parts.path):
+        return "something shaped like an API key in its path"
+    return None

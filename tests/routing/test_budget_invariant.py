@@ -18,12 +18,13 @@ import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from routing_fixtures import Clock, make_app
+from routing_fixtures import Clock, entries, make_app
 
 from polyroute.app import App
 from polyroute.budget import BudgetKey, Budgets
 from polyroute.budgetfile import SQLiteBudgetLedger
-from polyroute.errors import BudgetExceeded
+from polyroute.catalog import load_catalog
+from polyroute.errors import BudgetExceeded, NoRoute
 from polyroute.routing import RoutedCompletion, RouteRequest
 from polyroute.settings import Budget
 from polyroute.testing import FakeProviders, Fault
@@ -223,3 +224,42 @@ def test_when_the_reservation_bounds_each_call_concurrent_calls_never_overrun(
     refused = [o for o in outcomes if isinstance(o, BudgetExceeded)]
     assert len(done) + len(refused) == 30 and len(done) >= 12
     assert refused and all("would be exceeded" in str(o) for o in refused)  # all 30 asked at once
+
+
+def test_a_deployment_whose_cost_has_no_bound_is_refused_where_a_budget_applies(
+    fakes: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    for name, value in fakes.env().items():
+        monkeypatch.setenv(name, value)
+    fakes.clear()
+    budget = Budget(scope="team:legal", period="day", limit_usd=Decimal("100"))
+    app = make_app(fakes, tmp_path / "data", clock, [budget])
+    unpriced = {**entries(fakes)[1], "id": "sa-unpriced", "price": None}
+    app.catalog = load_catalog([*entries(fakes), unpriced], bundled=False)
+    request = _request().model_copy(update={"model": "sa-unpriced"})
+    (exclusion,) = app.router.plan(request).exclusions
+    assert exclusion.stage == "price"  # no maximum to reserve: never a candidate
+
+    async def go() -> None:
+        try:
+            with pytest.raises(NoRoute, match="sa-unpriced"):
+                await app.router.complete(request)
+        finally:
+            await app.aclose()
+
+    asyncio.run(go())
+    assert fakes.openai.seen() == []
+
+
+def test_a_cost_without_a_finite_maximum_is_refused_before_any_provider(
+    fakes: FakeProviders, tmp_path: Path, clock: Clock
+) -> None:
+    """Should a quote ever come back without a finite maximum, the budget stage refuses it too."""
+    budget = Budget(scope="team:legal", period="day", limit_usd=Decimal("100"))
+    app = make_app(fakes, tmp_path / "data", clock, [budget])
+    headroom = app.router.budgets.headroom("local:tester")
+    assert headroom is not None
+    for most in (None, Decimal("Infinity"), Decimal("NaN")):
+        assert "no upper bound" in (headroom.refusal(most) or "")
+        with pytest.raises(BudgetExceeded, match=r"no upper bound .* budget team:legal per day"):
+            app.router.budgets.reserve("local:tester", most)

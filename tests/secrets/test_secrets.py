@@ -96,3 +96,68 @@ def test_redact_and_last4() -> None:
         "key [redacted] and [redacted] and [redacted]"
     )
     assert secrets.last4("sk-abcdefgh1234") == "…1234" and secrets.last4("short") == "…"
+
+
+MALFORMED = {
+    "a line break inside": ("sk-ant-CANARY0abc\r\nX-Evil: 1", "line break (CR/LF)"),
+    "a trailing newline": ("sk-ant-CANARY0abcdef\n", "line break (CR/LF) at character 21 of 21"),
+    "a pasted curly quote": ("\u201csk-ant-CANARY0abcdef\u201d", "not ASCII"),
+    "a non-breaking space": ("sk-ant-CANARY0\u00a0abcdef", "not ASCII"),
+    "a tab": ("sk-ant-CANARY0\tabcdef", "whitespace or a control character"),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_a_malformed_key_in_the_environment_is_named_not_shown(
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    key, problem = MALFORMED[case]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+    with pytest.raises(ConfigError) as caught:
+        secrets.api_key(make("anthropic"))
+    message = str(caught.value)
+    assert message.startswith("malformed API key in the environment variable ANTHROPIC_API_KEY: ")
+    assert problem in message and "CANARY" not in message and "abcdef" not in message
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_a_malformed_key_in_the_keyring_is_named_not_shown(memory_keyring: MemoryKeyring, case: str) -> None:
+    key, problem = MALFORMED[case]
+    memory_keyring.store[("polyroute", "my-openai")] = key  # written by another tool, not `keys set`
+    with pytest.raises(ConfigError) as caught:
+        secrets.api_key(make("openai"))
+    message = str(caught.value)
+    assert message.startswith("malformed API key in the OS keyring entry polyroute/my-openai: ")
+    assert problem in message and "CANARY" not in message and "abcdef" not in message
+
+
+def test_keys_set_refuses_a_malformed_key_but_trims_the_ends(memory_keyring: MemoryKeyring) -> None:
+    refused = r"malformed key for 'anthropic': it contains a line break"
+    with pytest.raises(ConfigError, match=refused) as caught:
+        secrets.set_key("anthropic", "sk-ant-CANARY0\nabcdef")
+    assert "CANARY" not in str(caught.value) and memory_keyring.store == {}
+    secrets.set_key("anthropic", "  sk-ant-fine-000000\n")
+    assert memory_keyring.store[("polyroute", "anthropic")] == "sk-ant-fine-000000"
+
+
+@pytest.mark.parametrize(
+    ("url", "what"),
+    [
+        ("https://user:pa55word@llm.example.sa/v1", "user:password@"),
+        ("https://sk-CANARY0abcdef@llm.example.sa/v1", "user:password@"),
+        ("https://llm.example.sa/v1?api_key=CANARY0abcdef", "'api_key' parameter"),
+        ("https://llm.example.sa/v1?x=1&Access-Token=CANARY0abcdef", "'Access-Token' parameter"),
+        ("https://llm.example.sa/sk-CANARY0abcdef/v1", "shaped like an API key"),
+    ],
+)
+def test_a_url_carrying_credentials_is_recognised_without_quoting_them(url: str, what: str) -> None:
+    found = secrets.url_credentials(url)
+    assert found is not None and what in found and "CANARY" not in found and "pa55" not in found
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://llm.example.sa/v1", "http://127.0.0.1:8000/v1", "https://x.openai.azure.com/?api-version=2024-10-21"],
+)
+def test_ordinary_endpoint_urls_pass(url: str) -> None:
+    assert secrets.url_credentials(url) is None

@@ -102,7 +102,7 @@ def http_error(
     """A provider's error status as a ProviderHTTPError, classified retryable or final."""
     retryable = (status in RETRYABLE_STATUS or status >= 500) and code not in FINAL_CODES
     what = f"{status} {code}" if code else str(status)
-    detail = " ".join((message or "").split())[:240]
+    detail = redact(" ".join((message or "").split()), key)[:240]  # scrubbed before a cut could split a key
     text = redact(f"{provider} ({deployment.id}) answered {what}" + (f": {detail}" if detail else ""), key)
     return ProviderHTTPError(
         text, deployment=deployment.id, retryable=retryable, retry_after=retry_after, status=status, code=code

@@ -96,7 +96,7 @@ class BedrockProvider:
             code=error.get("Code"),
             message=error.get("Message"),
             retry_after=parse_retry_after(meta.get("HTTPHeaders")),
-            key=None,
+            key=os.environ.get("AWS_SECRET_ACCESS_KEY"),  # never echoed by AWS so far; scrubbed if it is
         )
 
     async def aclose(self) -> None:
