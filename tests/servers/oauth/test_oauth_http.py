@@ -121,11 +121,11 @@ async def test_a_token_without_the_tools_scope_gets_403_insufficient_scope_namin
 
 
 async def test_static_tokens_keep_working_beside_oauth(
-    authserver: AuthServer, oauth_settings: OAuthSettings, port: int, tmp_path: Path, provider_env: object
+    authserver: AuthServer, oauth_settings: OAuthSettings, port: int, provider_env: object
 ) -> None:
     static = "static-token-for-the-ops-agent"
     grants = (Grant("ops", digest(static), frozenset({"*"})),)
-    with serving(make_app(tmp_path), oauth_settings, grants=grants, port=port) as base:
+    with serving(make_app(), oauth_settings, grants=grants, port=port) as base:
         async with mcp_with(base, static) as client:
             status = await client.call_tool("budget_status", {})
         oauth_token = authserver.token(oauth_settings.resource)
@@ -139,11 +139,9 @@ async def test_static_tokens_keep_working_beside_oauth(
     assert "neither-static-nor-a-jwt" not in unknown.text
 
 
-async def test_without_oauth_config_nothing_points_at_an_authorization_server(
-    port: int, tmp_path: Path
-) -> None:
+async def test_without_oauth_config_nothing_points_at_an_authorization_server(port: int) -> None:
     grants = (Grant("ops", digest("a-static-token"), frozenset({"*"})),)
-    with serving(make_app(tmp_path), None, grants=grants, port=port) as base:
+    with serving(make_app(), None, grants=grants, port=port) as base:
         refused = post(base, call("list_models", {}))
         with httpx2.Client(trust_env=False, timeout=10) as http:
             metadata = http.get(f"{base}/.well-known/oauth-protected-resource/mcp")
