@@ -4,6 +4,7 @@ dir (the machine's npm cache makes that quick); without npm the tests skip with 
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -69,9 +70,16 @@ class AuthServer:
         self._log.close()
 
 
-def claims(token: str) -> dict[str, Any]:
-    """The payload of a JWT, unverified: for tests to look at what the server minted."""
-    import base64
+def _part(token: str, index: int) -> dict[str, Any]:
+    part = token.split(".")[index]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
 
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+def header(token: str) -> dict[str, Any]:
+    """The header of a JWT, unverified: for tests to look at what the server minted."""
+    return _part(token, 0)
+
+
+def claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT, unverified."""
+    return _part(token, 1)

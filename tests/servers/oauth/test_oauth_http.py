@@ -99,7 +99,8 @@ async def test_protected_resource_metadata_is_served_and_401s_point_to_it(
 async def test_a_token_without_the_tools_scope_gets_403_insufficient_scope_naming_it(
     served: str, authserver: AuthServer, oauth_settings: OAuthSettings
 ) -> None:
-    reader = authserver.token(oauth_settings.resource, "governance:read")
+    ours = oauth_settings.resource
+    reader = authserver.token(ours, "governance:read")
     refused = post(served, call("complete", COMPLETE), reader)
     header = refused.headers["www-authenticate"]
     assert refused.status_code == 403
@@ -115,6 +116,8 @@ async def test_a_token_without_the_tools_scope_gets_403_insufficient_scope_namin
     read = {"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": "polyroute://policy"}}
     assert 'scope="route"' in post(served, read, writer).headers["www-authenticate"]
     assert post(served, read, reader).status_code == 200  # governance:read may read resources too
+    scopeless = post(served, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, authserver.token(ours, ""))
+    assert scopeless.status_code == 403 and f'scope="{ALL_SCOPES}"' in scopeless.headers["www-authenticate"]
     async with mcp_with(served, reader) as client:  # and tools/list offers only what the token may call
         offered = {tool.name for tool in (await client.list_tools()).tools}
     assert "complete" not in offered and "explain_policy" in offered

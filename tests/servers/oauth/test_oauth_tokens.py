@@ -12,15 +12,16 @@ import logging
 
 import httpx2
 import pytest
-from authserver import AuthServer, claims
+from authserver import AuthServer, claims, header
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jwt.algorithms import RSAAlgorithm
 from oauth_serving import make_app, serving
 
 from polyroute.oauthconfig import OAuthSettings
-from polyroute_servers.jwks import KeyCache
+from polyroute_servers.jwks import KeyCache, KeysUnavailable
 
 pytestmark = [pytest.mark.slow]
+anyio = pytest.mark.anyio
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 
 
@@ -94,8 +95,7 @@ def test_a_key_rotation_is_picked_up_and_old_tokens_verify_while_their_key_is_pu
         assert list_tools(base, old).status_code == 200
         new_kid = authserver.rotate()
         new = authserver.token(oauth_settings.resource)
-        header = json.loads(base64.urlsafe_b64decode(new.split(".")[0] + "=="))
-        assert header["kid"] == new_kid and header["typ"] == "at+jwt"
+        assert header(new)["kid"] == new_kid and header(new)["typ"] == "at+jwt"
         assert list_tools(base, new).status_code == 200
         assert list_tools(base, old).status_code == 200
     assert keys.fetches == 2  # the first use, and once for the new key id
@@ -105,17 +105,17 @@ def test_none_and_hmac_algorithms_are_refused_even_with_the_public_key_as_secret
     served: str, authserver: AuthServer, oauth_settings: OAuthSettings
 ) -> None:
     genuine = authserver.token(oauth_settings.resource, "route governance:read audit:read audit:write")
-    header = json.loads(base64.urlsafe_b64decode(genuine.split(".")[0] + "=="))
+    minted = header(genuine)
     payload = genuine.split(".")[1]
-    unsigned = f"{b64(json.dumps({**header, 'alg': 'none'}).encode())}.{payload}."
+    unsigned = f"{b64(json.dumps({**minted, 'alg': 'none'}).encode())}.{payload}."
     assert "'none' are not accepted" in refusal(list_tools(served, unsigned))
     with httpx2.Client(trust_env=False) as http:
         jwk = next(
-            k for k in http.get(f"{authserver.issuer}/jwks").json()["keys"] if k["kid"] == header["kid"]
+            k for k in http.get(f"{authserver.issuer}/jwks").json()["keys"] if k["kid"] == minted["kid"]
         )
     public = RSAAlgorithm.from_jwk(jwk).public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[union-attr]
     for secret in (public, json.dumps(jwk).encode()):  # the classic algorithm-confusion forgery
-        signing_input = f"{b64(json.dumps({**header, 'alg': 'HS256'}).encode())}.{payload}"
+        signing_input = f"{b64(json.dumps({**minted, 'alg': 'HS256'}).encode())}.{payload}"
         forged = f"{signing_input}.{b64(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())}"
         assert "'HS256' are not accepted" in refusal(list_tools(served, forged))
     assert list_tools(served, genuine).status_code == 200  # the same claims, properly signed, pass
@@ -148,3 +148,20 @@ def test_issuer_must_match_exactly_and_unreachable_keys_are_a_503_not_a_401(
         down = list_tools(base, token)
     assert down.status_code == 503 and down.headers["retry-after"] == "30"
     assert "cannot fetch the signing keys" in down.json()["error_description"]
+
+
+@anyio
+async def test_the_key_cache_recovers_once_the_issuer_answers_again(authserver: AuthServer) -> None:
+    now = [0.0]
+    keys = KeyCache(authserver.issuer, "http://127.0.0.1:9/jwks", cooldown=30, clock=lambda: now[0])
+    with pytest.raises(KeysUnavailable, match="cannot fetch the signing keys"):
+        await keys.key("any")
+    keys.jwks_url = None  # from now on found through the issuer's metadata, which the server answers
+    now[0] = 10.0
+    with pytest.raises(KeysUnavailable):  # not retried before the cooldown: no hammering a sick server
+        await keys.key("any")
+    now[0] = 31.0
+    kid = header(authserver.token("https://x.example/mcp"))["kid"]
+    found = await keys.key(kid)
+    assert found is not None and found["kid"] == kid and "d" not in found and keys.fetches == 1
+    assert keys.jwks_url == f"{authserver.issuer}/jwks"
