@@ -11,9 +11,11 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from authserver import AuthServer
+from authserver import AuthServer, claims
 from mcp import Client
+from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from oauth_serving import make_app, serving
 
 from polyroute.oauthconfig import OAuthSettings
@@ -150,3 +152,47 @@ async def test_without_oauth_config_nothing_points_at_an_authorization_server(po
             metadata = http.get(f"{base}/.well-known/oauth-protected-resource/mcp")
     assert refused.status_code == 401 and "resource_metadata" not in refused.headers["www-authenticate"]
     assert metadata.status_code in (401, 404)
+
+
+class MemoryTokens:
+    """The SDK's TokenStorage, in memory."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client = client_info
+
+
+async def test_the_sdks_oauth_client_discovers_the_server_and_signs_in_by_itself(
+    served: str, authserver: AuthServer, oauth_settings: OAuthSettings
+) -> None:
+    """No token handed over: the MCP client follows the 401 to the metadata, then to the authorization
+    server, gets a token for this resource with client credentials, and retries."""
+    storage = MemoryTokens()
+    auth = ClientCredentialsOAuthProvider(
+        oauth_settings.resource, storage, client_id="agent", client_secret="agent-secret",
+        token_endpoint_auth_method="client_secret_post", issuer=authserver.issuer,
+    )  # fmt: skip
+    async with (
+        httpx2.AsyncClient(auth=auth, trust_env=False, timeout=20) as http,
+        Client(streamable_http_client(oauth_settings.resource, http_client=http)) as client,
+    ):
+        offered = {tool.name for tool in (await client.list_tools()).tools}
+        status = await client.call_tool("budget_status", {})
+    assert storage.tokens is not None
+    minted = claims(storage.tokens.access_token)
+    assert minted["aud"] == oauth_settings.resource  # the client asked for this resource (RFC 8707)
+    assert minted["scope"] == ALL_SCOPES  # ...and for the scopes the metadata lists
+    assert {"complete", "record_event"} <= offered
+    assert status.structured_content and status.structured_content["principal"] == "oauth:agent"
