@@ -1,5 +1,6 @@
-"""`polyroute serve suite --http` configured with `[http.oauth]` only, as an operator runs it: it may bind
-beyond loopback without static tokens, says whose tokens it takes, and never logs one."""
+"""`polyroute serve suite --http` configured with `[http.oauth]` only, as an operator runs it behind a
+TLS proxy: it may bind beyond loopback without static tokens, accepts its public name as Host, says
+whose tokens it takes, and never logs one."""
 
 from __future__ import annotations
 
@@ -19,20 +20,22 @@ from oauth_serving import free_port
 from polyroute.testing import FakeProviders
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 
 
 async def test_an_oauth_only_server_serves_tokens_from_its_issuer(
     authserver: AuthServer, fakes: FakeProviders, tmp_path: Path
 ) -> None:
     port = free_port()
-    resource = f"http://127.0.0.1:{port}/mcp"
+    resource = "https://polyroute.example.com/mcp"  # the public URL; TLS ends at the proxy in front
+    local = f"http://127.0.0.1:{port}"
     config = tmp_path / "config.toml"
     config.write_text(
         f'[http.oauth]\nissuer = "{authserver.issuer}"\nresource = "{resource}"\nteam_claim = "team"\n'
     )
     env = {**os.environ, **fakes.env(), "POLYROUTE_CONFIG": str(config)}
-    argv = [str(Path(sys.executable).parent / "polyroute"), "serve", "suite", "--http", "--host", "0.0.0.0",
-            "--port", str(port), "--allowed-host", "127.0.0.1"]  # fmt: skip
+    polyroute = str(Path(sys.executable).parent / "polyroute")
+    argv = [polyroute, "serve", "suite", "--http", "--host", "0.0.0.0", "--port", str(port)]
     log = tmp_path / "server.log"
     with log.open("w") as sink:
         proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink)
@@ -43,7 +46,7 @@ async def test_an_oauth_only_server_serves_tokens_from_its_issuer(
             httpx2.AsyncClient(
                 headers={"Authorization": f"Bearer {token}"}, trust_env=False, timeout=20
             ) as http,
-            Client(streamable_http_client(resource, http_client=http)) as client,
+            Client(streamable_http_client(f"{local}/mcp", http_client=http)) as client,
         ):
             offered = {tool.name for tool in (await client.list_tools()).tools}
             answer = await client.call_tool(
@@ -51,8 +54,10 @@ async def test_an_oauth_only_server_serves_tokens_from_its_issuer(
             )
             assert answer.structured_content, answer.content
             found = await client.call_tool("query_events", {"event_type": "completion"})
-        with httpx2.Client(trust_env=False) as http:
-            metadata = http.get(f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp").json()
+        with httpx2.Client(trust_env=False, timeout=10) as http:
+            metadata = http.get(f"{local}/.well-known/oauth-protected-resource/mcp").json()
+            public = http.post(f"{local}/mcp", headers={"Host": "polyroute.example.com"}, json=LIST)
+            stranger = http.post(f"{local}/mcp", headers={"Host": "evil.example"}, json=LIST)
     finally:
         proc.terminate()
         assert proc.wait(10) == 0
@@ -62,6 +67,9 @@ async def test_an_oauth_only_server_serves_tokens_from_its_issuer(
                        "summarize_usage", "get_receipt"}  # fmt: skip
     assert found.structured_content and found.structured_content["events"][0]["principal"] == "oauth:agent"
     assert metadata["resource"] == resource and metadata["authorization_servers"] == [authserver.issuer]
+    pointer = 'resource_metadata="https://polyroute.example.com/.well-known/oauth-protected-resource/mcp"'
+    assert public.status_code == 401 and pointer in public.headers["www-authenticate"]  # Host accepted
+    assert stranger.status_code == 421
     assert token not in said and token.split(".")[2] not in said
 
 
