@@ -26,6 +26,9 @@ from polyroute_servers.jwks import KeyCache
 log = logging.getLogger("polyroute.oauth")
 PRINCIPAL_PREFIX = "oauth:"
 ACCEPTED_TYPES = ("at+jwt", "application/at+jwt", "jwt")  # RFC 9068, and IdPs that still say JWT
+# Only ID tokens carry these (OpenID Connect Core §2, §3.1.3.6, §3.3.2.11): where `typ` is just "JWT",
+# they tell an ID token whose `aud` happens to equal ours from an access token.
+ID_TOKEN_CLAIMS = ("nonce", "at_hash", "c_hash")
 
 
 class TokenRejected(Exception):
@@ -105,6 +108,8 @@ class JwtVerifier:
             raise TokenRejected(f"the token is not valid: {header_safe(str(error))}") from None
 
     def _access_token(self, claims: Mapping[str, Any]) -> AccessToken:
+        if any(name in claims for name in ID_TOKEN_CLAIMS):
+            raise TokenRejected("an ID token is not an access token")
         subject = claims.get(self.settings.principal_claim)
         if not isinstance(subject, str) or not subject.strip():
             raise TokenRejected(f"the token has no {self.settings.principal_claim!r} claim naming who it is")

@@ -81,6 +81,7 @@ async def test_accepted_shapes(token: str) -> None:
         (sign({"exp": None}), "not valid"),
         (sign({"sub": ""}), "no 'sub' claim"),
         (sign(typ="id+jwt"), "not an access token"),
+        (sign({"nonce": "n-0S6_WzA2Mj", "at_hash": "77QmUPtjPfzWtF2AnpK9RQ"}, typ="JWT"), "an ID token"),
         (sign(crit=["exp"]), "not one this server knows"),  # PyJWT refuses unknown crit first
         (sign(kid="r2"), "does not publish"),
         (sign(alg="ES256", kid="r1"), "cannot check a ES256 signature"),  # an EC signature, an RSA key
