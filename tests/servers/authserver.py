@@ -1,7 +1,7 @@
 """A real authorization server for the OAuth tests: `oidc-provider` (certified OpenID/OAuth server, npm)
-run by `oauth/authserver.mjs` on loopback. Installed once per session from the npm registry into a temp
-dir (the machine's npm cache makes that quick). Without npm/node the tests skip with the reason; with
-npm, an install that fails is a test failure (CI must run these)."""
+run by `oauth/authserver.mjs` on loopback. Installed and started once per session, from the npm
+registry into a temp dir (the machine's npm cache makes that quick). Without npm/node the tests skip
+with the reason; with npm, an install that fails is a test failure (CI must run these)."""
 
 from __future__ import annotations
 

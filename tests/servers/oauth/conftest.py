@@ -13,7 +13,7 @@ from oauth_serving import free_port, make_app, serving
 from polyroute.oauthconfig import OAuthSettings
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def authserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
     where = tmp_path_factory.mktemp("oidc-provider")
     running = AuthServer(install(where), where / "authserver.log")
