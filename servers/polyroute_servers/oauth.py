@@ -42,6 +42,8 @@ class JwtVerifier:
     def __init__(self, settings: OAuthSettings, keys: KeyCache | None = None) -> None:
         self.settings = settings
         self.keys = keys or KeyCache(settings.issuer, settings.jwks_url)
+        self._parsed: dict[tuple[str | None, str], Any] = {}
+        self._parsed_generation = -1
 
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
@@ -56,12 +58,20 @@ class JwtVerifier:
             raise TokenRejected("the token is signed with a key the issuer does not publish")
         if jwk.get("alg", alg) != alg:
             raise TokenRejected(f"the token says {alg} but its key is for {jwk.get('alg')}")
-        try:
-            key = jwt.PyJWK(jwk, algorithm=alg).key
-        except jwt.PyJWTError:
-            raise TokenRejected(f"the issuer's key {kid!r} cannot check a {alg} signature") from None
-        claims = self._claims(token, key, alg)
+        claims = self._claims(token, self._key_object(jwk, kid, alg), alg)
         return self._access_token(claims)
+
+    def _key_object(self, jwk: Mapping[str, Any], kid: str | None, alg: str) -> Any:
+        """The JWK as a key object, parsed once per key set (parsing costs more than the signature check)."""
+        if self._parsed_generation != self.keys.fetches:
+            self._parsed, self._parsed_generation = {}, self.keys.fetches
+        cached = self._parsed.get((kid, alg))
+        if cached is None:
+            try:
+                cached = self._parsed[(kid, alg)] = jwt.PyJWK(dict(jwk), algorithm=alg).key
+            except jwt.PyJWTError:
+                raise TokenRejected(f"the issuer's key {kid!r} cannot check a {alg} signature") from None
+        return cached
 
     def _header(self, token: str) -> tuple[str, str | None]:
         """The algorithm (allow-listed) and key id, read before anything is trusted."""
