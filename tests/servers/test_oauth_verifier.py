@@ -4,6 +4,7 @@ real authorization server is in tests/servers/oauth/). The key cache is replaced
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -59,41 +60,54 @@ async def test_a_good_token_becomes_an_access_token_without_the_raw_token() -> N
 
 
 @pytest.mark.parametrize(
-    "token",
+    "make",
     [
-        sign({"aud": ["https://other.example/api", RESOURCE]}),  # aud as a list naming us among others
-        sign(typ="JWT"),  # Entra, Keycloak
-        sign(alg="ES256", kid="e1"),
-        sign(alg="PS256"),
+        lambda: sign(
+            {"aud": ["https://other.example/api", RESOURCE]}
+        ),  # aud as a list naming us among others
+        lambda: sign(typ="JWT"),  # Entra, Keycloak
+        lambda: sign(alg="ES256", kid="e1"),
+        lambda: sign(alg="PS256"),
     ],
 )
-async def test_accepted_shapes(token: str) -> None:
-    assert (await verifier().verify(token)).client_id == "oauth:alice"
+async def test_accepted_shapes(make: Callable[[], str]) -> None:
+    assert (await verifier().verify(make())).client_id == "oauth:alice"
 
 
+def broken_signature() -> str:
+    return sign()[:-4] + "AAAA"
+
+
+# Tokens are signed when the test runs (not at collection): times are relative to now.
 @pytest.mark.parametrize(
-    ("token", "reason"),
+    ("make", "reason"),
     [
-        (sign({"aud": ["https://other.example/api"]}), "issued for another resource"),
-        (sign({"iss": "https://idp.example.com/"}), "not issued by"),  # exact: a trailing slash differs
-        (sign({"exp": int(time.time()) - 61}), "expired"),
-        (sign({"nbf": int(time.time()) + 120}), "not valid yet"),
-        (sign({"exp": None}), "not valid"),
-        (sign({"sub": ""}), "no 'sub' claim"),
-        (sign(typ="id+jwt"), "not an access token"),
-        (sign({"nonce": "n-0S6_WzA2Mj", "at_hash": "77QmUPtjPfzWtF2AnpK9RQ"}, typ="JWT"), "an ID token"),
-        (sign(crit=["exp"]), "not one this server knows"),  # PyJWT refuses unknown crit first
-        (sign(kid="r2"), "does not publish"),
-        (sign(alg="ES256", kid="r1"), "cannot check a ES256 signature"),  # an EC signature, an RSA key
-        (sign(alg="PS256", kid="e1"), "its key is for ES256"),
-        (sign(alg="RS384"), "'RS384' are not accepted"),  # not on this server's allow-list
-        (sign()[:-4] + "AAAA", "signature does not verify"),
-        ("not.a.jwt", "not one this server knows"),
+        (lambda: sign({"aud": ["https://other.example/api"]}), "issued for another resource"),
+        (
+            lambda: sign({"iss": "https://idp.example.com/"}),
+            "not issued by",
+        ),  # exact: a trailing slash differs
+        (lambda: sign({"exp": int(time.time()) - 61}), "expired"),
+        (lambda: sign({"nbf": int(time.time()) + 120}), "not valid yet"),
+        (lambda: sign({"exp": None}), "not valid"),
+        (lambda: sign({"sub": ""}), "no 'sub' claim"),
+        (lambda: sign(typ="id+jwt"), "not an access token"),
+        (
+            lambda: sign({"nonce": "n-0S6_WzA2Mj", "at_hash": "77QmUPtjPfzWtF2AnpK9RQ"}, typ="JWT"),
+            "an ID token",
+        ),
+        (lambda: sign(crit=["exp"]), "not one this server knows"),  # PyJWT refuses unknown crit first
+        (lambda: sign(kid="r2"), "does not publish"),
+        (lambda: sign(alg="ES256", kid="r1"), "cannot check a ES256 signature"),  # EC signature, RSA key
+        (lambda: sign(alg="PS256", kid="e1"), "its key is for ES256"),
+        (lambda: sign(alg="RS384"), "'RS384' are not accepted"),  # not on this server's allow-list
+        (broken_signature, "signature does not verify"),
+        (lambda: "not.a.jwt", "not one this server knows"),
     ],
 )
-async def test_refused_with_a_reason(token: str, reason: str) -> None:
+async def test_refused_with_a_reason(make: Callable[[], str], reason: str) -> None:
     with pytest.raises(TokenRejected, match=reason):
-        await verifier().verify(token)
+        await verifier().verify(make())
 
 
 async def test_the_sdk_protocol_answers_none_for_a_refused_token() -> None:
