@@ -218,8 +218,8 @@ def serve_http(
     import uvicorn
 
     grants = _grants(app, host, env)
-    names = [*app.settings.http.allowed_hosts, *allowed_hosts]
     oauth = _oauth(server, app)
+    names = [*app.settings.http.allowed_hosts, *allowed_hosts, *(oauth.host_names if oauth else ())]
     asgi = build_http_app(server, host=host, grants=grants, allowed_hosts=names, oauth=oauth)
     config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     listener = _listen(host, port)

@@ -63,42 +63,58 @@ class KeyCache:
         self._keys: dict[str, dict[str, Any]] = {}
         self._fetched_at: float | None = None
         self._forced_at: float | None = None  # the last fetch an unknown key id caused
+        self._problem = "not fetched yet"
         self._lock = anyio.Lock()
 
     async def key(self, kid: str | None) -> dict[str, Any] | None:
-        """The JWK for `kid` (the only key when the token names none and the set holds one), or None."""
+        """The JWK for `kid` (the only key when the token names none and the set holds one), or None.
+
+        Raises KeysUnavailable while no key set has ever been fetched (the issuer is unreachable).
+        """
         async with self._lock:
-            if self._fetched_at is None or self.clock() - self._fetched_at >= self.max_age:
-                await self._refresh(required=self._fetched_at is None)
+            if self._due():
+                await self._refresh()
             found = self._pick(kid)
             now = self.clock()
-            if found is None and (self._forced_at is None or now - self._forced_at >= self.cooldown):
+            if (
+                found is None
+                and self._keys
+                and (self._forced_at is None or now - self._forced_at >= self.cooldown)
+            ):
                 self._forced_at = now
                 log.info("token signed with unknown key id %r: fetching the issuer's keys again", kid)
-                await self._refresh(required=False)
+                await self._refresh()
                 found = self._pick(kid)
+            if not self._keys:
+                raise KeysUnavailable(f"cannot fetch the signing keys of {self.issuer}: {self._problem}")
             return found
+
+    def _due(self) -> bool:
+        """Never fetched, older than `max_age`, or (with no keys yet) the last failure `cooldown` ago."""
+        if self._fetched_at is None:
+            return True
+        waited = self.clock() - self._fetched_at
+        return waited >= self.max_age or (not self._keys and waited >= self.cooldown)
 
     def _pick(self, kid: str | None) -> dict[str, Any] | None:
         if kid is None:
             return next(iter(self._keys.values())) if len(self._keys) == 1 else None
         return self._keys.get(kid)
 
-    async def _refresh(self, *, required: bool) -> None:
+    async def _refresh(self) -> None:
         """Fetch the key set; on failure keep the keys we have (a brief outage must not lock users out)."""
+        self._fetched_at = self.clock()  # a failure counts too: retries are rate limited like fetches
         try:
             async with httpx2.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=False) as http:
                 url = self.jwks_url or await self._discover(http)
-                document = await _get_json(http, url)
+                keys = _signing_keys(await _get_json(http, url))
         except (httpx2.HTTPError, ValueError) as error:
-            self._fetched_at = self.clock()  # also rate-limits retries against a failing server
-            log.warning("cannot fetch the signing keys of %s: %s", self.issuer, error)
-            if required or not self._keys:
-                raise KeysUnavailable(f"cannot fetch the signing keys of {self.issuer}: {error}") from None
+            self._problem = str(error) or type(error).__name__
+            log.warning("cannot fetch the signing keys of %s: %s", self.issuer, self._problem)
             return
         self.fetches += 1
-        self._keys = _signing_keys(document)
-        self._fetched_at = self.clock()
+        self._keys = keys
+        self._problem = "" if keys else f"{url} lists no signing keys"
 
     async def _discover(self, http: httpx2.AsyncClient) -> str:
         """`jwks_uri` from the issuer's metadata, whose `issuer` must be ours exactly (RFC 8414 §3.3)."""

@@ -26,6 +26,9 @@ from polyroute_servers.jwks import KeyCache
 log = logging.getLogger("polyroute.oauth")
 PRINCIPAL_PREFIX = "oauth:"
 ACCEPTED_TYPES = ("at+jwt", "application/at+jwt", "jwt")  # RFC 9068, and IdPs that still say JWT
+# Only ID tokens carry these (OpenID Connect Core §2, §3.1.3.6, §3.3.2.11): where `typ` is just "JWT",
+# they tell an ID token whose `aud` happens to equal ours from an access token.
+ID_TOKEN_CLAIMS = ("nonce", "at_hash", "c_hash")
 
 
 class TokenRejected(Exception):
@@ -39,6 +42,8 @@ class JwtVerifier:
     def __init__(self, settings: OAuthSettings, keys: KeyCache | None = None) -> None:
         self.settings = settings
         self.keys = keys or KeyCache(settings.issuer, settings.jwks_url)
+        self._parsed: dict[tuple[str | None, str], Any] = {}
+        self._parsed_generation = -1
 
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
@@ -53,12 +58,20 @@ class JwtVerifier:
             raise TokenRejected("the token is signed with a key the issuer does not publish")
         if jwk.get("alg", alg) != alg:
             raise TokenRejected(f"the token says {alg} but its key is for {jwk.get('alg')}")
-        try:
-            key = jwt.PyJWK(jwk, algorithm=alg).key
-        except jwt.PyJWTError:
-            raise TokenRejected(f"the issuer's key {kid!r} cannot check a {alg} signature") from None
-        claims = self._claims(token, key, alg)
+        claims = self._claims(token, self._key_object(jwk, kid, alg), alg)
         return self._access_token(claims)
+
+    def _key_object(self, jwk: Mapping[str, Any], kid: str | None, alg: str) -> Any:
+        """The JWK as a key object, parsed once per key set (parsing per request cost ~35 µs of ~155)."""
+        if self._parsed_generation != self.keys.fetches:
+            self._parsed, self._parsed_generation = {}, self.keys.fetches
+        cached = self._parsed.get((kid, alg))
+        if cached is None:
+            try:
+                cached = self._parsed[(kid, alg)] = jwt.PyJWK(dict(jwk), algorithm=alg).key
+            except jwt.PyJWTError:
+                raise TokenRejected(f"the issuer's key {kid!r} cannot check a {alg} signature") from None
+        return cached
 
     def _header(self, token: str) -> tuple[str, str | None]:
         """The algorithm (allow-listed) and key id, read before anything is trusted."""
@@ -105,6 +118,8 @@ class JwtVerifier:
             raise TokenRejected(f"the token is not valid: {header_safe(str(error))}") from None
 
     def _access_token(self, claims: Mapping[str, Any]) -> AccessToken:
+        if any(name in claims for name in ID_TOKEN_CLAIMS):
+            raise TokenRejected("an ID token is not an access token")
         subject = claims.get(self.settings.principal_claim)
         if not isinstance(subject, str) or not subject.strip():
             raise TokenRejected(f"the token has no {self.settings.principal_claim!r} claim naming who it is")

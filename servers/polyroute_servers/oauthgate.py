@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.routes import build_resource_metadata_url
@@ -58,6 +59,8 @@ class OAuthResource:
         suffixed = AnyHttpUrl(self.metadata_url).path or WELL_KNOWN
         self.metadata_paths = frozenset({WELL_KNOWN, suffixed, f"{WELL_KNOWN}/mcp"})
         self.document = protected_resource_metadata(settings)
+        # The public name in `resource` is one clients (or the proxy in front) send as Host: accept it.
+        self.host_names = tuple(name for name in [urlsplit(settings.resource).hostname] if name)
 
     def metadata_response(self) -> Response:
         """Public and cacheable; CORS-open so browser-based MCP clients can discover the server too."""

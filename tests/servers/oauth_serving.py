@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -66,7 +65,7 @@ def serving(app: App, oauth: OAuthSettings | None, *, grants: tuple[Grant, ...] 
         thread.join(10)
 
 
-def make_app(tmp: Path, **settings: Any) -> App:
+def make_app(**settings: Any) -> App:
     """A real App in the sandbox, with a daily budget for the `finance` team (the token's team claim)."""
     base = load_settings()
     budgets = [Budget(scope="team:finance", period="day", limit_usd=Decimal("5"))]

@@ -4,7 +4,6 @@ Polyroute suite behind the HTTP gate on a loopback port."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from oauth_serving import free_port, make_app, serving
 from polyroute.oauthconfig import OAuthSettings
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def authserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
     where = tmp_path_factory.mktemp("oidc-provider")
     running = AuthServer(install(where), where / "authserver.log")
@@ -35,6 +34,6 @@ def oauth_settings(authserver: AuthServer, port: int) -> OAuthSettings:
 
 
 @pytest.fixture
-def served(oauth_settings: OAuthSettings, port: int, tmp_path: Path, provider_env: Any) -> Iterator[str]:
-    with serving(make_app(tmp_path), oauth_settings, port=port) as base:
+def served(oauth_settings: OAuthSettings, port: int, provider_env: Any) -> Iterator[str]:
+    with serving(make_app(), oauth_settings, port=port) as base:
         yield base

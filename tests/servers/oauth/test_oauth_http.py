@@ -11,9 +11,11 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from authserver import AuthServer
+from authserver import AuthServer, claims
 from mcp import Client
+from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from oauth_serving import make_app, serving
 
 from polyroute.oauthconfig import OAuthSettings
@@ -99,7 +101,8 @@ async def test_protected_resource_metadata_is_served_and_401s_point_to_it(
 async def test_a_token_without_the_tools_scope_gets_403_insufficient_scope_naming_it(
     served: str, authserver: AuthServer, oauth_settings: OAuthSettings
 ) -> None:
-    reader = authserver.token(oauth_settings.resource, "governance:read")
+    ours = oauth_settings.resource
+    reader = authserver.token(ours, "governance:read")
     refused = post(served, call("complete", COMPLETE), reader)
     header = refused.headers["www-authenticate"]
     assert refused.status_code == 403
@@ -115,17 +118,19 @@ async def test_a_token_without_the_tools_scope_gets_403_insufficient_scope_namin
     read = {"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": "polyroute://policy"}}
     assert 'scope="route"' in post(served, read, writer).headers["www-authenticate"]
     assert post(served, read, reader).status_code == 200  # governance:read may read resources too
+    scopeless = post(served, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, authserver.token(ours, ""))
+    assert scopeless.status_code == 403 and f'scope="{ALL_SCOPES}"' in scopeless.headers["www-authenticate"]
     async with mcp_with(served, reader) as client:  # and tools/list offers only what the token may call
         offered = {tool.name for tool in (await client.list_tools()).tools}
     assert "complete" not in offered and "explain_policy" in offered
 
 
 async def test_static_tokens_keep_working_beside_oauth(
-    authserver: AuthServer, oauth_settings: OAuthSettings, port: int, tmp_path: Path, provider_env: object
+    authserver: AuthServer, oauth_settings: OAuthSettings, port: int, provider_env: object
 ) -> None:
     static = "static-token-for-the-ops-agent"
     grants = (Grant("ops", digest(static), frozenset({"*"})),)
-    with serving(make_app(tmp_path), oauth_settings, grants=grants, port=port) as base:
+    with serving(make_app(), oauth_settings, grants=grants, port=port) as base:
         async with mcp_with(base, static) as client:
             status = await client.call_tool("budget_status", {})
         oauth_token = authserver.token(oauth_settings.resource)
@@ -139,13 +144,55 @@ async def test_static_tokens_keep_working_beside_oauth(
     assert "neither-static-nor-a-jwt" not in unknown.text
 
 
-async def test_without_oauth_config_nothing_points_at_an_authorization_server(
-    port: int, tmp_path: Path
-) -> None:
+async def test_without_oauth_config_nothing_points_at_an_authorization_server(port: int) -> None:
     grants = (Grant("ops", digest("a-static-token"), frozenset({"*"})),)
-    with serving(make_app(tmp_path), None, grants=grants, port=port) as base:
+    with serving(make_app(), None, grants=grants, port=port) as base:
         refused = post(base, call("list_models", {}))
         with httpx2.Client(trust_env=False, timeout=10) as http:
             metadata = http.get(f"{base}/.well-known/oauth-protected-resource/mcp")
     assert refused.status_code == 401 and "resource_metadata" not in refused.headers["www-authenticate"]
     assert metadata.status_code in (401, 404)
+
+
+class MemoryTokens:
+    """The SDK's TokenStorage, in memory."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client = client_info
+
+
+async def test_the_sdks_oauth_client_discovers_the_server_and_signs_in_by_itself(
+    served: str, authserver: AuthServer, oauth_settings: OAuthSettings
+) -> None:
+    """No token handed over: the MCP client follows the 401 to the metadata, then to the authorization
+    server, gets a token for this resource with client credentials, and retries."""
+    storage = MemoryTokens()
+    auth = ClientCredentialsOAuthProvider(
+        oauth_settings.resource, storage, client_id="agent", client_secret="agent-secret",
+        token_endpoint_auth_method="client_secret_post", issuer=authserver.issuer,
+    )  # fmt: skip
+    async with (
+        httpx2.AsyncClient(auth=auth, trust_env=False, timeout=20) as http,
+        Client(streamable_http_client(oauth_settings.resource, http_client=http)) as client,
+    ):
+        offered = {tool.name for tool in (await client.list_tools()).tools}
+        status = await client.call_tool("budget_status", {})
+    assert storage.tokens is not None
+    minted = claims(storage.tokens.access_token)
+    assert minted["aud"] == oauth_settings.resource  # the client asked for this resource (RFC 8707)
+    assert minted["scope"] == ALL_SCOPES  # ...and for the scopes the metadata lists
+    assert {"complete", "record_event"} <= offered
+    assert status.structured_content and status.structured_content["principal"] == "oauth:agent"
