@@ -4,8 +4,9 @@
    synthetic 500-deployment one; token counting (once per tokenizer family) is reported apart, and
    a naive decision (`cost.quote_request` + `policy.check` per deployment) is the baseline.
    Targets: ≤ 250 µs (bundled), ≤ 1 ms (500).
-2. Routed `complete` (decision + call + settle + durable receipt) vs the raw openai SDK call against
-   the same loopback fake, interleaved, and LiteLLM's Router against the same fake in the same run.
+2. Routed `complete` (decision + durable intent + call + settle + queued outcome) vs the raw openai SDK
+   call against the same loopback fake, interleaved, and LiteLLM's Router against the same fake in the
+   same run.
    Targets: ≤ 1.5 ms added median, ≤ 1/3 of LiteLLM Router's added overhead.
 Run: `.venv/bin/python tests/bench/bench_routing.py` (or `scripts/bench bench_routing`).
 """
@@ -222,7 +223,7 @@ def overhead_section() -> None:
     print("routed complete vs raw SDK call on the same fake (blocks of 10 alternating, medians; two phases):")
     print(
         f"  polyroute routed        {routed:6.3f} ms vs raw openai SDK {raw:6.3f} ms: added {added:6.3f} ms "
-        "(target ≤ 1.5 ms), durable receipt included"
+        "(target ≤ 1.5 ms), durable intent included (outcome queued for group commit)"
     )
     print(
         f"  LiteLLM Router          {lite:6.3f} ms vs raw openai SDK {lite_raw:6.3f} ms: "

@@ -171,3 +171,44 @@ def test_a_call_whose_every_attempt_failed_is_a_failure_naming_the_deployments_t
         await app.aclose()
 
     asyncio.run(go())
+
+
+def test_outcome_unknown_is_shown_by_tail_verify_and_the_audit_tools(
+    app: App, fakes: FakeProviders, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mcp import Client
+
+    from polyroute.trail import CallFacts, intent_event
+    from polyroute_servers import audit as audit_server
+    from polyroute_servers.cli import main
+
+    async def setup() -> str:
+        request = route(jurisdiction="SA", data_class="personal", strategy="cheapest")
+        lost = await app.audit.append(
+            intent_event(CallFacts.of(app.settings, request, app.router.plan(request)))
+        )
+        await app.router.complete(request)
+        async with Client(audit_server.build(app)) as client:
+            receipt = (await client.call_tool("get_receipt", {"receipt_id": lost.id})).structured_content
+            assert receipt and receipt["status"] == "outcome unknown"
+            assert receipt["may_have_contacted"] == ["sa-cheap", "sa-mid", "sa-pricey"]
+            found = (await client.call_tool("query_events", {})).structured_content
+            assert found and [u["receipt_id"] for u in found["outcome_unknown"]] == [lost.id]
+            only = (await client.call_tool("query_events", {"outcome_unknown": True})).structured_content
+            assert only and [e["id"] for e in only["events"]] == [lost.id]
+            usage = (await client.call_tool("summarize_usage", {"group_by": "principal"})).structured_content
+            assert usage and usage["rows"][0]["outcome_unknown"] == 1
+            assert usage["outcome_unknown"][0]["deployments"] == ["sa-cheap", "sa-mid", "sa-pricey"]
+            check = (await client.call_tool("verify_log", {})).structured_content
+            assert check and check["ok"] is True and check["outcome_unknown"] == 1
+        await app.aclose()
+        return lost.id
+
+    lost_id = asyncio.run(setup())
+    monkeypatch.setenv("POLYROUTE_DATA_DIR", str(app.settings.data_dir))
+    assert main(["audit", "tail"]) == 0
+    table = capsys.readouterr().out
+    assert "intent: OUTCOME UNKNOWN" in table and "sa-cheap, sa-mid, sa-pricey" in table and lost_id in table
+    assert "1 routed call(s) with outcome unknown" in table
+    assert main(["audit", "verify"]) == 0
+    assert "note: 1 routed call(s) with outcome unknown" in capsys.readouterr().out

@@ -23,37 +23,19 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from polyroute.audit.batch import FLUSH, ContentRow, Pending, next_batch
 from polyroute.audit.event import GENESIS_HASH, body_hash, fill_template, format_time
 from polyroute.audit.signing import Signer
 from polyroute.sqlitefile import is_busy
 
-MAX_BATCH = 1000
 PURGE_EVERY_S = 3600.0
 LOCK_TIMEOUT_S = 30.0
 SETTLE_TIMEOUT_S = LOCK_TIMEOUT_S + 10.0
 Connect = Callable[[], sqlite3.Connection]
 log = logging.getLogger("polyroute.audit")
-
-
-@dataclass(frozen=True)
-class ContentRow:
-    prompt: str | None
-    completion: str | None
-
-
-@dataclass(frozen=True)
-class Pending:
-    """One append waiting for the writer: its body template (see `body_template`) and id."""
-
-    template: str
-    event_id: str
-    content: ContentRow | None
-    loop: asyncio.AbstractEventLoop | None  # None: queued by `enqueue`, nobody waits for it
-    future: asyncio.Future[tuple[str, str]] | None
 
 
 Answer = tuple[asyncio.Future[tuple[str, str]], tuple[str, str] | None, BaseException | None]
@@ -69,24 +51,6 @@ def _resolve(answers: list[Answer]) -> None:
         else:
             assert value is not None
             future.set_result(value)
-
-
-def _next_batch(jobs: queue.SimpleQueue[Pending | None]) -> list[Pending] | None:
-    """Everything waiting (up to MAX_BATCH), blocking for the first; None once told to stop."""
-    first = jobs.get()
-    if first is None:
-        return None
-    batch = [first]
-    while len(batch) < MAX_BATCH:
-        try:
-            item = jobs.get_nowait()
-        except queue.Empty:
-            break
-        if item is None:
-            jobs.put(None)  # stop after this batch
-            break
-        batch.append(item)
-    return batch
 
 
 def _answer(batch: list[Pending], results: list[tuple[str, str]] | None, error: BaseException | None) -> None:
@@ -146,6 +110,11 @@ class GroupCommitWriter:
         """Block until every event queued so far has been committed (or has failed): read your writes."""
         with self._progress:
             target = self._queued
+            if self._finished >= target:
+                return
+        with self._lock:
+            self._queue.put(FLUSH)  # a reader is waiting: no lingering for more work
+        with self._progress:
             self._progress.wait_for(lambda: self._finished >= target, timeout=SETTLE_TIMEOUT_S)
 
     def _done(self, count: int) -> None:
@@ -167,7 +136,7 @@ class GroupCommitWriter:
         """The writer thread: batches from its own queue, its own connection, until told to stop."""
         db: sqlite3.Connection | None = None
         try:
-            while (batch := _next_batch(jobs)) is not None:
+            while (batch := next_batch(jobs)) is not None:
                 try:
                     db = self._batch(db, batch)
                 finally:
