@@ -89,6 +89,7 @@ def build_stage(workdir: Path, *, offline: bool, environ: Mapping[str, str] | No
         live = live_providers(environ, offline=offline)
         env = {
             "POLYROUTE_DATA_DIR": str(workdir / "data"),
+            "POLYROUTE_AUDIT_WITNESS": str(workdir / "state" / "audit-witness.json"),  # not the user's
             "POLYROUTE_CONFIG": str(workdir / "config.toml"),
             SOVEREIGN_KEY_ENV: DUMMY_KEYS["OPENAI_API_KEY"],
         }
