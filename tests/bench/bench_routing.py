@@ -193,6 +193,23 @@ async def overhead(fakes: FakeProviders, rounds: int) -> tuple[dict[str, float],
         await app.aclose()
 
 
+async def commits_per_call(fakes: FakeProviders, calls: int = 200) -> tuple[int, int]:
+    """(events, commits) for `calls` sequential routed calls on a fresh store: each call writes an intent
+    and an outcome; the outcome should share the next intent's commit rather than cost one of its own."""
+    import sqlite3
+
+    app, request = bench_app(fakes), route("EU", "personal", strategy="cheapest")
+    try:
+        for _ in range(calls):
+            await app.router.complete(request)
+    finally:
+        await app.aclose()
+    with sqlite3.connect(app.settings.data_dir / "audit.db") as db:
+        events = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        commits = db.execute("SELECT COUNT(*) FROM heads").fetchone()[0]
+    return int(events), int(commits)
+
+
 def litellm_call(fakes: FakeProviders, messages: Any) -> Call:
     """LiteLLM's Router with one deployment on the same fake (imported only now: ~2.7 s)."""
     from litellm.router import Router as LiteLLMRouter
@@ -218,6 +235,7 @@ def overhead_section() -> None:
         for name, value in fakes.env().items():
             os.environ[name] = value
         ours, theirs = asyncio.run(overhead(fakes, rounds=int(os.environ.get("BENCH_ROUNDS", "300"))))
+        events, commits = asyncio.run(commits_per_call(fakes))
     raw, routed, lite_raw, lite = ours["raw"], ours["routed"], theirs["raw"], theirs["litellm"]
     added, lite_added = routed - raw, lite - lite_raw
     print("routed complete vs raw SDK call on the same fake (blocks of 10 alternating, medians; two phases):")
@@ -231,6 +249,10 @@ def overhead_section() -> None:
     )
     ratio = added / lite_added if lite_added > 0 else float("inf")
     print(f"  polyroute added / LiteLLM added = {ratio:.2f} (target ≤ 0.33)")
+    print(
+        f"  200 sequential routed calls: {events} audit events in {commits} commits "
+        f"({commits / 200:.2f} commits per call; a call waits for exactly one: its intent)"
+    )
     adapter, plan, receipt = ours["adapter"], ours["plan"], ours["receipt"]
     print(
         f"  breakdown (each its own median, so they need not add up): adapter call {adapter:.3f} ms "

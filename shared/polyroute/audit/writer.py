@@ -14,6 +14,7 @@ so a receipt id handed out is readable at once, and `close` commits everything q
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import os
@@ -83,6 +84,7 @@ class GroupCommitWriter:
         self._progress = threading.Condition()
         self._queued = 0  # events handed to the thread, and (below) those it has answered
         self._finished = 0
+        self._at_exit = False
 
     async def submit(self, template: str, event_id: str, content: ContentRow | None) -> tuple[str, str]:
         """Queue one event; returns (canonical body, hash) once it is committed and signed."""
@@ -102,6 +104,9 @@ class GroupCommitWriter:
                     target=self._run, args=(self._queue,), name="polyroute-audit-writer", daemon=True
                 )
                 self._thread.start()
+                if not self._at_exit:  # a process that never closes its store still commits what it queued
+                    atexit.register(self.close)
+                    self._at_exit = True
             with self._progress:
                 self._queued += 1
             self._queue.put(pending)
