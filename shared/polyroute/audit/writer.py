@@ -23,6 +23,7 @@ import random
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -105,7 +106,7 @@ class GroupCommitWriter:
                 )
                 self._thread.start()
                 if not self._at_exit:  # a process that never closes its store still commits what it queued
-                    atexit.register(self.close)
+                    atexit.register(_close_at_exit, weakref.ref(self))
                     self._at_exit = True
             with self._progress:
                 self._queued += 1
@@ -231,6 +232,12 @@ class GroupCommitWriter:
         self._purged_at = time.monotonic()
         cutoff = format_time(datetime.now(UTC) - timedelta(days=self._retention))
         db.execute("DELETE FROM content WHERE stored_at < ?", (cutoff,))
+
+
+def _close_at_exit(writer: weakref.ref[GroupCommitWriter]) -> None:
+    alive = writer()
+    if alive is not None:
+        alive.close()
 
 
 def _pause() -> None:
