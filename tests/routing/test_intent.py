@@ -212,3 +212,38 @@ def test_outcome_unknown_is_shown_by_tail_verify_and_the_audit_tools(
     assert "1 routed call(s) with outcome unknown" in table
     assert main(["audit", "verify"]) == 0
     assert "note: 1 routed call(s) with outcome unknown" in capsys.readouterr().out
+
+
+def test_a_call_cancelled_while_its_intent_is_written_records_that_no_provider_was_reached(
+    app: App, fakes: FakeProviders
+) -> None:
+    """The intent's append is shielded: once it is durable the call sees the cancellation and says so."""
+    import anyio
+
+    store = app.audit
+    slow = anyio.Event()
+
+    class SlowIntents:  # the real store, with an intent append that takes a while
+        def __getattr__(self, name: str) -> object:
+            return getattr(store, name)
+
+        async def append(self, draft, **kwargs):  # type: ignore[no-untyped-def]
+            if draft.event_type == "intent":
+                slow.set()
+                await anyio.sleep(0.3)
+            return await store.append(draft, **kwargs)
+
+    app.__dict__["audit"] = SlowIntents()
+
+    async def go() -> None:
+        with anyio.move_on_after(0.1) as scope:
+            await app.router.complete(route(jurisdiction="SA", data_class="personal"))
+        assert scope.cancelled_caught and slow.is_set()
+        outcome, intent = await store.query(EventQuery(limit=5))
+        assert intent.event_type == "intent" and outcome.intent_id == intent.id
+        assert outcome.event_type == "refusal" and outcome.reasons == ["cancelled by the caller"]
+        assert outcome.details["attempts"] == []
+        await store.aclose()
+
+    asyncio.run(go())
+    assert [r for s in fakes.servers for r in s.seen()] == []
