@@ -92,6 +92,7 @@ def build_stage(workdir: Path, *, live: bool, environ: Mapping[str, str] | None 
         live_ones = live_providers(environ, live=live)
         env = {
             "POLYROUTE_DATA_DIR": str(workdir / "data"),
+            "POLYROUTE_AUDIT_WITNESS": str(workdir / "state" / "audit-witness.json"),  # not the user's
             "POLYROUTE_CONFIG": str(workdir / "config.toml"),
             SOVEREIGN_KEY_ENV: DUMMY_KEYS["OPENAI_API_KEY"],
         }

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.lowlevel
 
 from polyroute import cost, locations
 from polyroute.audit import AuditEvent, EventContent, EventDraft
@@ -126,9 +127,10 @@ async def dispatch(router: Router, request: RouteRequest) -> RoutedCompletion:
     if refusal_error is not None:
         await audit.append(_unfinished(router, facts, None, refusal_error, _Run(router, request, plan)))
         raise refusal_error
-    intent = await audit.append(intent_event(facts))  # durable before any provider sees the request
+    intent = await _record_intent(audit, facts)
     run = _Run(router, request, plan)
     try:
+        await anyio.lowlevel.checkpoint()  # cancelled while the intent was written: no provider reached
         outcome = await run.first_success()
     except anyio.get_cancelled_exc_class():  # the caller gave up: a provider may have seen it all the same
         audit.append_later(_unfinished(router, facts, intent, PolyrouteError("cancelled by the caller"), run))
@@ -143,6 +145,16 @@ async def dispatch(router: Router, request: RouteRequest) -> RoutedCompletion:
     result.receipt_id = intent.id
     _record_completion(audit, router, facts, intent, run, result, outcome[2])
     return result
+
+
+async def _record_intent(audit: AuditStore, facts: CallFacts) -> AuditEvent:
+    """Durable before any provider sees the request. Shielded: a caller that gives up meanwhile gets
+    its cancellation right after, and the outcome then says no provider was reached."""
+    intent: AuditEvent | None = None
+    with anyio.CancelScope(shield=True):
+        intent = await audit.append(intent_event(facts))
+    assert intent is not None
+    return intent
 
 
 def _record_completion(

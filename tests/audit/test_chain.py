@@ -97,3 +97,10 @@ def test_heads_may_arrive_before_their_events_but_not_after_later_ones() -> None
     assert verifier.result().ok
     with pytest.raises(ValueError, match="after later events"):
         verifier.head(heads[2])
+
+
+def test_exactly_the_checkpoint_heads_and_the_latest_have_their_signatures_checked() -> None:
+    """What docs/audit.md promises: the 256th, 512th, 768th head and the latest, on an intact log."""
+    events = chain()
+    result = run(events, heads_for(events))
+    assert result.ok and result.signatures_checked == COUNT // CHECKPOINT_EVERY + 1 == 4

@@ -172,3 +172,31 @@ def test_a_failure_counts_only_the_events_before_it(
     assert main(["audit", "verify", "--public-key", str(key)]) == 1
     out = capsys.readouterr().out
     assert out.startswith("FAILED at event 1:") and out.endswith("(0 events verified before it)\n")
+
+
+_EVENT = '{"type":"event","hash":"' + "0" * 64 + '","event":'
+HOSTILE = {
+    "deep nesting": (_EVENT + "[" * 100_000 + "]" * 100_000 + "}\n").encode(),
+    "deep nesting, not framed": ('{"type":"head","seq":' + "[" * 100_000 + "]" * 100_000 + "}\n").encode(),
+    "NaN": (_EVENT + '{"seq":1,"prev_hash":"' + "0" * 64 + '","x":NaN}}\n').encode(),
+    "infinite number": (_EVENT + '{"seq":1,"prev_hash":"' + "0" * 64 + '","x":1e999}}\n').encode(),
+    "huge integer": (_EVENT + '{"seq":1' + "1" * 10_000 + "}}\n").encode(),
+    "invalid UTF-8": _EVENT.encode() + b'{"seq":1,"principal":"\xff\xfe"}}\n',
+}
+
+
+@pytest.mark.parametrize("attack", sorted(HOSTILE))
+def test_a_hostile_export_is_a_failed_verification_in_the_format_asked_for(
+    capsys: pytest.CaptureFixture[str], settings: Settings, tmp_path: Path, attack: str
+) -> None:
+    _seed(settings, 1)
+    export = tmp_path / "hostile.jsonl"
+    assert main(["audit", "export", "--output", str(export)]) == 0
+    export.write_bytes(export.read_bytes() + HOSTILE[attack])
+    capsys.readouterr()
+    code, document = _json(capsys, ["audit", "verify", "--file", str(export), "--json"])
+    assert (code, document["ok"], document["events_checked"]) == (1, False, 1)
+    assert str(document["reason"]).startswith("line 3:")
+    assert main(["audit", "verify", "--file", str(export)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith("FAILED at event 2: line 3:") and "Traceback" not in captured.err

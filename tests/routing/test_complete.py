@@ -272,8 +272,9 @@ def test_content_is_kept_only_when_the_owner_opts_in(app: App) -> None:
         app.settings.audit.store_content = True
         second = await app.router.complete(route("kept on request"))
         try:
-            outcomes = [await find_receipt(app.audit, r.receipt_id) for r in (first, second)]
-            return tuple([await app.audit.content(o.id) for o in outcomes if o is not None])
+            off, on = [await find_receipt(app.audit, r.receipt_id) for r in (first, second)]
+            assert off is not None and on is not None
+            return await app.audit.content(off.id), await app.audit.content(on.id)
         finally:
             await app.aclose()
 

@@ -153,6 +153,12 @@ def _print_verify(result: VerifyResult, *, as_json: bool) -> None:
     else:
         sys.stdout.write(f"FAILED at event {result.first_bad_seq}: {result.reason} "
                          f"({(result.first_bad_seq or 1) - 1} events verified before it)\n")  # fmt: skip
+    if result.outcome_unknown and not as_json:
+        sys.stdout.write(
+            f"note: {result.outcome_unknown} routed call(s) with outcome unknown (intent logged, no outcome: "
+            "the process stopped mid-call);\n      `polyroute audit tail` lists the deployments they may "
+            "have reached\n"
+        )
 
 
 def run_export(app: App, args: argparse.Namespace) -> int:

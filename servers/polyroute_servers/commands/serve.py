@@ -67,7 +67,8 @@ def check_audit_witness(app: App) -> None:
 
 
 def run(app: App, args: argparse.Namespace) -> int:
-    check_audit_witness(app)
+    if args.server in ("router", "audit", "suite") or app.settings.audit.log_queries:  # they write the log
+        check_audit_witness(app)
     server = build(args.server, app)
     if args.http:
         from polyroute_servers.http import serve_http

@@ -75,6 +75,7 @@ class ChainVerifier:
         their heads, or a whole log replaced by a shorter or re-signed one."""
         self._keys = dict(public_keys)
         self._anchors = [*([Anchor(*anchor)] if anchor else []), *anchors]
+        self._anchored = {a.seq for a in self._anchors}
         self._held: dict[int, str] = {}  # the log's hash at each anchored seq
         self._signatures = 0
         self._pending: dict[int, list[SignedHead]] = {}
@@ -129,7 +130,7 @@ class ChainVerifier:
             return False
         self._checked = expected
         self._last_hash = stored_hash
-        if any(a.seq == seq for a in self._anchors):
+        if seq in self._anchored:
             self._held[seq] = stored_hash
         for head in self._pending.pop(seq, ()):
             self._accept(head, stored_hash)

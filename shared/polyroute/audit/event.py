@@ -137,6 +137,10 @@ class VerifyResult(BaseModel):
     key_id: str | None = None
     witness_seq: int | None = Field(default=None, description="the head the witness file held before")
     witness_hash: str | None = None
+    outcome_unknown: int = Field(
+        default=0,
+        description="routed calls whose intent is logged but whose outcome is not (see query_events)",
+    )
 
 
 class SignedHead(BaseModel):

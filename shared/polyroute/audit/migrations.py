@@ -69,6 +69,7 @@ def outcome_names_its_intent(db: sqlite3.Connection) -> None:
     """Outcomes (completion, failure) name their intent: indexed, so "outcome unknown" is one lookup."""
     db.execute(f"ALTER TABLE events ADD COLUMN {_generated('intent_id', '$.intent_id')}")
     db.execute("CREATE INDEX events_intent_id ON events(intent_id)")
+    db.execute("CREATE INDEX events_type_time ON events(event_type, time)")  # intents in a time span
 
 
 def migrate(db: sqlite3.Connection) -> None:

@@ -10,7 +10,7 @@ are reported as "outcome unknown" with every deployment that may have been conta
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -90,14 +90,20 @@ def _receipt(outcome: AuditEvent, receipt_id: str, intent: AuditEvent | None) ->
     return Receipt(**outcome.model_dump(), receipt_id=receipt_id, status=status, intent=intent)
 
 
-async def unresolved_ids(store: AuditStore) -> set[str]:
-    """Ids of every intent without an outcome (few: crash leftovers and calls in flight)."""
-    return {e.id for e in await store.query(EventQuery(outcome_unknown=True, limit=MAX_UNRESOLVED))}
+async def unresolved_ids(
+    store: AuditStore, since: datetime | None = None, until: datetime | None = None
+) -> set[str]:
+    """Ids of the intents without an outcome (few: crash leftovers and calls in flight)."""
+    query = EventQuery(outcome_unknown=True, since=since, until=until, limit=MAX_UNRESOLVED)
+    return {e.id for e in await store.query(query)}
 
 
 async def unknown_among(store: AuditStore, events: Sequence[AuditEvent]) -> list[UnknownOutcome]:
-    """The intents among `events` whose outcome the log does not hold."""
-    if not any(e.event_type == "intent" for e in events):
+    """The intents among `events` whose outcome the log does not hold (looked up only in the time span
+    those intents cover, so a page of a long log costs a page's worth of lookups)."""
+    intents = [e for e in events if e.event_type == "intent"]
+    if not intents:
         return []
-    unresolved = await unresolved_ids(store)
+    since, until = min(e.time for e in intents), max(e.time for e in intents) + timedelta(microseconds=1)
+    unresolved = await unresolved_ids(store, since, until)
     return [unknown_outcome(e) for e in events if e.id in unresolved]

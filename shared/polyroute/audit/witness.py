@@ -167,6 +167,10 @@ async def verify_store(
     result = await store.verify(public_key=public_key, anchor=anchor, anchors=anchors)
     if witness is not None:
         result.witness_seq, result.witness_hash = witness.seq, witness.hash
+    if result.events_checked:
+        from polyroute.audit.receipt import unresolved_ids
+
+        result.outcome_unknown = len(await unresolved_ids(store))
     if result.ok and result.head_seq is not None and result.head_hash and result.key_id:
         record_witness(settings, result.head_seq, result.head_hash, result.key_id)
     return result

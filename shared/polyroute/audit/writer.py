@@ -14,6 +14,7 @@ so a receipt id handed out is readable at once, and `close` commits everything q
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import os
@@ -22,38 +23,21 @@ import random
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from polyroute.audit.batch import FLUSH, ContentRow, Pending, next_batch
 from polyroute.audit.event import GENESIS_HASH, body_hash, fill_template, format_time
 from polyroute.audit.signing import Signer
 from polyroute.sqlitefile import is_busy
 
-MAX_BATCH = 1000
 PURGE_EVERY_S = 3600.0
 LOCK_TIMEOUT_S = 30.0
 SETTLE_TIMEOUT_S = LOCK_TIMEOUT_S + 10.0
 Connect = Callable[[], sqlite3.Connection]
 log = logging.getLogger("polyroute.audit")
-
-
-@dataclass(frozen=True)
-class ContentRow:
-    prompt: str | None
-    completion: str | None
-
-
-@dataclass(frozen=True)
-class Pending:
-    """One append waiting for the writer: its body template (see `body_template`) and id."""
-
-    template: str
-    event_id: str
-    content: ContentRow | None
-    loop: asyncio.AbstractEventLoop | None  # None: queued by `enqueue`, nobody waits for it
-    future: asyncio.Future[tuple[str, str]] | None
 
 
 Answer = tuple[asyncio.Future[tuple[str, str]], tuple[str, str] | None, BaseException | None]
@@ -69,24 +53,6 @@ def _resolve(answers: list[Answer]) -> None:
         else:
             assert value is not None
             future.set_result(value)
-
-
-def _next_batch(jobs: queue.SimpleQueue[Pending | None]) -> list[Pending] | None:
-    """Everything waiting (up to MAX_BATCH), blocking for the first; None once told to stop."""
-    first = jobs.get()
-    if first is None:
-        return None
-    batch = [first]
-    while len(batch) < MAX_BATCH:
-        try:
-            item = jobs.get_nowait()
-        except queue.Empty:
-            break
-        if item is None:
-            jobs.put(None)  # stop after this batch
-            break
-        batch.append(item)
-    return batch
 
 
 def _answer(batch: list[Pending], results: list[tuple[str, str]] | None, error: BaseException | None) -> None:
@@ -119,6 +85,7 @@ class GroupCommitWriter:
         self._progress = threading.Condition()
         self._queued = 0  # events handed to the thread, and (below) those it has answered
         self._finished = 0
+        self._at_exit = False
 
     async def submit(self, template: str, event_id: str, content: ContentRow | None) -> tuple[str, str]:
         """Queue one event; returns (canonical body, hash) once it is committed and signed."""
@@ -138,6 +105,9 @@ class GroupCommitWriter:
                     target=self._run, args=(self._queue,), name="polyroute-audit-writer", daemon=True
                 )
                 self._thread.start()
+                if not self._at_exit:  # a process that never closes its store still commits what it queued
+                    atexit.register(_close_at_exit, weakref.ref(self))
+                    self._at_exit = True
             with self._progress:
                 self._queued += 1
             self._queue.put(pending)
@@ -146,6 +116,11 @@ class GroupCommitWriter:
         """Block until every event queued so far has been committed (or has failed): read your writes."""
         with self._progress:
             target = self._queued
+            if self._finished >= target:
+                return
+        with self._lock:
+            self._queue.put(FLUSH)  # a reader is waiting: no lingering for more work
+        with self._progress:
             self._progress.wait_for(lambda: self._finished >= target, timeout=SETTLE_TIMEOUT_S)
 
     def _done(self, count: int) -> None:
@@ -167,7 +142,7 @@ class GroupCommitWriter:
         """The writer thread: batches from its own queue, its own connection, until told to stop."""
         db: sqlite3.Connection | None = None
         try:
-            while (batch := _next_batch(jobs)) is not None:
+            while (batch := next_batch(jobs)) is not None:
                 try:
                     db = self._batch(db, batch)
                 finally:
@@ -257,6 +232,12 @@ class GroupCommitWriter:
         self._purged_at = time.monotonic()
         cutoff = format_time(datetime.now(UTC) - timedelta(days=self._retention))
         db.execute("DELETE FROM content WHERE stored_at < ?", (cutoff,))
+
+
+def _close_at_exit(writer: weakref.ref[GroupCommitWriter]) -> None:
+    alive = writer()
+    if alive is not None:
+        alive.close()
 
 
 def _pause() -> None:
