@@ -1,0 +1,123 @@
+"""Bounded work per request: how much text a tool takes, and counting it off the event loop.
+
+Every tool that takes a prompt checks its size before anything else (`check_prompt`): a prompt larger
+than `Limits.max_prompt_bytes` is refused with the limit named, and a prompt that cannot fit the context
+window of any deployment it could go to is refused before it is counted (`cannot_fit`). What is left is
+counted in a worker thread (`count_off_loop`): exact counts run in tiktoken without the GIL, and the
+heuristic's passes are sliced, so `/healthz` and other clients keep being served meanwhile; the plan
+that follows on the event loop finds the counts in `polyroute.textmemo`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import anyio
+from mcp.server.mcpserver.exceptions import ToolError
+
+from polyroute.tokencount import counting_key, request_tokens
+
+if TYPE_CHECKING:
+    from polyroute.catalog import Deployment
+    from polyroute.types import CompletionRequest
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-request caps of a server (constants today; settings could set them later)."""
+
+    max_prompt_bytes: int = 4 * MIB
+    """Text of prompt + messages + system, UTF-8: ~900k tokens of English, ~1M of Arabic."""
+    max_detail_bytes: int = 64 * 1024
+    """`record_event` details, as canonical JSON."""
+    max_answer_bytes: int = 4 * MIB
+    """`query_events`: the events of one answer, as JSON; older ones wait for the next page."""
+
+
+BYTES_PER_TOKEN = {"o200k_base": 128, "cl100k_base": 128}
+"""The longest token of each encoding, in bytes (measured over the bundled vocabularies): a text of B
+bytes has at least B / 128 tokens."""
+ASSUMED_BYTES_PER_TOKEN = 256
+"""For tokenizers we cannot inspect (Claude, sovereign models): an assumption twice OpenAI's longest
+token. Were a tokenizer to have longer tokens, the cost would be a text refused that might have fit."""
+
+
+def text_bytes(request: CompletionRequest) -> int:
+    """UTF-8 size of the text a provider would read (images not included)."""
+    parts = [request.system or "", *(message.text() for message in request.messages)]
+    return sum(len(part) if part.isascii() else len(part.encode("utf-8", "surrogatepass")) for part in parts)
+
+
+def check_prompt(request: CompletionRequest, limits: Limits) -> int:
+    """The text's size in bytes; ToolError when it is over the server's limit."""
+    size = text_bytes(request)
+    if size > limits.max_prompt_bytes:
+        raise ToolError(
+            f"the prompt is {size:,} bytes; this server takes at most {limits.max_prompt_bytes:,} bytes "
+            "of prompt, messages and system text per request (max_prompt_bytes); nothing was counted or sent"
+        )
+    return size
+
+
+def fewest_tokens(size: int, deployment: Deployment) -> int:
+    """A lower bound on the tokens of any `size`-byte text for this deployment, without reading it."""
+    return -(-size // BYTES_PER_TOKEN.get(counting_key(deployment), ASSUMED_BYTES_PER_TOKEN))
+
+
+def cannot_fit(size: int, deployment: Deployment, max_tokens: int) -> str | None:
+    """Why a `size`-byte text cannot fit this deployment's context window whatever its tokens, or None."""
+    least = fewest_tokens(size, deployment)
+    if least + max_tokens <= deployment.context_window:
+        return None
+    return (
+        f"{size:,} bytes of text is at least {least:,} tokens, which with max_tokens {max_tokens:,} "
+        f"exceeds the context window of {deployment.context_window:,}"
+    )
+
+
+def refuse_if_nothing_fits(size: int, pool: Iterable[Deployment], max_tokens: int) -> None:
+    """ToolError when the text cannot fit any deployment of `pool` (checked before counting)."""
+    pool = list(pool)
+    reasons = [cannot_fit(size, deployment, max_tokens) for deployment in pool]
+    if pool and all(reasons):
+        widest = max(pool, key=lambda d: d.context_window)
+        raise ToolError(
+            f"the prompt cannot fit any deployment it could go to: on {widest.id}, the widest, "
+            f"{reasons[pool.index(widest)]}; nothing was counted or sent"
+        )
+
+
+async def count_off_loop(pool: Iterable[Deployment], request: CompletionRequest) -> None:
+    """Count the request once per tokenizer family of `pool`, in a worker thread (see module docstring)."""
+    families: dict[str, Deployment] = {}
+    for deployment in pool:
+        families.setdefault(counting_key(deployment), deployment)
+    for deployment in families.values():
+        await anyio.to_thread.run_sync(functools.partial(request_tokens, deployment, request))
+
+
+async def admit(request: CompletionRequest, pool: Iterable[Deployment], limits: Limits) -> None:
+    """Everything a prompt-taking tool does before its real work: size cap, fit check, counting."""
+    pool = list(pool)
+    size = check_prompt(request, limits)
+    refuse_if_nothing_fits(size, pool, request.max_tokens)
+    await count_off_loop(pool, request)
+
+
+__all__ = [
+    "ASSUMED_BYTES_PER_TOKEN",
+    "BYTES_PER_TOKEN",
+    "Limits",
+    "admit",
+    "cannot_fit",
+    "check_prompt",
+    "count_off_loop",
+    "fewest_tokens",
+    "refuse_if_nothing_fits",
+    "text_bytes",
+]
