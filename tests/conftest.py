@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.reliability import Attack, record
 
 # Test modules are imported in importlib mode (areas may share basenames such as test_cli.py); their
 # sibling helper modules (e.g. tests/audit/audit_helpers.py) stay importable by plain name.
@@ -30,3 +31,28 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("POLYROUTE_DATA_DIR", str(tmp_path / "sandbox" / "data"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     yield tmp_path
+
+
+# ---- attacks: the README's reliability table (tests/reliability.py) ---------------------------------
+
+
+@pytest.fixture
+def attack() -> Attack:
+    """Figures an attack test reports (see tests/reliability.py); mark the test with `attack` too."""
+    return Attack()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report: pytest.TestReport = yield
+    marker = item.get_closest_marker("attack")
+    if marker is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
+        name = str(marker.args[0]) if marker.args else item.name
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            name += f" [{callspec.id}]"
+        found = getattr(item, "funcargs", {}).get("attack")
+        figures = found.figures if isinstance(found, Attack) else {}
+        area = str(marker.kwargs.get("area", item.path.parent.name))
+        record(name, area, item.nodeid, report.passed, figures)
+    return report

@@ -40,10 +40,10 @@ INSTRUCTIONS = (
 )
 
 InputTokens = Annotated[
-    int | None, Field(ge=0, description="a known input token count, instead of prompt/messages")
+    int | None, Field(strict=True, ge=0, description="a known input token count, instead of prompt/messages")
 ]
 ExpectedOutput = Annotated[
-    int | None, Field(ge=0, description="expected output tokens; default: the library's guess")
+    int | None, Field(strict=True, ge=0, description="expected output tokens; default: the library's guess")
 ]
 DeploymentIds = Annotated[
     list[str] | None, Field(description="deployment ids to compare; default: the whole catalog")

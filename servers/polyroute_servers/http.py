@@ -1,10 +1,12 @@
 """Streamable HTTP for the MCP servers: `/mcp`, stateless (replicas work), Host/Origin checks, bearer tokens.
 
 The gate in front of the SDK's app checks Host and Origin first (DNS-rebinding protection is always on:
-a bad Host gets 421, a bad Origin 403), then the bearer token once any token is configured (none or an
-unknown one gets 401 with `WWW-Authenticate: Bearer`). A known token becomes the SDK's access token, so
-tools see its principal and scopes. No OAuth metadata is advertised: these are static tokens, and a
-client told about an authorization server would try to log in to it.
+a bad Host gets 421, a bad Origin 403; parsed exactly, `hostcheck`), then the bearer token once any token
+is configured (none or an unknown one gets 401 with `WWW-Authenticate: Bearer`), then reads the body
+within a deadline and a size cap (`connection`: 408 / 413; request heads have a deadline too). A known
+token becomes the SDK's access token, so tools see its principal and scopes. No OAuth metadata is
+advertised: these are static tokens, and a client told about an authorization server would try to log
+in to it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING
 from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
-from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.authentication import AuthCredentials
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -29,6 +31,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polyroute.errors import ConfigError
 from polyroute_servers.auth import Grant, find_grant, load_grants
+from polyroute_servers.connection import KEEP_ALIVE_S, MAX_BODY_BYTES, TimedH11Protocol, read_body
+from polyroute_servers.hostcheck import HostCheck
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -48,15 +52,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def security_settings(host: str, allowed_hosts: Sequence[str]) -> TransportSecuritySettings:
+def allowed_names(host: str, allowed_hosts: Sequence[str]) -> list[str]:
     """Loopback names always; the bind address (unless a wildcard) and every `--allowed-host` name too."""
     names: list[str] = list(LOOPBACK)
     if not is_loopback(host) and host not in ("0.0.0.0", "::", ""):
         names.append(host)
     names += [name.strip() for name in allowed_hosts if name.strip()]
+    return list(dict.fromkeys(names))
+
+
+def security_settings(host: str, allowed_hosts: Sequence[str]) -> TransportSecuritySettings:
+    """The SDK's own Host/Origin settings for the same names (its check stays on behind the gate's)."""
     hosts: list[str] = []
     origins: list[str] = []
-    for name in dict.fromkeys(names):
+    for name in allowed_names(host, allowed_hosts):
         shown = f"[{name}]" if ":" in name else name
         hosts += [shown, f"{shown}:*"]
         origins += [f"{scheme}://{shown}{port}" for scheme in ("http", "https") for port in ("", ":*")]
@@ -78,10 +87,13 @@ def _challenge(error: str | None, description: str) -> Response:
 class Gate:
     """ASGI middleware: Host/Origin checks, then bearer-token authentication when tokens are configured."""
 
-    def __init__(self, app: ASGIApp, *, security: TransportSecuritySettings, grants: Sequence[Grant]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, names: Sequence[str], grants: Sequence[Grant], max_body: int = MAX_BODY_BYTES
+    ) -> None:
         self.app = app
-        self.security = TransportSecurityMiddleware(security)
+        self.hosts = HostCheck(names)
         self.grants = tuple(grants)
+        self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,21 +103,26 @@ class Gate:
             await PlainTextResponse("ok")(scope, receive, send)
             return
         request = Request(scope)
-        refusal = await self.security.validate_request(request, is_post=False)
-        if refusal is not None:
-            await refusal(scope, receive, send)
+        if not self.hosts.host_ok(request.headers.get("host")):
+            await Response("Invalid Host header", status_code=421)(scope, receive, send)
             return
-        if not self.grants:
-            await self.app(scope, receive, send)
+        if not self.hosts.origin_ok(request.headers.get("origin")):
+            await Response("Invalid Origin header", status_code=403)(scope, receive, send)
             return
-        user = self._authenticate(request.headers.get("authorization"))
+        user = self._authenticate(request.headers.get("authorization")) if self.grants else None
         if isinstance(user, Response):
             await user(scope, receive, send)
+            return
+        body = await read_body(scope, receive, send, limit=self.max_body)
+        if body is None:
+            return
+        if user is None:
+            await self.app(scope, body, send)
             return
         scope["user"], scope["auth"] = user, AuthCredentials(user.scopes)
         reset = auth_context_var.set(user)
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, body, send)
         finally:
             auth_context_var.reset(reset)
 
@@ -127,9 +144,10 @@ def build_http_app(
     """The whole ASGI app: the gate in front of the SDK's stateless Streamable HTTP app at `/mcp`."""
     security = security_settings(host, allowed_hosts)
     inner = server.streamable_http_app(
-        streamable_http_path=MCP_PATH, stateless_http=True, transport_security=security, host=host
-    )
-    return Gate(inner, security=security, grants=grants)
+        streamable_http_path=MCP_PATH, stateless_http=True, transport_security=security, host=host,
+        max_request_body_size=MAX_BODY_BYTES,
+    )  # fmt: skip
+    return Gate(inner, names=allowed_names(host, allowed_hosts), grants=grants)
 
 
 def _grants(app: App, host: str, env: Mapping[str, str]) -> list[Grant]:
@@ -183,7 +201,10 @@ def serve_http(
     grants = _grants(app, host, env)
     names = [*app.settings.http.allowed_hosts, *allowed_hosts]
     asgi = build_http_app(server, host=host, grants=grants, allowed_hosts=names)
-    config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
+        http=TimedH11Protocol, timeout_keep_alive=KEEP_ALIVE_S,
+    )  # fmt: skip
     listener = _listen(host, port)
     _announce(server.name, host, listener.getsockname()[1], tokens=len(grants), named=bool(names))
 
