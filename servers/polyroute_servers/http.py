@@ -31,10 +31,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polyroute.errors import ConfigError
 from polyroute_servers.auth import Grant, find_grant, load_grants
-from polyroute_servers.connection import KEEP_ALIVE_S, MAX_BODY_BYTES, TimedH11Protocol, read_body
+from polyroute_servers.connection import (
+    BODY_TIMEOUT_S,
+    KEEP_ALIVE_S,
+    MAX_BODY_BYTES,
+    TimedH11Protocol,
+    read_body,
+)
 from polyroute_servers.hostcheck import HostCheck
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from polyroute.app import App
     from polyroute_servers.toolkit import PolyrouteServer
 
@@ -88,12 +96,18 @@ class Gate:
     """ASGI middleware: Host/Origin checks, then bearer-token authentication when tokens are configured."""
 
     def __init__(
-        self, app: ASGIApp, *, names: Sequence[str], grants: Sequence[Grant], max_body: int = MAX_BODY_BYTES
+        self,
+        app: ASGIApp,
+        *,
+        names: Sequence[str],
+        grants: Sequence[Grant],
+        max_body: int = MAX_BODY_BYTES,
+        body_timeout: float = BODY_TIMEOUT_S,
     ) -> None:
         self.app = app
         self.hosts = HostCheck(names)
         self.grants = tuple(grants)
-        self.max_body = max_body
+        self.max_body, self.body_timeout = max_body, body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -113,7 +127,7 @@ class Gate:
         if isinstance(user, Response):
             await user(scope, receive, send)
             return
-        body = await read_body(scope, receive, send, limit=self.max_body)
+        body = await read_body(scope, receive, send, limit=self.max_body, timeout=self.body_timeout)
         if body is None:
             return
         if user is None:
@@ -139,7 +153,12 @@ class Gate:
 
 
 def build_http_app(
-    server: PolyrouteServer, *, host: str, grants: Sequence[Grant], allowed_hosts: Sequence[str] = ()
+    server: PolyrouteServer,
+    *,
+    host: str,
+    grants: Sequence[Grant],
+    allowed_hosts: Sequence[str] = (),
+    body_timeout: float = BODY_TIMEOUT_S,
 ) -> ASGIApp:
     """The whole ASGI app: the gate in front of the SDK's stateless Streamable HTTP app at `/mcp`."""
     security = security_settings(host, allowed_hosts)
@@ -147,7 +166,20 @@ def build_http_app(
         streamable_http_path=MCP_PATH, stateless_http=True, transport_security=security, host=host,
         max_request_body_size=MAX_BODY_BYTES,
     )  # fmt: skip
-    return Gate(inner, names=allowed_names(host, allowed_hosts), grants=grants)
+    return Gate(inner, names=allowed_names(host, allowed_hosts), grants=grants, body_timeout=body_timeout)
+
+
+def uvicorn_config(
+    asgi: ASGIApp, *, host: str, port: int, protocol: type[TimedH11Protocol] = TimedH11Protocol,
+    keep_alive: int = KEEP_ALIVE_S,
+) -> uvicorn.Config:  # fmt: skip
+    """uvicorn as Polyroute runs it: h11 with request-head deadlines, short keep-alive, quiet logs."""
+    import uvicorn
+
+    return uvicorn.Config(
+        asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
+        http=protocol, timeout_keep_alive=keep_alive,
+    )  # fmt: skip
 
 
 def _grants(app: App, host: str, env: Mapping[str, str]) -> list[Grant]:
@@ -201,10 +233,7 @@ def serve_http(
     grants = _grants(app, host, env)
     names = [*app.settings.http.allowed_hosts, *allowed_hosts]
     asgi = build_http_app(server, host=host, grants=grants, allowed_hosts=names)
-    config = uvicorn.Config(
-        asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
-        http=TimedH11Protocol, timeout_keep_alive=KEEP_ALIVE_S,
-    )  # fmt: skip
+    config = uvicorn_config(asgi, host=host, port=port)
     listener = _listen(host, port)
     _announce(server.name, host, listener.getsockname()[1], tokens=len(grants), named=bool(names))
 
