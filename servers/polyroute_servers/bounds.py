@@ -11,17 +11,21 @@ that follows on the event loop finds the counts in `polyroute.textmemo`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+import importlib
+import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
+from polyroute.errors import PolyrouteError
 from polyroute.tokencount import counting_key, request_tokens
 
 if TYPE_CHECKING:
     from polyroute.catalog import Deployment
+    from polyroute.routing import Router, RouteRequest
     from polyroute.types import CompletionRequest
 
 MIB = 1024 * 1024
@@ -101,6 +105,43 @@ async def count_off_loop(pool: Iterable[Deployment], request: CompletionRequest)
         await anyio.to_thread.run_sync(functools.partial(request_tokens, deployment, request))
 
 
+SDK_MODULES = {
+    "anthropic": "anthropic", "openai": "openai", "azure_openai": "openai", "openai_compatible": "openai",
+    "bedrock": "boto3",
+}  # fmt: skip
+"""The vendor SDK each provider kind imports on first use (1–5 s on a loaded machine)."""
+
+
+def sdks_missing(providers: Iterable[str]) -> list[str]:
+    """The SDKs these providers need that are not imported yet (usually none: a dict lookup each)."""
+    names = {SDK_MODULES[p] for p in providers if p in SDK_MODULES}
+    return sorted(name for name in names if name not in sys.modules)
+
+
+async def import_off_loop(modules: Iterable[str]) -> None:
+    """Import vendor SDKs in a worker thread: imported lazily on the event loop, the first call to a
+    provider stalled every client of the server for as long as the import took."""
+    for name in modules:
+        await anyio.to_thread.run_sync(importlib.import_module, name)
+
+
+_warmed: set[frozenset[str]] = set()
+
+
+async def import_for_route(router: Router, pool: Sequence[Deployment], route: RouteRequest) -> None:
+    """Before a routed call: import the SDK its first candidate needs, off the loop. Planned for that only
+    until each kind of pool has been seen once, so steady-state calls pay a set lookup, not a plan."""
+    kinds = frozenset(deployment.provider for deployment in pool)
+    if kinds in _warmed or not sdks_missing(kinds):
+        return
+    _warmed.add(kinds)
+    try:
+        plan = router.plan(route)
+    except PolyrouteError:  # the call itself will refuse, with its receipt
+        return
+    await import_off_loop(sdks_missing(c.provider for c in plan.candidates[:1]))
+
+
 async def admit(request: CompletionRequest, pool: Iterable[Deployment], limits: Limits) -> None:
     """Everything a prompt-taking tool does before its real work: size cap, fit check, counting."""
     pool = list(pool)
@@ -118,6 +159,9 @@ __all__ = [
     "check_prompt",
     "count_off_loop",
     "fewest_tokens",
+    "import_for_route",
+    "import_off_loop",
+    "sdks_missing",
     "refuse_if_nothing_fits",
     "text_bytes",
 ]

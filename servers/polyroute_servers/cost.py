@@ -25,7 +25,7 @@ from polyroute_servers.arguments import (
     completion_request,
 )
 from polyroute_servers.auth import GOVERNANCE_READ
-from polyroute_servers.bounds import admit, cannot_fit, check_prompt
+from polyroute_servers.bounds import admit, cannot_fit, check_prompt, import_off_loop, sdks_missing
 from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, limits_of, note_query
 
 if TYPE_CHECKING:
@@ -96,6 +96,8 @@ async def estimate_cost(
         request = completion_request(prompt, messages, system=system, max_tokens=max_tokens)
         await admit(request, [target], limits_of(ctx))
         refusal = api_count_refusal(app.policy, app.settings.defaults, target, jurisdiction, data_class)
+        if refusal is None and target.provider == "anthropic":  # the one count-tokens API used
+            await import_off_loop(sdks_missing([target.provider]))
         result = await cost.estimate(
             target, request, app.settings, expected_output_tokens=expected_output_tokens, send_refusal=refusal
         )
