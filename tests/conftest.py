@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,14 +43,13 @@ def attack() -> Attack:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
-    report: pytest.TestReport = yield
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     marker = item.get_closest_marker("attack")
     if marker is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
         name = str(marker.args[0]) if marker.args else item.name
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None:
-            name += f" [{callspec.id}]"
         found = getattr(item, "funcargs", {}).get("attack")
         figures = found.figures if isinstance(found, Attack) else {}
         area = str(marker.kwargs.get("area", item.path.parent.name))

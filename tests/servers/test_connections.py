@@ -164,7 +164,7 @@ def initialize(port: int, **headers: str) -> int:
     return int(answer.split(b" ", 2)[1])
 
 
-@pytest.mark.attack("Host / Origin values built to pass a prefix check (DNS rebinding)", area="http")
+@pytest.mark.attack("Host values built to pass a prefix check (DNS rebinding)", area="http")
 @pytest.mark.parametrize("host", sorted(HOSTS))
 def test_host_headers_are_parsed_exactly(port: int, host: str) -> None:
     assert initialize(port, Host=host) == HOSTS[host]

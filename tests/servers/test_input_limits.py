@@ -152,6 +152,18 @@ async def test_record_event_refuses_what_it_can_check(
     assert ok(await small.call_tool("query_events", {"event_type": "external"}))["count"] == 0
 
 
+def test_non_finite_numbers_in_details_are_refused() -> None:
+    """JSON cannot carry them; a lenient parser on the way in (pydantic's accepts NaN) would hand them on,
+    and the audit log's canonical encoding refuses them (allow_nan=False) only after the call is made."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from polyroute_servers.eventcheck import check_details
+
+    for value in (float("nan"), float("inf"), [1.0, {"x": -float("inf")}]):
+        with pytest.raises(ToolError, match="not finite"):
+            check_details({"v": value}, 10_000)
+
+
 async def test_record_event_keeps_a_well_formed_event(small: Client) -> None:
     args = {"action": "shipped", "details": {"files": 3, "to": "client"}, "jurisdiction": "eea",
             "data_class": "personal", "deployment": CLAUDE}  # fmt: skip
