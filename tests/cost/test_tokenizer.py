@@ -125,14 +125,15 @@ def test_a_large_text_is_counted_once_then_remembered(monkeypatch: pytest.Monkey
     assert (tokenizer.count_exact("".join([text]), "o200k_base"), tokenizer.features(text[:])) == first
 
 
-def test_the_memory_of_large_texts_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_memory_of_large_texts_is_bounded_and_keeps_no_text(monkeypatch: pytest.MonkeyPatch) -> None:
     textmemo.clear()
-    monkeypatch.setattr(textmemo, "MAX_CHARS", 3 * textmemo.MIN_CHARS)
+    monkeypatch.setattr(textmemo, "ENTRIES", 3)
     texts = [str(n) * textmemo.MIN_CHARS for n in range(5)]
     for text in texts:
         tokenizer.count_exact(text, "o200k_base")
-    held = textmemo._held  # pyright: ignore[reportPrivateUsage]
-    assert [key[1][0] for key in held] == ["2", "3", "4"]  # the oldest went first
+    held = list(textmemo._held)  # pyright: ignore[reportPrivateUsage]
+    assert [digest for _, digest in held] == [textmemo._digest(t) for t in texts[2:]]  # pyright: ignore[reportPrivateUsage]
+    assert all(len(digest) == 20 for _, digest in held)  # digests, not the texts
     textmemo.clear()
 
 
