@@ -140,6 +140,11 @@ def count_exact(text: str, encoding: EncodingName) -> int:
     Linear in the text: it is cut where a piece of the encoding's pre-tokenizer must end anyway
     (`segments`), so no single call sees more than a bounded stretch.
     """
+    if len(text) <= SEGMENT:  # the common case, kept short: a chat can hold thousands of messages
+        try:
+            return len(verified_encoding(encoding).encode_ordinary(text))
+        except UnicodeEncodeError:
+            return _count(encoding, text)
     return textmemo.remembered(encoding, text, functools.partial(_count, encoding))
 
 

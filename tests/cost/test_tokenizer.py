@@ -118,7 +118,7 @@ def _count_with(name: tokenizer.EncodingName, text: str, segment: int) -> int:
 def test_a_large_text_is_counted_once_then_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
     """What a worker thread counted, the event loop's plan finds: it then only hashes the text."""
     textmemo.clear()
-    text = ENGLISH * 20
+    text = ENGLISH * 40  # past one segment: shorter texts are counted directly, without the memo
     first = tokenizer.count_exact(text, "o200k_base"), tokenizer.features(text)
     monkeypatch.setattr(bpe, "_count", lambda *_: pytest.fail("counted again"))
     monkeypatch.setattr(tokenizer, "_features", lambda *_: pytest.fail("counted again"))
@@ -128,7 +128,7 @@ def test_a_large_text_is_counted_once_then_remembered(monkeypatch: pytest.Monkey
 def test_the_memory_of_large_texts_is_bounded_and_keeps_no_text(monkeypatch: pytest.MonkeyPatch) -> None:
     textmemo.clear()
     monkeypatch.setattr(textmemo, "ENTRIES", 3)
-    texts = [str(n) * textmemo.MIN_CHARS for n in range(5)]
+    texts = [str(n) * (bpe.SEGMENT + 1) for n in range(5)]  # long enough to be remembered
     for text in texts:
         tokenizer.count_exact(text, "o200k_base")
     held = list(textmemo._held)  # pyright: ignore[reportPrivateUsage]

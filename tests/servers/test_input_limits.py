@@ -60,6 +60,15 @@ async def test_a_prompt_over_the_cap_is_refused_before_counting_with_the_limit_n
     assert "100,002 bytes" in arabic  # UTF-8 bytes, not characters: Arabic letters are two each
 
 
+async def test_too_many_messages_are_refused_with_the_limit_named(app: App) -> None:
+    server = suite.build(app)
+    server.limits = Limits(max_messages=50)
+    async with Client(server) as client:
+        chat = [{"role": "user", "content": "hi"}] * 51
+        text = refused(await client.call_tool("route_request", {"messages": chat}))
+    assert "51 messages" in text and "at most 50" in text and "max_messages" in text
+
+
 async def test_the_default_cap_is_four_mebibytes(client: Client) -> None:
     huge = {"deployment": CLAUDE, "prompt": "a" * 10_000_000}
     text = refused(await client.call_tool("estimate_cost", huge))
