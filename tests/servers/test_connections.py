@@ -174,3 +174,15 @@ def test_host_headers_are_parsed_exactly(port: int, host: str) -> None:
 @pytest.mark.parametrize("origin", sorted(ORIGINS))
 def test_origin_headers_are_parsed_exactly(port: int, origin: str) -> None:
     assert initialize(port, Origin=origin) == ORIGINS[origin]
+
+
+def test_allowed_names_match_whole_names_in_any_case_and_with_any_port() -> None:
+    from polyroute_servers.hostcheck import HostCheck
+
+    check = HostCheck(["polyroute_suite", "API.example.com", "::1"])
+    assert check.host_ok("polyroute_suite:8080") and check.host_ok("api.example.com")
+    assert check.host_ok("[::1]") and not check.host_ok("[::1]x")
+    assert not check.host_ok("api.example.com.evil") and not check.host_ok("xapi.example.com")
+    assert not check.host_ok(None) and not check.host_ok("")
+    assert check.origin_ok(None) and check.origin_ok("https://api.example.com:8443")
+    assert not check.origin_ok("https://api.example.com:8443/path")
