@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
+from anyio.lowlevel import RunVar
 from mcp.server.mcpserver.exceptions import ToolError
 
 from polyroute.errors import PolyrouteError
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from polyroute.types import CompletionRequest
 
 MIB = 1024 * 1024
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +106,28 @@ def refuse_if_nothing_fits(size: int, pool: Iterable[Deployment], max_tokens: in
         )
 
 
+COUNTING_THREADS = max(2, os.cpu_count() or 2)
+_counting: RunVar[anyio.CapacityLimiter] = RunVar("polyroute_counting")
+
+
+async def run_counting(work: Callable[[], T]) -> T:
+    """`work()` in a worker thread, at most COUNTING_THREADS at once: many hostile prompts then queue
+    for CPU among themselves instead of taking every thread that audit writes and SDK calls need too."""
+    try:
+        limiter = _counting.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(COUNTING_THREADS)
+        _counting.set(limiter)
+    return await anyio.to_thread.run_sync(work, limiter=limiter)
+
+
 async def count_off_loop(pool: Iterable[Deployment], request: CompletionRequest) -> None:
     """Count the request once per tokenizer family of `pool`, in a worker thread (see module docstring)."""
     families: dict[str, Deployment] = {}
     for deployment in pool:
         families.setdefault(counting_key(deployment), deployment)
     for deployment in families.values():
-        await anyio.to_thread.run_sync(functools.partial(request_tokens, deployment, request))
+        await run_counting(functools.partial(request_tokens, deployment, request))
 
 
 SDK_MODULES = {
@@ -170,5 +188,6 @@ __all__ = [
     "import_off_loop",
     "sdks_missing",
     "refuse_if_nothing_fits",
+    "run_counting",
     "text_bytes",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Annotated
 
-import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
@@ -25,7 +24,14 @@ from polyroute_servers.arguments import (
     completion_request,
 )
 from polyroute_servers.auth import GOVERNANCE_READ
-from polyroute_servers.bounds import admit, cannot_fit, check_prompt, import_off_loop, sdks_missing
+from polyroute_servers.bounds import (
+    admit,
+    cannot_fit,
+    check_prompt,
+    import_off_loop,
+    run_counting,
+    sdks_missing,
+)
 from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, limits_of, note_query
 
 if TYPE_CHECKING:
@@ -147,7 +153,7 @@ async def compare_costs(
         max_tokens=max_tokens,
         expected_output_tokens=expected_output_tokens,
     )
-    quotes = await anyio.to_thread.run_sync(work)  # counting and quoting a large prompt: off the loop
+    quotes = await run_counting(work)  # counting and quoting a large prompt: off the loop
     cheapest = (
         {"deployment": quotes[0].deployment, "expected_usd": str(quotes[0].expected_usd)} if quotes else None
     )

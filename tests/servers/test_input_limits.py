@@ -193,3 +193,30 @@ async def test_query_events_answers_are_bounded_and_page_on(small: Client) -> No
         page = ok(await small.call_tool("query_events", {"limit": 100, "until": page["next_until"]}))
         seen += [e["details"]["action"] for e in page["events"]]
     assert seen == [f"a{n}" for n in reversed(range(12))]  # every event once, newest first
+
+
+async def test_counting_threads_are_capped_so_audit_writes_and_sdk_calls_keep_theirs() -> None:
+    import threading
+    import time
+
+    import anyio
+
+    from polyroute_servers.bounds import COUNTING_THREADS, run_counting
+
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def work() -> None:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+
+    async with anyio.create_task_group() as group:
+        for _ in range(COUNTING_THREADS * 3):
+            group.start_soon(run_counting, work)
+        started = time.monotonic()
+        assert await anyio.to_thread.run_sync(lambda: "free") == "free"  # the default pool is not taken
+        assert time.monotonic() - started < 0.5
+    assert most[0] == COUNTING_THREADS
