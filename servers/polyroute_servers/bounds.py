@@ -40,7 +40,7 @@ class Limits:
 
     max_prompt_bytes: int = 4 * MIB
     """Text of prompt + messages + system, UTF-8: ~900k tokens of English, ~1M of Arabic."""
-    max_messages: int = 10_000
+    max_messages: int = 2_000
     """Messages per request: each is counted apart (~5 µs), and the plan recounts them on the loop."""
     max_detail_bytes: int = 64 * 1024
     """`record_event` details, as canonical JSON."""
