@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
+from tests.reliability import Attack, record
 
 # Test modules are imported in importlib mode (areas may share basenames such as test_cli.py); their
 # sibling helper modules (e.g. tests/audit/audit_helpers.py) stay importable by plain name.
@@ -73,3 +74,25 @@ def postgres_url(postgres_cluster: object) -> str:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _pg_unavailable:
         terminalreporter.write_line(f"NOTICE: PostgreSQL tests were skipped. {_pg_unavailable[0]}", yellow=True)
+# ---- attacks: the README's reliability table (tests/reliability.py) ---------------------------------
+
+
+@pytest.fixture
+def attack() -> Attack:
+    """Figures an attack test reports (see tests/reliability.py); mark the test with `attack` too."""
+    return Attack()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    marker = item.get_closest_marker("attack")
+    if marker is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
+        name = str(marker.args[0]) if marker.args else item.name
+        found = getattr(item, "funcargs", {}).get("attack")
+        figures = found.figures if isinstance(found, Attack) else {}
+        area = str(marker.kwargs.get("area", item.path.parent.name))
+        record(name, area, item.nodeid, report.passed, figures)
+    return report

@@ -47,7 +47,11 @@ Messages = Annotated[
     Field(description="the conversation, for multi-turn or image input (give this or prompt)"),
 ]
 System = Annotated[str | None, Field(description="system prompt")]
-MaxTokens = Annotated[int, Field(ge=1, le=1_000_000, description="the most output tokens to allow")]
+# Counts and flags are strict (`strict=True`): `true` is not 1 and "10" is not 10. A client that sends
+# them so has mixed up its arguments, and a silently coerced token count would quote the wrong request.
+MaxTokens = Annotated[
+    int, Field(strict=True, ge=1, le=1_000_000, description="the most output tokens to allow")
+]
 ModelPin = Annotated[
     str | None,
     Field(description="a deployment id (exactly that one) or a model name (any compliant deployment of it)"),
@@ -57,7 +61,7 @@ Strategy = Annotated[
     Field(description="how to rank compliant deployments; default: the config's (balanced)"),
 ]
 ResponseFormat = Annotated[Literal["text", "json"], Field(description="'json' asks for a JSON answer")]
-Temperature = Annotated[float | None, Field(ge=0, le=2, description="sampling temperature")]
+Temperature = Annotated[float | None, Field(strict=True, ge=0, le=2, description="sampling temperature")]
 
 
 def completion_request(

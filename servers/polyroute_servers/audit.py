@@ -12,7 +12,8 @@ from polyroute.audit.event import AuditEvent, EventType, GroupBy, UsageSummary, 
 from polyroute.audit.receipt import Receipt, UnknownOutcome
 from polyroute_servers.arguments import DeploymentId, OptionalDataClass, OptionalJurisdiction
 from polyroute_servers.auth import AUDIT_READ, AUDIT_WRITE
-from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller
+from polyroute_servers.eventcheck import bounded_page, check_details, check_fields
+from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, limits_of
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -28,7 +29,9 @@ INSTRUCTIONS = (
 
 Since = Annotated[datetime | None, Field(description="only events at or after this time (RFC 3339)")]
 Until = Annotated[datetime | None, Field(description="only events before this time (RFC 3339)")]
-Limit = Annotated[int, Field(ge=1, le=1000, description="the most events to return, newest first")]
+Limit = Annotated[
+    int, Field(strict=True, ge=1, le=1000, description="the most events to return, newest first")
+]
 UNKNOWN_SHOWN = 20
 
 
@@ -38,6 +41,12 @@ class EventList(BaseModel):
     outcome_unknown: list[UnknownOutcome] = Field(
         default_factory=list[UnknownOutcome],
         description="routed calls among these events whose intent is logged but whose outcome is not",
+    )
+    truncated: bool = Field(
+        default=False, description="older matching events were left out to keep the answer's size bounded"
+    )
+    next_until: datetime | None = Field(
+        default=None, description="when truncated: pass as `until` for the next (older) page"
     )
 
 
@@ -59,7 +68,7 @@ async def query_events(
     principal: Annotated[str | None, Field(description="who made the call")] = None,
     deployment: Annotated[str | None, Field(description="catalog deployment id")] = None,
     allowed: Annotated[
-        bool | None, Field(description="only allowed (true) or refused (false) events")
+        bool | None, Field(strict=True, description="only allowed (true) or refused (false) events")
     ] = None,
     since: Since = None,
     until: Until = None,
@@ -76,8 +85,13 @@ async def query_events(
     query = EventQuery(event_type=event_type, principal=principal, deployment=deployment, allowed=allowed,
                        since=since, until=until, limit=limit, outcome_unknown=outcome_unknown)  # fmt: skip
     store = app_of(ctx).audit
-    events = list(await store.query(query))
-    return EventList(events=events, count=len(events), outcome_unknown=await unknown_among(store, events))
+    found = list(await store.query(query))
+    events, truncated = bounded_page(found, limits_of(ctx).max_answer_bytes)
+    next_until = events[-1].time if truncated else None
+    return EventList(
+        events=events, count=len(events), truncated=truncated, next_until=next_until,
+        outcome_unknown=await unknown_among(store, events),
+    )  # fmt: skip
 
 
 async def verify_log(ctx: Context) -> VerifyResult:
@@ -139,13 +153,15 @@ async def record_event(
     jurisdiction: OptionalJurisdiction = None,
     data_class: OptionalDataClass = None,
     request_id: Annotated[
-        str | None, Field(description="your own id for the action, to find it later")
+        str | None, Field(max_length=200, description="your own id for the action, to find it later")
     ] = None,
 ) -> AuditEvent:
     """Write your own action into the verifiable trail as an 'external' event under your principal."""
     from polyroute.audit.event import EventDraft
 
     app = app_of(ctx)
+    check_details(details or {}, limits_of(ctx).max_detail_bytes)
+    check_fields(app, deployment, jurisdiction, data_class)
     draft = EventDraft(
         event_type="external", principal=caller(app), tool="record_event", request_id=request_id,
         deployment=deployment, jurisdiction=jurisdiction, data_class=data_class,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Annotated
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -23,7 +24,15 @@ from polyroute_servers.arguments import (
     completion_request,
 )
 from polyroute_servers.auth import GOVERNANCE_READ
-from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, note_query
+from polyroute_servers.bounds import (
+    admit,
+    cannot_fit,
+    check_prompt,
+    import_off_loop,
+    run_counting,
+    sdks_missing,
+)
+from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, limits_of, note_query
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -38,10 +47,10 @@ INSTRUCTIONS = (
 )
 
 InputTokens = Annotated[
-    int | None, Field(ge=0, description="a known input token count, instead of prompt/messages")
+    int | None, Field(strict=True, ge=0, description="a known input token count, instead of prompt/messages")
 ]
 ExpectedOutput = Annotated[
-    int | None, Field(ge=0, description="expected output tokens; default: the library's guess")
+    int | None, Field(strict=True, ge=0, description="expected output tokens; default: the library's guess")
 ]
 Exact = Annotated[
     bool,
@@ -101,11 +110,14 @@ async def estimate_cost(
         )
     else:
         request = completion_request(prompt, messages, system=system, max_tokens=max_tokens)
+        await admit(request, [target], limits_of(ctx))
         refusal = (
             api_count_refusal(app.policy, app.settings.defaults, target, jurisdiction, data_class)
             if exact
             else None
         )
+        if exact and refusal is None and target.provider == "anthropic":  # the one count-tokens API used
+            await import_off_loop(sdks_missing([target.provider]))
         result = await cost.estimate(
             target,
             request,
@@ -144,19 +156,23 @@ async def compare_costs(
         raise ToolError("give both jurisdiction and data_class, or neither")
     app = app_of(ctx)
     request = completion_request(prompt, messages, system=system, max_tokens=max_tokens)
+    size = check_prompt(request, limits_of(ctx))
     targets = [app.catalog.get(d) for d in deployments] if deployments else list(app.catalog)
     excluded = [
         Excluded(deployment=target.id, reason=reason)
         for target in targets
         if (reason := _exclusion(app, target, jurisdiction, data_class, set(require or ())))
+        or (reason := cannot_fit(size, target, max_tokens))
     ]
     left = {row.deployment for row in excluded}
-    quotes = cost.compare(
+    work = functools.partial(
+        cost.compare,
         [target for target in targets if target.id not in left],
         request.text(),
         max_tokens=max_tokens,
         expected_output_tokens=expected_output_tokens,
     )
+    quotes = await run_counting(work)  # counting and quoting a large prompt: off the loop
     cheapest = (
         {"deployment": quotes[0].deployment, "expected_usd": str(quotes[0].expected_usd)} if quotes else None
     )

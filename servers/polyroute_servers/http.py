@@ -1,10 +1,12 @@
 """Streamable HTTP for the MCP servers: `/mcp`, stateless (replicas work), Host/Origin checks, bearer tokens.
 
 The gate in front of the SDK's app checks Host and Origin first (DNS-rebinding protection is always on:
-a bad Host gets 421, a bad Origin 403), then the bearer token once any token is configured (none or an
-unknown one gets 401 with `WWW-Authenticate: Bearer`). A known token becomes the SDK's access token, so
-tools see its principal and scopes. No OAuth metadata is advertised for static tokens (a client told
-about an authorization server would try to log in to it); only `[http.oauth]` adds it (oauthgate.py).
+a bad Host gets 421, a bad Origin 403; parsed exactly, `hostcheck`), then the bearer token once any token
+is configured (none or an unknown one gets 401 with `WWW-Authenticate: Bearer`), then reads the body
+within a deadline and a size cap (`connection`: 408 / 413; request heads have a deadline too). A known
+token becomes the SDK's access token, so tools see its principal and scopes. No OAuth metadata is
+advertised for static tokens (a client told about an authorization server would try to log in to it);
+only `[http.oauth]` adds it (oauthgate.py).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING
 from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
-from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.authentication import AuthCredentials
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -29,10 +31,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from polyroute.errors import ConfigError
 from polyroute_servers.auth import Grant, find_grant, load_grants
+from polyroute_servers.connection import (
+    BODY_TIMEOUT_S,
+    KEEP_ALIVE_S,
+    MAX_BODY_BYTES,
+    TimedH11Protocol,
+    read_body,
+)
+from polyroute_servers.hostcheck import HostCheck
 from polyroute_servers.http_guard import StatelessGuard
 from polyroute_servers.oauthgate import OAuthResource
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from polyroute.app import App
     from polyroute_servers.toolkit import PolyrouteServer
 
@@ -50,15 +62,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def security_settings(host: str, allowed_hosts: Sequence[str]) -> TransportSecuritySettings:
+def allowed_names(host: str, allowed_hosts: Sequence[str]) -> list[str]:
     """Loopback names always; the bind address (unless a wildcard) and every `--allowed-host` name too."""
     names: list[str] = list(LOOPBACK)
     if not is_loopback(host) and host not in ("0.0.0.0", "::", ""):
         names.append(host)
     names += [name.strip() for name in allowed_hosts if name.strip()]
+    return list(dict.fromkeys(names))
+
+
+def security_settings(host: str, allowed_hosts: Sequence[str]) -> TransportSecuritySettings:
+    """The SDK's own Host/Origin settings for the same names (its check stays on behind the gate's)."""
     hosts: list[str] = []
     origins: list[str] = []
-    for name in dict.fromkeys(names):
+    for name in allowed_names(host, allowed_hosts):
         shown = f"[{name}]" if ":" in name else name
         hosts += [shown, f"{shown}:*"]
         origins += [f"{scheme}://{shown}{port}" for scheme in ("http", "https") for port in ("", ":*")]
@@ -84,48 +101,63 @@ class Gate:
         self,
         app: ASGIApp,
         *,
-        security: TransportSecuritySettings,
+        names: Sequence[str],
         grants: Sequence[Grant],
         oauth: OAuthResource | None = None,
+        max_body: int = MAX_BODY_BYTES,
+        body_timeout: float = BODY_TIMEOUT_S,
     ) -> None:
         self.app = app
-        self.security = TransportSecurityMiddleware(security)
+        self.hosts = HostCheck(names)
         self.grants = tuple(grants)
         self.oauth = oauth
+        self.max_body, self.body_timeout = max_body, body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["path"] == HEALTH_PATH:  # for load balancers: says nothing but "alive"
-            await PlainTextResponse("ok")(scope, receive, send)
-            return
-        if self.oauth is not None and scope["path"] in self.oauth.metadata_paths:  # public, RFC 9728
-            await self.oauth.metadata_response()(scope, receive, send)
-            return
         request = Request(scope)
-        refusal = await self.security.validate_request(request, is_post=False)
-        if refusal is not None:
-            await refusal(scope, receive, send)
+        early = self._answer_without_token(request)
+        if early is not None:
+            await early(scope, receive, send)
             return
-        if not self.grants and self.oauth is None:
-            await self.app(scope, receive, send)
+        user = None
+        if self.grants or self.oauth is not None:
+            user = await self._authenticate(request.headers.get("authorization"))
+            if isinstance(user, Response):
+                await user(scope, receive, send)
+                return
+        body = await read_body(scope, receive, send, limit=self.max_body, timeout=self.body_timeout)
+        if body is None:
             return
-        user = await self._authenticate(request.headers.get("authorization"))
-        if isinstance(user, Response):
-            await user(scope, receive, send)
+        if user is None:
+            await self.app(scope, body, send)
             return
-        if self.oauth is not None:
-            refusal, receive = await self.oauth.scope_refusal(user, receive)
+        if self.oauth is not None:  # reads the (already size-capped) body to find the method's scope
+            refusal, body = await self.oauth.scope_refusal(user, body)
             if refusal is not None:
-                await refusal(scope, receive, send)
+                await refusal(scope, body, send)
                 return
         scope["user"], scope["auth"] = user, AuthCredentials(user.scopes)
         reset = auth_context_var.set(user)
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, body, send)
         finally:
             auth_context_var.reset(reset)
+
+    def _answer_without_token(self, request: Request) -> Response | None:
+        """Health and RFC 9728 metadata (public), then Host (421) and Origin (403), before any token."""
+        path = request.scope["path"]
+        if path == HEALTH_PATH:  # for load balancers: says nothing but "alive"
+            return PlainTextResponse("ok")
+        if self.oauth is not None and path in self.oauth.metadata_paths:  # public, RFC 9728
+            return self.oauth.metadata_response()
+        if not self.hosts.host_ok(request.headers.get("host")):
+            return Response("Invalid Host header", status_code=421)
+        if not self.hosts.origin_ok(request.headers.get("origin")):
+            return Response("Invalid Origin header", status_code=403)
+        return None
 
     async def _authenticate(self, header: str | None) -> AuthenticatedUser | Response:
         scheme, _, token = (header or "").partition(" ")
@@ -149,13 +181,17 @@ def build_http_app(
     grants: Sequence[Grant],
     allowed_hosts: Sequence[str] = (),
     oauth: OAuthResource | None = None,
+    body_timeout: float = BODY_TIMEOUT_S,
 ) -> ASGIApp:
     """The whole ASGI app: the gate in front of the SDK's stateless Streamable HTTP app at `/mcp`."""
     security = security_settings(host, allowed_hosts)
     inner = server.streamable_http_app(
-        streamable_http_path=MCP_PATH, stateless_http=True, transport_security=security, host=host
-    )
-    return Gate(StatelessGuard(inner, path=MCP_PATH), security=security, grants=grants, oauth=oauth)
+        streamable_http_path=MCP_PATH, stateless_http=True, transport_security=security, host=host,
+        max_request_body_size=MAX_BODY_BYTES,
+    )  # fmt: skip
+    guarded = StatelessGuard(inner, path=MCP_PATH)
+    names = allowed_names(host, allowed_hosts)
+    return Gate(guarded, names=names, grants=grants, oauth=oauth, body_timeout=body_timeout)
 
 
 def _oauth(server: PolyrouteServer, app: App) -> OAuthResource | None:
@@ -163,6 +199,19 @@ def _oauth(server: PolyrouteServer, app: App) -> OAuthResource | None:
     if configured is None:
         return None
     return OAuthResource(configured, tool_scopes=server.scopes, app_settings=app.settings)
+
+
+def uvicorn_config(
+    asgi: ASGIApp, *, host: str, port: int, protocol: type[TimedH11Protocol] = TimedH11Protocol,
+    keep_alive: int = KEEP_ALIVE_S,
+) -> uvicorn.Config:  # fmt: skip
+    """uvicorn as Polyroute runs it: h11 with request-head deadlines, short keep-alive, quiet logs."""
+    import uvicorn
+
+    return uvicorn.Config(
+        asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
+        http=protocol, timeout_keep_alive=keep_alive,
+    )  # fmt: skip
 
 
 def _grants(app: App, host: str, env: Mapping[str, str]) -> list[Grant]:
@@ -221,7 +270,7 @@ def serve_http(
     oauth = _oauth(server, app)
     names = [*app.settings.http.allowed_hosts, *allowed_hosts, *(oauth.host_names if oauth else ())]
     asgi = build_http_app(server, host=host, grants=grants, allowed_hosts=names, oauth=oauth)
-    config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn_config(asgi, host=host, port=port)
     listener = _listen(host, port)
     issuer = oauth.settings.issuer if oauth else None
     _announce(

@@ -27,7 +27,8 @@ from polyroute_servers.arguments import (
     completion_request,
 )
 from polyroute_servers.auth import ROUTE
-from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, with_heartbeat
+from polyroute_servers.bounds import admit, import_for_route
+from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, limits_of, with_heartbeat
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -103,6 +104,7 @@ async def route_request(
         prompt, messages, system=system, max_tokens=max_tokens, response_format=response_format
     )
     app = app_of(ctx)
+    await admit(request, app.router.pool(model), limits_of(ctx))
     return app.router.plan(_route(app, request, model, jurisdiction, data_class, strategy, require))
 
 
@@ -126,9 +128,12 @@ async def complete(
         prompt, messages, system=system, max_tokens=max_tokens,
         response_format=response_format, temperature=temperature,
     )  # fmt: skip
-    await ctx.report_progress(0, 2, "routing to a compliant deployment")
     app = app_of(ctx)
+    pool = app.router.pool(model)
+    await admit(request, pool, limits_of(ctx))
+    await ctx.report_progress(0, 2, "routing to a compliant deployment")
     route = _route(app, request, model, jurisdiction, data_class, strategy, require)
+    await import_for_route(app.router, pool, route)
     result = await with_heartbeat(ctx, app.router.complete(route), total=2, every=HEARTBEAT_SECONDS)
     await ctx.report_progress(2, 2, f"answered by {result.deployment}")
     return result

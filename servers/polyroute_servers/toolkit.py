@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from polyroute.errors import NoRoute, PolyrouteError
 from polyroute_servers.arguments import describe_validation
 from polyroute_servers.auth import ALL, GOVERNANCE_READ, ROUTE
+from polyroute_servers.bounds import Limits
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -36,6 +37,7 @@ __all__ = [
     "Context",
     "PolyrouteServer",
     "app_of",
+    "limits_of",
     "caller",
     "describe_validation",
     "note_query",
@@ -55,6 +57,12 @@ def app_of(ctx: Context) -> App:
     if not isinstance(server, PolyrouteServer):
         raise TypeError(f"a Polyroute tool was served by {type(server).__name__}, not a PolyrouteServer")
     return server.app
+
+
+def limits_of(ctx: Context) -> Limits:
+    """The per-request caps of the server answering this call."""
+    server = ctx.mcp_server
+    return server.limits if isinstance(server, PolyrouteServer) else Limits()
 
 
 def _granted_scopes() -> list[str] | None:
@@ -104,9 +112,10 @@ def _no_route(error: NoRoute) -> str:
 class PolyrouteServer(MCPServer[Any]):
     """An MCPServer whose tools carry a scope and whose failures read as one clear line."""
 
-    def __init__(self, app: App, *, name: str, instructions: str) -> None:
+    def __init__(self, app: App, *, name: str, instructions: str, limits: Limits | None = None) -> None:
         super().__init__(name=name, instructions=instructions, version=_version(), log_level="WARNING")
         self.app = app
+        self.limits = limits or Limits()
         self.scopes: dict[str, str] = {}
         self.resource_uris: set[str] = set()
         self._argument_names: dict[str, frozenset[str]] = {}

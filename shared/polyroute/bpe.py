@@ -7,7 +7,7 @@ against the SHA-256 tiktoken publishes for it (`tiktoken_ext/openai_public.py`) 
 its ranks, so a tampered or swapped file fails loudly instead of miscounting, and tiktoken never
 fetches anything. Long texts are cut where the encodings' pre-tokenizers must cut anyway (`segments`),
 which keeps every call into tiktoken bounded: hostile runs count at ≥ 2 MB/s, prose at 20–45 MB/s
-(tests/bench/bench_cost.py). Large texts' counts are remembered briefly (`textmemo`), so a count made in
+(tests/bench/bench_cost.py). Large texts' counts are remembered by digest (`textmemo`), so a count made in
 a worker thread is not made again on the event loop.
 """
 
@@ -140,6 +140,11 @@ def count_exact(text: str, encoding: EncodingName) -> int:
     Linear in the text: it is cut where a piece of the encoding's pre-tokenizer must end anyway
     (`segments`), so no single call sees more than a bounded stretch.
     """
+    if len(text) <= SEGMENT:  # the common case, kept short: a chat can hold thousands of messages
+        try:
+            return len(verified_encoding(encoding).encode_ordinary(text))
+        except UnicodeEncodeError:
+            return _count(encoding, text)
     return textmemo.remembered(encoding, text, functools.partial(_count, encoding))
 
 

@@ -118,21 +118,22 @@ def _count_with(name: tokenizer.EncodingName, text: str, segment: int) -> int:
 def test_a_large_text_is_counted_once_then_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
     """What a worker thread counted, the event loop's plan finds: it then only hashes the text."""
     textmemo.clear()
-    text = ENGLISH * 20
+    text = ENGLISH * 40  # past one segment: shorter texts are counted directly, without the memo
     first = tokenizer.count_exact(text, "o200k_base"), tokenizer.features(text)
     monkeypatch.setattr(bpe, "_count", lambda *_: pytest.fail("counted again"))
     monkeypatch.setattr(tokenizer, "_features", lambda *_: pytest.fail("counted again"))
     assert (tokenizer.count_exact("".join([text]), "o200k_base"), tokenizer.features(text[:])) == first
 
 
-def test_the_memory_of_large_texts_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_memory_of_large_texts_is_bounded_and_keeps_no_text(monkeypatch: pytest.MonkeyPatch) -> None:
     textmemo.clear()
-    monkeypatch.setattr(textmemo, "MAX_CHARS", 3 * textmemo.MIN_CHARS)
-    texts = [str(n) * textmemo.MIN_CHARS for n in range(5)]
+    monkeypatch.setattr(textmemo, "ENTRIES", 3)
+    texts = [str(n) * (bpe.SEGMENT + 1) for n in range(5)]  # long enough to be remembered
     for text in texts:
         tokenizer.count_exact(text, "o200k_base")
-    held = textmemo._held  # pyright: ignore[reportPrivateUsage]
-    assert [key[1][0] for key in held] == ["2", "3", "4"]  # the oldest went first
+    held = list(textmemo._held)  # pyright: ignore[reportPrivateUsage]
+    assert [digest for _, digest in held] == [textmemo._digest(t) for t in texts[2:]]  # pyright: ignore[reportPrivateUsage]
+    assert all(len(digest) == 20 for _, digest in held)  # digests, not the texts
     textmemo.clear()
 
 
