@@ -61,7 +61,7 @@ async def test_no_form_of_an_echoed_key_reaches_results_receipts_or_logs(
             result = await client.call_tool("complete", args)
             assert result.is_error and "[redacted]" in result.content[0].text  # type: ignore[union-attr]
             shown += texts(result)
-        events = await client.call_tool("query_events", {"event_type": "refusal", "limit": 100})
+        events = await client.call_tool("query_events", {"event_type": "failure", "limit": 100})
         assert events.structured_content and events.structured_content["count"] == len(forms) + 1
         shown += texts(events)
         for event in events.structured_content["events"]:
