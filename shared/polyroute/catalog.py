@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from polyroute import locations
 from polyroute.errors import ConfigError, UnknownDeployment
+from polyroute.modelfacts import inherit_model_facts, resolve_sources
 from polyroute.secrets import url_credentials
 from polyroute.types import Money
 
@@ -30,8 +31,6 @@ CAPABILITIES: tuple[str, ...] = ("vision", "json", "reasoning", "arabic", "long_
 INFERENCE_GEOS = ("global", "us")  # Anthropic API `inference_geo`
 DATA_RESIDENCY_REGIONS = ("global", "us", "eu", "ae", "au", "in", "jp")  # openai SDK `data_residency=`
 # Fields a deployment inherits from its model's `[models.<name>]` table when it does not set them.
-MODEL_FACTS = ("context_window", "max_output_tokens", "max_input_tokens", "capabilities", "quality",
-               "quality_by_task", "latency_prior_ms", "bedrock_api")  # fmt: skip
 
 
 class Source(BaseModel):
@@ -238,33 +237,6 @@ def _problem(error: ValidationError, shorthand: bool) -> str:
     return f"{field}: {message}" if field else message
 
 
-def _inherit(entry: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The entry with its model's facts filled in where it is silent; model sources come first."""
-    merged = dict(entry)
-    facts = models.get(str(entry.get("model")))
-    if facts is None:
-        return merged
-    for key in MODEL_FACTS:
-        if key in facts:
-            merged.setdefault(key, facts[key])
-    merged["sources"] = [*facts.get("sources", ()), *entry.get("sources", ())]
-    return merged
-
-
-def _resolve_sources(entry: dict[str, Any], sources: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Source keys (`"anthropic-models"`) → the `[sources.<key>]` tables they name."""
-    resolved: list[Any] = []
-    for source in entry.get("sources", ()):
-        if isinstance(source, str):
-            if source not in sources:
-                raise ConfigError(
-                    f"{where}: deployment {entry.get('id', '?')!r}: sources: unknown key {source!r}"
-                )
-            source = sources[source]
-        resolved.append(source)
-    return {**entry, "sources": resolved}
-
-
 def _unique(deployments: Iterable[Deployment], where: str) -> tuple[Deployment, ...]:
     seen: set[str] = set()
     for deployment in deployments:
@@ -287,7 +259,7 @@ def bundled_models() -> Mapping[str, Mapping[str, Any]]:
     data = _bundled_data()
     sources: Mapping[str, Any] = data.get("sources", {})
     models: dict[str, Any] = data.get("models", {})
-    return {name: _resolve_sources(dict(facts), sources, "bundled catalog") for name, facts in models.items()}
+    return {name: resolve_sources(dict(facts), sources, "bundled catalog") for name, facts in models.items()}
 
 
 @functools.cache
@@ -298,7 +270,9 @@ def bundled_deployments() -> tuple[Deployment, ...]:
     where = "bundled catalog"
     parsed = [
         parse_deployment(
-            _inherit(_resolve_sources(dict(raw), sources, where), models), origin="bundled", where=where
+            inherit_model_facts(resolve_sources(dict(raw), sources, where), models),
+            origin="bundled",
+            where=where,
         )
         for raw in data.get("deployments", [])
     ]
@@ -311,7 +285,10 @@ def load_catalog(
     """The bundled catalog plus the user's deployments (which win on equal ids); errors start `where`."""
     models = bundled_models()
     user = _unique(
-        [parse_deployment(_inherit(entry, models), origin="user", where=where) for entry in user_deployments],
+        [
+            parse_deployment(inherit_model_facts(entry, models), origin="user", where=where)
+            for entry in user_deployments
+        ],
         where,
     )
     return Catalog([*(bundled_deployments() if bundled else ()), *user])
