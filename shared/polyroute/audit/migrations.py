@@ -136,4 +136,16 @@ CREATE TABLE heads (seq bigint PRIMARY KEY, hash text NOT NULL, key_id text NOT 
 CREATE TABLE content (event_id text PRIMARY KEY, stored_at text NOT NULL, prompt text, completion text);
 CREATE INDEX content_stored_at ON content(stored_at);
 """,
+    # 2: the budget ledger (polyroute.budget_postgres), amounts exact as numeric
+    """
+CREATE TABLE budget_totals (
+  scope text NOT NULL, period_key text NOT NULL,
+  spent numeric NOT NULL DEFAULT 0, reserved numeric NOT NULL DEFAULT 0,
+  PRIMARY KEY (scope, period_key));
+CREATE TABLE budget_reservations (
+  id text PRIMARY KEY, keys jsonb NOT NULL, amount numeric NOT NULL, created double precision NOT NULL);
+CREATE INDEX budget_reservations_created ON budget_reservations (created);
+CREATE TABLE budget_settlements (id text PRIMARY KEY, settled double precision NOT NULL);
+CREATE INDEX budget_settlements_settled ON budget_settlements (settled);
+""",
 ]
