@@ -59,19 +59,22 @@ async def test_connections_terminated_mid_stream_lose_nothing_and_write_nothing_
                 await anyio.sleep(0.005)
             killed += await anyio.to_thread.run_sync(_terminate_others, pg.audit_url)
 
-    async with anyio.create_task_group() as group:
-        group.start_soon(killer)
-        for worker in range(8):
-            group.start_soon(writer, worker)
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(killer)
+            for worker in range(8):
+                group.start_soon(writer, worker)
+        killed += await anyio.to_thread.run_sync(_terminate_others, pg.audit_url)  # and idle ones
+        result = await store.verify()
+    finally:
+        await store.aclose()
     assert killed > 0  # the connections really were cut while appending
     with raw(pg) as db:
         rows = db.execute("SELECT id, seq FROM events ORDER BY seq").fetchall()
     assert Counter(row[0] for row in rows).most_common(1)[0][1] == 1  # no event written twice
     assert [row[1] for row in rows] == list(range(1, len(rows) + 1))  # no gap
     assert {e.id for e in acknowledged} == {row[0] for row in rows}  # every acknowledged event, no other
-    result = await store.verify()
     assert result.ok and result.events_checked == 320
-    await store.aclose()
 
 
 async def test_a_commit_retried_after_its_acknowledgement_was_lost_is_not_written_again(pg: Settings) -> None:
@@ -86,7 +89,9 @@ async def test_a_commit_retried_after_its_acknowledgement_was_lost_is_not_writte
     pool = (await store._writer()).pool  # pyright: ignore[reportPrivateUsage]
     committer = store._committer  # pyright: ignore[reportPrivateUsage]
     first = await committer._commit_retrying(pool, batch)  # pyright: ignore[reportPrivateUsage]
-    again = await committer._commit_retrying(pool, batch)  # pyright: ignore[reportPrivateUsage]
+    signer = await store._load_signer_async()  # pyright: ignore[reportPrivateUsage]
+    async with pool.connection() as db:  # as `_commit_retrying` retries after a lost connection
+        again = await committer._commit(db, signer, batch, retry=True)  # pyright: ignore[reportPrivateUsage]
     assert first == again
     with raw(pg) as db:
         assert db.execute("SELECT count(*), max(seq) FROM events").fetchone() == (2, 2)

@@ -91,7 +91,7 @@ class PostgresAuditStore:
         return AsyncConnectionPool(
             conninfo(self.url), min_size=1, max_size=pool_size(), open=False, name="polyroute-audit",
             kwargs={"autocommit": True, "connect_timeout": connect_timeout()},
-            check=AsyncConnectionPool.check_connection, timeout=connect_timeout(),
+            timeout=connect_timeout(),
         )  # fmt: skip
 
     async def _migrate(self) -> None:
@@ -103,14 +103,17 @@ class PostgresAuditStore:
         self._migrated = True
 
     async def _run(self, work: Callable[[Db], Awaitable[T]]) -> T:
-        """`work` on a pooled connection, retried once on a fresh one if the connection was lost."""
+        """`work` on a pooled connection; if the connection was lost (a failover or a restart drops
+        every idle one), the pool's idle connections are checked and `work` runs once more."""
         for attempt in (1, 2):
+            pool = (await self._writer()).pool
             try:
-                async with (await self._writer()).pool.connection() as db:
+                async with pool.connection() as db:
                     return await work(db)
             except psycopg.OperationalError as error:
                 if attempt == 2:
                     raise PolyrouteError(f"audit store {self.name}: {error}") from None
+                await pool.check()
             except (ValidationError, ValueError):
                 raise PolyrouteError(
                     f"audit store {self.name} holds an unreadable event (run `polyroute audit verify`)"
