@@ -59,7 +59,6 @@ async def _raw_worker(url: str, seconds: float, tasks: int) -> int:
 
     body = event_body(receipt(1).model_dump())
     connections = [await psycopg.AsyncConnection.connect(url, autocommit=True) for _ in range(tasks)]
-    await connections[0].execute("CREATE TABLE IF NOT EXISTS raw_floor (id bigserial PRIMARY KEY, hash text, body text)")
     print("ready", flush=True)
     sys.stdin.readline()
     end, count = time.monotonic() + seconds, 0
@@ -97,6 +96,8 @@ def processes(kind: str, url: str, count: int, key_env: dict[str, str]) -> float
 
 
 def append_section(cluster: object, home: Path) -> None:
+    import psycopg
+
     from polyroute.testing.pgcluster import Cluster
 
     assert isinstance(cluster, Cluster)
@@ -106,6 +107,8 @@ def append_section(cluster: object, home: Path) -> None:
     print(f"{'processes':>9}  {'store':>9}  {'raw INSERT+COMMIT':>17}  {'ratio':>6}")
     for count in (1, 2, 4):
         url = cluster.create_database(f"bench_{count}")
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("CREATE TABLE raw_floor (id bigserial PRIMARY KEY, hash text, body text)")
         store = processes("store", url, count, key_env)
         raw = processes("raw", url, count, key_env)
         print(f"{count:>9}  {store:>9,.0f}  {raw:>17,.0f}  {store / raw:>6.2f}")
@@ -145,7 +148,11 @@ def main() -> None:
     cluster = Cluster(fsync=True).start()
     home = Path(tempfile.mkdtemp(prefix="bench-postgres-"))
     try:
-        append_section(cluster, home)
+        try:
+            append_section(cluster, home)
+        except Exception:
+            print(cluster.log_tail(), file=sys.stderr)
+            raise
         os.environ.update(POLYROUTE_AUDIT_KEY_FILE=str(home / "audit.key"),
                           PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")  # fmt: skip
         medians = asyncio.run(overhead(cluster.create_database("bench_routed")))
