@@ -72,4 +72,5 @@ def postgres_url(postgres_cluster: object) -> str:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _pg_unavailable:
-        terminalreporter.write_line(f"NOTICE: PostgreSQL tests were skipped. {_pg_unavailable[0]}", yellow=True)
+        notice = f"NOTICE: PostgreSQL tests were skipped. {_pg_unavailable[0]}"
+        terminalreporter.write_line(notice, yellow=True)

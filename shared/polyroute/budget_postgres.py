@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, LiteralString, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -28,14 +28,14 @@ from psycopg_pool import ConnectionPool
 from polyroute.audit.pgmigrate import migrate_pg
 from polyroute.budget import STALE_AFTER_S, BudgetKey, BudgetStatus
 from polyroute.errors import BudgetExceeded, PolyrouteError
-from polyroute.pgconfig import conninfo, connect_timeout, pool_size, redacted
+from polyroute.pgconfig import connect_timeout, conninfo, pool_size, redacted
 
 T = TypeVar("T")
 RETRY_FOR_S = 10.0
 SETTLEMENTS_KEPT_S = 2 * 24 * 3600  # long past any retry of a lost acknowledgement
 Db = psycopg.Connection[Any]
 Pair = tuple[str, str]
-_IN_PAIRS = "(scope, period_key) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+_IN_PAIRS: LiteralString = "(scope, period_key) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
 
 
 class PostgresBudgetLedger:
@@ -79,7 +79,8 @@ class PostgresBudgetLedger:
         ordered = sorted(set(pairs))
         with db.cursor() as cur:
             cur.executemany(
-                "INSERT INTO budget_totals (scope, period_key) VALUES (%s, %s) ON CONFLICT DO NOTHING", ordered
+                "INSERT INTO budget_totals (scope, period_key) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                ordered,
             )
         rows = db.execute(
             f"SELECT scope, period_key, spent, reserved FROM budget_totals WHERE {_IN_PAIRS} "
@@ -121,7 +122,7 @@ class PostgresBudgetLedger:
         self._transaction(work)
 
     @staticmethod
-    def _take(db: Db, where: str, param: object) -> list[tuple[list[Pair], Decimal]]:
+    def _take(db: Db, where: LiteralString, param: object) -> list[tuple[list[Pair], Decimal]]:
         rows = db.execute(
             f"DELETE FROM budget_reservations WHERE {where} RETURNING keys, amount", (param,)
         ).fetchall()

@@ -143,8 +143,9 @@ async def overhead(pg_url: str) -> dict[str, float]:
 def main() -> None:
     from polyroute.testing.pgcluster import Cluster
 
+    load = os.getloadavg()[0]
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f} (the machine is shared: figures move between runs)")  # fmt: skip
+          f"load average {load:.1f} (the machine is shared: figures move between runs)")  # fmt: skip
     cluster = Cluster(fsync=True).start()
     home = Path(tempfile.mkdtemp(prefix="bench-postgres-"))
     try:
@@ -159,9 +160,9 @@ def main() -> None:
         print(f"\nrouted complete against a loopback fake, median of {ROUNDS} (interleaved)")
         for name in ("routed/sqlite", "routed/postgres", "receipt/sqlite", "receipt/postgres"):
             print(f"  {name:<17} {medians[name]:7.2f} ms")
-        added = medians["routed/postgres"] - medians["routed/sqlite"]
-        print(f"  PostgreSQL store adds {added:+.2f} ms per routed call "
-              f"({medians['routed/postgres'] / medians['routed/sqlite']:.2f}x the SQLite store's)")  # fmt: skip
+        pg, sqlite = medians["routed/postgres"], medians["routed/sqlite"]
+        print(f"  PostgreSQL store adds {pg - sqlite:+.2f} ms per routed call "
+              f"({pg / sqlite:.2f}x the SQLite store's)")  # fmt: skip
     finally:
         cluster.stop()
 

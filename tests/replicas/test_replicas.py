@@ -89,7 +89,9 @@ def replicas(
     config.write_text(
         f'[[budgets]]\nscope = "principal:http:router"\nperiod = "day"\nlimit_usd = "{LIMIT}"\n'
     )
-    base = {k: v for k, v in os.environ.items() if not k.startswith("POLYROUTE_") and not k.endswith("_API_KEY")}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith("POLYROUTE_") and not k.endswith("_API_KEY")
+    }
     env = {
         **base, **fakes.env(), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
         "POLYROUTE_AUDIT_URL": postgres_url, "POLYROUTE_AUDIT_KEY_FILE": str(tmp_path / "audit.key"),
@@ -190,7 +192,9 @@ async def test_three_replicas_one_killed_lose_nothing_and_never_overspend(
             "SELECT coalesce(sum(cost_usd::numeric), 0) FROM events WHERE event_type = 'completion' "
             "AND principal = 'http:router'"
         ).fetchone()
-        ledger = db.execute("SELECT spent FROM budget_totals WHERE scope = 'principal:http:router'").fetchone()
+        ledger = db.execute(
+            "SELECT spent FROM budget_totals WHERE scope = 'principal:http:router'"
+        ).fetchone()
     assert all(ids[event_id] == 1 for event_id in acknowledged + receipts)  # each exactly once
     assert max(ids.values()) == 1
     assert ledger is not None and costs is not None

@@ -54,7 +54,9 @@ def test_reserve_settle_release_and_totals(open_ledger: OpenLedger) -> None:
     ledger.release("b")
     team, alice = ledger.totals([KEY, other])
     assert (team.spent_usd, team.reserved_usd, team.remaining_usd) == (
-        Decimal("0.123456789"), 0, Decimal("0.876543211")
+        Decimal("0.123456789"),
+        0,
+        Decimal("0.876543211"),
     )
     assert (alice.spent_usd, alice.reserved_usd) == (Decimal("0.123456789"), 0)
 

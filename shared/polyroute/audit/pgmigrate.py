@@ -1,4 +1,5 @@
-"""Apply `PG_MIGRATIONS` (audit chain and budget ledger tables) once each, in order, tracked in `polyroute_schema` (one row: the version).
+"""Apply `PG_MIGRATIONS` (audit chain and budget ledger tables) once each, in order, tracked in
+`polyroute_schema` (one row: the version).
 
 Replicas starting together are serialised by an advisory lock, so each step runs exactly once. A
 database with a newer schema than this Polyroute knows is refused rather than written to.

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, LiteralString, TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -43,12 +43,14 @@ from polyroute.audit.query import summary_sql, where_clause
 from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
 from polyroute.audit.writer import ContentRow
 from polyroute.errors import PolyrouteError
-from polyroute.pgconfig import conninfo, connect_timeout, pool_size, redacted
+from polyroute.pgconfig import connect_timeout, conninfo, pool_size, redacted
 from polyroute.settings import Settings
 
 T = TypeVar("T")
 EXPORT_PAGE = 2000
-_LAST_SEQ = "SELECT GREATEST((SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(seq), 0) FROM heads))"
+_LAST_SEQ = (
+    "SELECT GREATEST((SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(seq), 0) FROM heads))"
+)
 Db = psycopg.AsyncConnection[Any]
 
 
@@ -188,8 +190,12 @@ class PostgresAuditStore:
     # -- reading ---------------------------------------------------------------------------------
 
     async def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of `sql` written with SQLite's `?` placeholders (query.py's SQL serves both stores; it
+        interpolates only fixed column names, every value is a parameter)."""
+        query = cast(LiteralString, sql.replace("?", "%s"))
+
         async def work(db: Db) -> list[tuple[Any, ...]]:
-            return await (await db.execute(sql.replace("?", "%s"), params)).fetchall()
+            return await (await db.execute(query, params)).fetchall()
 
         return await self._run(work)
 
