@@ -32,6 +32,7 @@ from polyroute.pgconfig import connect_timeout, conninfo, pool_size, redacted
 
 T = TypeVar("T")
 RETRY_FOR_S = 10.0
+EXPIRE_EVERY_S = 30.0  # sweeping stale reservations costs a transaction: not on every call
 SETTLEMENTS_KEPT_S = 2 * 24 * 3600  # long past any retry of a lost acknowledgement
 Db = psycopg.Connection[Any]
 Pair = tuple[str, str]
@@ -46,6 +47,7 @@ class PostgresBudgetLedger:
         self.name = redacted(url)
         self._pool: ConnectionPool[Any] | None = None
         self._opening = threading.Lock()
+        self._expired_at = float("-inf")
 
     def _connections(self) -> ConnectionPool[Any]:
         with self._opening:
@@ -99,7 +101,9 @@ class PostgresBudgetLedger:
             )
 
     def reserve(self, keys: Sequence[BudgetKey], amount: Decimal, *, reservation_id: str, now: float) -> None:
-        self._transaction(lambda db: self._expire(db, now))
+        if abs(now - self._expired_at) >= EXPIRE_EVERY_S:  # any replica's sweep serves all of them
+            self._transaction(lambda db: self._expire(db, now))
+            self._expired_at = now
 
         def work(db: Db) -> None:
             if db.execute("SELECT 1 FROM budget_reservations WHERE id = %s", (reservation_id,)).fetchone():
