@@ -133,7 +133,7 @@ async def mcp(replica: Replica) -> AsyncIterator[Client]:
         yield client
 
 
-async def _call(replica: Replica, tool: str, args: dict[str, Any]) -> dict[str, Any] | None:
+async def _call_in_own_loop(replica: Replica, tool: str, args: dict[str, Any]) -> dict[str, Any] | None:
     """The structured answer, or None when the replica could not answer (killed, restarting)."""
     try:
         async with mcp(replica) as client:
@@ -145,6 +145,12 @@ async def _call(replica: Replica, tool: str, args: dict[str, Any]) -> dict[str, 
         assert "budget" in text.lower(), text  # the only refusal expected here
         return {}
     return answer.structured_content
+
+
+async def _call(replica: Replica, tool: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """Each call on an event loop of its own, as separate clients are: what a client connected to a
+    replica that was killed leaves behind (its transport's clean-up) stays with that client."""
+    return await anyio.to_thread.run_sync(lambda: anyio.run(_call_in_own_loop, replica, tool, args))
 
 
 async def test_three_replicas_one_killed_lose_nothing_and_never_overspend(
