@@ -28,7 +28,8 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
                 "POLYROUTE_DATA_DIR", "POLYROUTE_HTTP_TOKENS", "ANTHROPIC_API_KEY", "OPENAI_API_KEY",
                 "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                 "AWS_SESSION_TOKEN", "AWS_PROFILE", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL",
-                "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"):
+                "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "POLYROUTE_BUDGET_URL",
+                "POLYROUTE_PG_POOL_SIZE", "POLYROUTE_PG_CONNECT_TIMEOUT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("POLYROUTE_DATA_DIR", str(tmp_path / "sandbox" / "data"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
@@ -73,7 +74,10 @@ def postgres_url(postgres_cluster: object) -> str:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _pg_unavailable:
-        terminalreporter.write_line(f"NOTICE: PostgreSQL tests were skipped. {_pg_unavailable[0]}", yellow=True)
+        notice = f"NOTICE: PostgreSQL tests were skipped. {_pg_unavailable[0]}"
+        terminalreporter.write_line(notice, yellow=True)
+
+
 # ---- attacks: the README's reliability table (tests/reliability.py) ---------------------------------
 
 

@@ -136,6 +136,20 @@ class BudgetLedger(Protocol):
         ...
 
 
+def _open_ledger(settings: Settings) -> BudgetLedger:
+    """PostgreSQL when the audit store (or POLYROUTE_BUDGET_URL) is, else the SQLite file."""
+    from polyroute.pgconfig import ledger_url
+
+    url = ledger_url(settings)
+    if url is None:
+        from polyroute.budgetfile import SQLiteBudgetLedger
+
+        return SQLiteBudgetLedger(settings.data_dir / "budget.db")
+    from polyroute.budget_postgres import PostgresBudgetLedger
+
+    return PostgresBudgetLedger(url)
+
+
 def period_key(period: str, when: datetime) -> str:
     return when.strftime("%Y-%m-%d" if period == "day" else "%Y-%m")
 
@@ -183,9 +197,7 @@ class Budgets:
         """The ledger, opened on first use (from whichever thread gets there first, once)."""
         with self._opening:
             if self._ledger is None:
-                from polyroute.budgetfile import SQLiteBudgetLedger
-
-                self._ledger = SQLiteBudgetLedger(self.settings.data_dir / "budget.db")
+                self._ledger = _open_ledger(self.settings)
             return self._ledger
 
     def keys_for(self, principal: str) -> list[BudgetKey]:

@@ -17,15 +17,17 @@ from polyroute.settings import Settings, load_settings
 BACKENDS = ["sqlite", "postgres"]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items[:] = [
-        item
-        for item in items
-        if not (
-            item.get_closest_marker("sqlite_only")
-            and getattr(getattr(item, "callspec", None), "params", {}).get("backend") == "postgres"
-        )
-    ]
+def _sqlite_only_on_postgres(item: pytest.Item) -> bool:
+    backend = getattr(getattr(item, "callspec", None), "params", {}).get("backend")
+    return backend == "postgres" and item.get_closest_marker("sqlite_only") is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests about SQLite's own mechanics are not run (and reported deselected) for PostgreSQL."""
+    dropped = [item for item in items if _sqlite_only_on_postgres(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not _sqlite_only_on_postgres(item)]
 
 
 @pytest.fixture

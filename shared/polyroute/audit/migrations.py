@@ -174,4 +174,36 @@ CREATE TABLE heads (seq bigint PRIMARY KEY, hash text NOT NULL, key_id text NOT 
 CREATE TABLE content (event_id text PRIMARY KEY, stored_at text NOT NULL, prompt text, completion text);
 CREATE INDEX content_stored_at ON content(stored_at);
 """,
+    # 2: the budget ledger (polyroute.budget_postgres), amounts exact as numeric
+    """
+CREATE TABLE budget_totals (
+  scope text NOT NULL, period_key text NOT NULL,
+  spent numeric NOT NULL DEFAULT 0, reserved numeric NOT NULL DEFAULT 0,
+  PRIMARY KEY (scope, period_key));
+CREATE TABLE budget_reservations (
+  id text PRIMARY KEY, keys jsonb NOT NULL, amount numeric NOT NULL, created double precision NOT NULL);
+CREATE INDEX budget_reservations_created ON budget_reservations (created);
+CREATE TABLE budget_settlements (id text PRIMARY KEY, settled double precision NOT NULL);
+CREATE INDEX budget_settlements_settled ON budget_settlements (settled);
+""",
+    # 3: appends in three round trips (BEGIN + locked head read; all inserts; COMMIT). A VOLATILE
+    # function's statements each take a fresh snapshot, so the head is read after the lock is held.
+    """
+CREATE FUNCTION polyroute_chain_head(OUT seq bigint, OUT hash text) LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(8101813523244737652);  -- pgwriter.CHAIN_LOCK
+  SELECT e.seq, e.hash INTO seq, hash FROM events e ORDER BY e.seq DESC LIMIT 1;
+END $$;
+CREATE FUNCTION polyroute_append(
+  seqs bigint[], hashes text[], bodies text[], content_ids text[], stored_at text, prompts text[],
+  completions text[], head_seq bigint, head_hash text, key_id text, signed_at text, signature text
+) RETURNS void LANGUAGE sql VOLATILE AS $$
+  INSERT INTO events (seq, hash, body) SELECT * FROM unnest(seqs, hashes, bodies);
+  INSERT INTO content (event_id, stored_at, prompt, completion)
+    SELECT c.id, stored_at, c.prompt, c.completion FROM unnest(content_ids, prompts, completions)
+    AS c(id, prompt, completion);
+  INSERT INTO heads (seq, hash, key_id, signed_at, signature)
+    VALUES (head_seq, head_hash, key_id, signed_at, signature);
+$$;
+""",
 ]

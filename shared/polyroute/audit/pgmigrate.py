@@ -1,4 +1,5 @@
-"""Apply `PG_MIGRATIONS` once each, in order, tracked in `polyroute_schema` (one row: the version).
+"""Apply `PG_MIGRATIONS` (audit chain and budget ledger tables) once each, in order, tracked in
+`polyroute_schema` (one row: the version).
 
 Replicas starting together are serialised by an advisory lock, so each step runs exactly once. A
 database with a newer schema than this Polyroute knows is refused rather than written to.
@@ -16,12 +17,12 @@ from polyroute.errors import ConfigError
 MIGRATION_LOCK = 0x706F6C79_6D696772  # "polymigr"
 
 
-async def schema_version(db: psycopg.AsyncConnection[Any]) -> int | None:
+def schema_version(db: psycopg.Connection[Any]) -> int | None:
     """The applied version, or None when the database holds no Polyroute schema yet."""
-    found = await (await db.execute("SELECT to_regclass('polyroute_schema') IS NOT NULL")).fetchone()
+    found = db.execute("SELECT to_regclass('polyroute_schema') IS NOT NULL").fetchone()
     if not found or not found[0]:
         return None
-    row = await (await db.execute("SELECT version FROM polyroute_schema")).fetchone()
+    row = db.execute("SELECT version FROM polyroute_schema").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -33,32 +34,31 @@ def _check_not_newer(version: int | None) -> None:
         )
 
 
-async def migrate_pg(db: psycopg.AsyncConnection[Any]) -> None:
-    """Bring the schema up to date in one transaction (safe with several replicas starting at once).
+def migrate_pg(url: str, *, connect_timeout: int = 10) -> None:
+    """Bring the schema of the database at `url` up to date (safe with several replicas at once).
 
-    The lock is a session lock taken before the transaction starts: a transaction begun after
-    waiting for it sees the tables another replica just created (catalog lookups inside a
-    transaction that was already open while waiting could miss them).
+    Blocking (run it on a worker thread): it runs once per process and store. The lock is a session
+    lock taken before the transaction starts: a transaction begun after waiting for it sees the
+    tables another replica just created (catalog lookups inside a transaction that was already open
+    while waiting could miss them).
     """
-    version = await schema_version(db)
-    _check_not_newer(version)
-    if version == len(PG_MIGRATIONS):
-        return
-    await db.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
-    try:
-        async with db.transaction():
-            await _apply(db)
-    finally:
-        await db.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+    with psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout) as db:
+        version = schema_version(db)
+        _check_not_newer(version)
+        if version == len(PG_MIGRATIONS):
+            return
+        db.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        with db.transaction():
+            _apply(db)
 
 
-async def _apply(db: psycopg.AsyncConnection[Any]) -> None:
-    version = await schema_version(db)
+def _apply(db: psycopg.Connection[Any]) -> None:
+    version = schema_version(db)
     _check_not_newer(version)
     if version is None:
-        await db.execute("CREATE TABLE polyroute_schema (version integer NOT NULL)")
-        await db.execute("INSERT INTO polyroute_schema VALUES (0)")
+        db.execute("CREATE TABLE polyroute_schema (version integer NOT NULL)")
+        db.execute("INSERT INTO polyroute_schema VALUES (0)")
         version = 0
     for number, step in enumerate(PG_MIGRATIONS[version:], start=version + 1):
-        await db.execute(step.encode())
-        await db.execute("UPDATE polyroute_schema SET version = %s", (number,))
+        db.execute(step.encode())
+        db.execute("UPDATE polyroute_schema SET version = %s", (number,))

@@ -14,6 +14,7 @@ if it did not, the batch is written then, after the head as it is now, so there 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
 from polyroute.audit.event import GENESIS_HASH, body_hash, fill_template, format_time
@@ -57,7 +59,9 @@ class PgCommitter:
         self._retention = retention_days
         self._purged_at = 0.0
 
-    async def submit(self, state: LoopWriter, template: str, event_id: str, content: ContentRow | None) -> tuple[str, str]:
+    async def submit(
+        self, state: LoopWriter, template: str, event_id: str, content: ContentRow | None
+    ) -> tuple[str, str]:
         future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
         state.pending.append(PgPending(template, event_id, content, future))
         if state.task is None or state.task.done():
@@ -81,29 +85,47 @@ class PgCommitter:
                 if not pending.future.done():
                     pending.future.set_result(result)
 
-    async def _commit_retrying(self, pool: AsyncConnectionPool[Any], batch: list[PgPending]) -> list[tuple[str, str]]:
+    async def _commit_retrying(
+        self, pool: AsyncConnectionPool[Any], batch: list[PgPending]
+    ) -> list[tuple[str, str]]:
         signer = await self._signer()
         deadline = time.monotonic() + RETRY_FOR_S
+        retry = False
         while True:
             try:
                 async with pool.connection() as db:
-                    return await self._commit(db, signer, batch)
+                    return await self._commit(db, signer, batch, retry=retry)
             except psycopg.OperationalError:  # connection lost, server restarting: unknown outcome
                 if time.monotonic() > deadline:
                     raise
+            retry = True
             await asyncio.sleep(0.05)
+            with contextlib.suppress(psycopg.Error):
+                await pool.check()  # a failover drops every idle connection: drop them all at once
 
     async def _commit(
-        self, db: psycopg.AsyncConnection[Any], signer: Signer, batch: list[PgPending]
+        self, db: psycopg.AsyncConnection[Any], signer: Signer, batch: list[PgPending], *, retry: bool
     ) -> list[tuple[str, str]]:
-        async with db.transaction():
-            await db.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_LOCK,))
-            done = await self._already_committed(db, batch)
-            if done is not None:
-                return done
-            results = await self._insert(db, signer, batch)
+        """Three round trips: BEGIN and the head read under the chain lock; every insert; COMMIT."""
+        try:
+            cursor = await db.execute(b"BEGIN; SELECT * FROM polyroute_chain_head()")
+            while cursor.description is None and cursor.nextset():
+                pass
+            head = await cursor.fetchone()
+            if retry:  # only a retry can find its batch already committed
+                done = await self._already_committed(db, batch)
+                if done is not None:
+                    await db.execute("COMMIT")
+                    return done
+            results = await self._insert(db, signer, batch, head)
             await self._maybe_purge(db)
-        return results
+            await db.execute("COMMIT")
+            return results
+        except BaseException:
+            if not db.closed and db.info.transaction_status != TransactionStatus.IDLE:
+                with contextlib.suppress(psycopg.Error):
+                    await db.execute("ROLLBACK")
+            raise
 
     async def _already_committed(
         self, db: psycopg.AsyncConnection[Any], batch: list[PgPending]
@@ -119,34 +141,30 @@ class PgCommitter:
         return [found[event_id] for event_id in ids]
 
     async def _insert(
-        self, db: psycopg.AsyncConnection[Any], signer: Signer, batch: list[PgPending]
+        self, db: psycopg.AsyncConnection[Any], signer: Signer, batch: list[PgPending], row: Any
     ) -> list[tuple[str, str]]:
-        cursor = await db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
-        row = await cursor.fetchone()
-        seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
+        seq, prev = (int(row[0]), str(row[1])) if row and row[0] is not None else (0, GENESIS_HASH)
         now = datetime.now(UTC)
         stamp = format_time(now)
         rows: list[tuple[int, str, str]] = []
-        contents: list[tuple[str, str, str | None, str | None]] = []
+        kept: list[tuple[str, str | None, str | None]] = []
         for pending in batch:
             seq += 1
             body = fill_template(pending.template, seq, stamp, prev)
             prev = body_hash(body)
             rows.append((seq, prev, body))
             if pending.content is not None:
-                contents.append((pending.event_id, stamp, pending.content.prompt, pending.content.completion))
-        async with db.cursor() as cur:
-            await cur.executemany("INSERT INTO events (seq, hash, body) VALUES (%s, %s, %s)", rows)
-            if contents:
-                await cur.executemany(
-                    "INSERT INTO content (event_id, stored_at, prompt, completion) VALUES (%s, %s, %s, %s)",
-                    contents,
-                )
+                kept.append((pending.event_id, pending.content.prompt, pending.content.completion))
         head = signer.sign_head(seq, prev, now)
+        # arrays as binary parameters (%b): text arrays of 1 KB bodies cost milliseconds to escape
         await db.execute(
-            "INSERT INTO heads (seq, hash, key_id, signed_at, signature) VALUES (%s, %s, %s, %s, %s)",
-            (head.seq, head.hash, head.key_id, stamp, head.signature),
-        )
+            "SELECT polyroute_append(%b, %b, %b, %b, %s, %b, %b, %s, %s, %s, %s, %s)",
+            (
+                [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                [k[0] for k in kept], stamp, [k[1] for k in kept], [k[2] for k in kept],
+                head.seq, head.hash, head.key_id, stamp, head.signature,
+            ),
+        )  # fmt: skip
         return [(body, hash_) for _, hash_, body in rows]
 
     async def _maybe_purge(self, db: psycopg.AsyncConnection[Any]) -> None:

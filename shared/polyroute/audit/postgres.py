@@ -4,18 +4,16 @@ Same canonical bodies, hashes, signed heads, queries, exports and verification (
 chain rules live in event.py, chain.py and signing.py, used by both backends). Appends are group
 committed per replica and serialised across replicas by an advisory lock in the database (see
 pgwriter.py). Connections come from a psycopg pool, one per event loop that uses the store (the CLI
-runs one loop per command). The pool size is `POLYROUTE_PG_POOL_SIZE` (default 10).
+runs one loop per command); its size and timeout are in polyroute.pgconfig.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from functools import partial
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, LiteralString, TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -44,46 +42,16 @@ from polyroute.audit.pgwriter import LoopWriter, PgCommitter
 from polyroute.audit.query import summary_sql, where_clause
 from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
 from polyroute.audit.writer import ContentRow
-from polyroute.errors import ConfigError, PolyrouteError
+from polyroute.errors import PolyrouteError
+from polyroute.pgconfig import connect_timeout, conninfo, pool_size, redacted
 from polyroute.settings import Settings
 
 T = TypeVar("T")
 EXPORT_PAGE = 2000
-_LAST_SEQ = "SELECT GREATEST((SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(seq), 0) FROM heads))"
+_LAST_SEQ = (
+    "SELECT GREATEST((SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(seq), 0) FROM heads))"
+)
 Db = psycopg.AsyncConnection[Any]
-
-
-def pool_size() -> int:
-    raw = os.environ.get("POLYROUTE_PG_POOL_SIZE", "10")
-    try:
-        size = int(raw)
-    except ValueError:
-        size = 0
-    if size < 1:
-        raise ConfigError(f"POLYROUTE_PG_POOL_SIZE must be a positive integer, got {raw!r}")
-    return size
-
-
-def connect_timeout() -> float:
-    raw = os.environ.get("POLYROUTE_PG_CONNECT_TIMEOUT", "10")
-    try:
-        return max(1.0, float(raw))
-    except ValueError:
-        raise ConfigError(f"POLYROUTE_PG_CONNECT_TIMEOUT must be a number of seconds, got {raw!r}") from None
-
-
-def redacted(url: str) -> str:
-    """The URL without its password (or user): what errors may show."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
-def conninfo(url: str) -> str:
-    """libpq takes postgresql:// and postgres://; a `postgresql+psycopg://` SQLAlchemy URL is accepted."""
-    scheme, rest = url.split(":", 1)
-    return "postgresql:" + rest if scheme.lower().split("+", 1)[0] in ("postgresql", "postgres") else url
 
 
 class PostgresAuditStore:
@@ -124,29 +92,30 @@ class PostgresAuditStore:
     def _new_pool(self) -> AsyncConnectionPool[Any]:
         return AsyncConnectionPool(
             conninfo(self.url), min_size=1, max_size=pool_size(), open=False, name="polyroute-audit",
-            kwargs={"autocommit": True, "connect_timeout": max(1, int(connect_timeout()))},
-            check=AsyncConnectionPool.check_connection, timeout=connect_timeout(),
+            kwargs={"autocommit": True, "connect_timeout": connect_timeout()},
+            timeout=connect_timeout(),
         )  # fmt: skip
 
     async def _migrate(self) -> None:
+        timeout = connect_timeout()
         try:
-            async with await psycopg.AsyncConnection.connect(
-                conninfo(self.url), autocommit=True, connect_timeout=max(1, int(connect_timeout()))
-            ) as db:
-                await migrate_pg(db)
+            await anyio.to_thread.run_sync(partial(migrate_pg, conninfo(self.url), connect_timeout=timeout))
         except psycopg.Error as error:
             raise PolyrouteError(f"audit store {self.name}: {error}") from None
         self._migrated = True
 
     async def _run(self, work: Callable[[Db], Awaitable[T]]) -> T:
-        """`work` on a pooled connection, retried once on a fresh one if the connection was lost."""
+        """`work` on a pooled connection; if the connection was lost (a failover or a restart drops
+        every idle one), the pool's idle connections are checked and `work` runs once more."""
         for attempt in (1, 2):
+            pool = (await self._writer()).pool
             try:
-                async with (await self._writer()).pool.connection() as db:
+                async with pool.connection() as db:
                     return await work(db)
             except psycopg.OperationalError as error:
                 if attempt == 2:
                     raise PolyrouteError(f"audit store {self.name}: {error}") from None
+                await pool.check()
             except (ValidationError, ValueError):
                 raise PolyrouteError(
                     f"audit store {self.name} holds an unreadable event (run `polyroute audit verify`)"
@@ -221,8 +190,12 @@ class PostgresAuditStore:
     # -- reading ---------------------------------------------------------------------------------
 
     async def _rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of `sql` written with SQLite's `?` placeholders (query.py's SQL serves both stores; it
+        interpolates only fixed column names, every value is a parameter)."""
+        query = cast(LiteralString, sql.replace("?", "%s"))
+
         async def work(db: Db) -> list[tuple[Any, ...]]:
-            return await (await db.execute(sql.replace("?", "%s"), params)).fetchall()
+            return await (await db.execute(query, params)).fetchall()
 
         return await self._run(work)
 

@@ -32,9 +32,15 @@ def find_bindir() -> Path:
     on_path = shutil.which("pg_ctl")
     if on_path:
         return Path(on_path).parent
-    versions = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name), reverse=True
-    ) if Path("/usr/lib/postgresql").is_dir() else []
+    versions = (
+        sorted(
+            Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
+            key=lambda p: int(p.parent.parent.name),
+            reverse=True,
+        )
+        if Path("/usr/lib/postgresql").is_dir()
+        else []
+    )
     if not versions:
         raise ClusterUnavailable("no PostgreSQL server binaries (initdb, pg_ctl) found")
     return versions[0].parent
@@ -111,11 +117,27 @@ class Cluster:
     def create_database(self, name: str) -> str:
         """A fresh empty database; returns its URL."""
         import psycopg
+        from psycopg import sql
 
         with psycopg.connect(self.url(), autocommit=True) as db:
-            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            db.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+            db.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            db.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
         return self.url(name)
+
+    def allow_connections(self, name: str, allowed: bool) -> None:
+        """Make a database refuse new connections (and drop its current ones), as one failing over
+        would; or accept them again."""
+        import psycopg
+        from psycopg import sql
+
+        statement = sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true" if allowed else
+                            "ALTER DATABASE {} ALLOW_CONNECTIONS false")  # fmt: skip
+        with psycopg.connect(self.url(), autocommit=True) as db:
+            db.execute(statement.format(sql.Identifier(name)))
+            if not allowed:
+                db.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+                )
 
     def stop(self) -> None:
         if self._started:

@@ -1,0 +1,44 @@
+"""A routed call with a PostgreSQL audit store that cannot take its receipt never reaches a provider."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from routing_fixtures import Clock, make_app
+
+from polyroute.errors import PolyrouteError
+from polyroute.routing import RouteRequest
+from polyroute.testing import FakeProviders
+from polyroute.testing.pgcluster import Cluster
+from polyroute.types import CompletionRequest
+
+
+def test_a_routed_call_is_refused_before_any_provider_when_postgres_is_unreachable(
+    postgres_url: str, postgres_cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLYROUTE_PG_CONNECT_TIMEOUT", "1")
+    request = RouteRequest.model_validate({
+        "request": CompletionRequest.from_prompt("Hello", max_tokens=50), "principal": "local:tester",
+        "jurisdiction": "SA", "data_class": "personal",
+    })  # fmt: skip
+    dbname = postgres_url.rsplit("/", 1)[1]
+    with FakeProviders() as fakes:
+        for name, value in fakes.env().items():
+            monkeypatch.setenv(name, value)
+        app = make_app(fakes, tmp_path / "data", Clock())
+        app.settings.audit.url = postgres_url
+        postgres_cluster.allow_connections(dbname, False)
+        with pytest.raises(PolyrouteError, match="cannot write receipts"):
+            asyncio.run(app.router.complete(request))
+        assert [r for server in fakes.servers for r in server.seen()] == []
+        postgres_cluster.allow_connections(dbname, True)
+
+        async def routed() -> None:
+            await app.router.complete(request)
+            assert [e.event_type for e in await app.audit.tail(5)] == ["completion"]
+            await app.aclose()
+
+        asyncio.run(routed())
+        assert len([r for server in fakes.servers for r in server.seen()]) == 1
