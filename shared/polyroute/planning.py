@@ -64,7 +64,7 @@ class RoutePlan(BaseModel):
 
 
 class PlanFacts(NamedTuple):
-    """Everything about one request that its plan depends on (hashable, so replays can cache on it)."""
+    """Everything about one request that its plan depends on: a past call's receipt records these."""
 
     jurisdiction: str
     data_class: str
