@@ -61,6 +61,7 @@ class RoutePlan(BaseModel):
     token_counts: dict[str, int] = Field(
         default_factory=dict[str, int], description="input tokens per tokenizer family (counting key)"
     )
+    catalog_digest: str | None = Field(default=None, description="the catalog the plan was made from")
 
 
 class PlanFacts(NamedTuple):
@@ -144,7 +145,13 @@ def choose(
 
 
 def plan_from_facts(
-    facts: PlanFacts, screen: Screen, prices: PriceBook, *, policy_version: str, conditions: Conditions | None
+    facts: PlanFacts,
+    screen: Screen,
+    prices: PriceBook,
+    *,
+    policy_version: str,
+    conditions: Conditions | None,
+    catalog_digest: str | None = None,
 ) -> RoutePlan:
     """The ranked candidates and every exclusion with its reason; never calls a provider."""
     choice = choose(facts, screen, prices, conditions, MAX_CANDIDATES)
@@ -165,6 +172,7 @@ def plan_from_facts(
         required=list(facts.required),
         max_tokens=facts.max_tokens,
         token_counts=counts,
+        catalog_digest=catalog_digest,
     )
 
 

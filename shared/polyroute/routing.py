@@ -19,6 +19,7 @@ from polyroute.budget import Budgets
 from polyroute.catalog import CAPABILITIES, Deployment
 from polyroute.cost import default_expected_output
 from polyroute.errors import ConfigError
+from polyroute.fingerprint import CatalogDigest
 from polyroute.health import Health
 from polyroute.planning import MAX_CANDIDATES, Candidate, PlanFacts, RoutePlan, plan_from_facts, pool
 from polyroute.pricebook import PriceBook
@@ -130,6 +131,7 @@ class Router:
         self.budgets = budgets or Budgets(app.settings)
         self.prices = PriceBook()
         self.screener = Screener(app)
+        self.catalog_digest = CatalogDigest()
 
     def verdict(self, jurisdiction: str, data_class: str, deployment: Deployment) -> Verdict:
         """The policy's verdict, cached per (jurisdiction, data class, policy version, deployment)."""
@@ -153,7 +155,7 @@ class Router:
         conditions = _LiveConditions(self, self.budgets.headroom(resolved.route.principal))
         return plan_from_facts(
             resolved.facts(), resolved.screen, self.prices, policy_version=self.app.policy.version,
-            conditions=conditions,
+            conditions=conditions, catalog_digest=self.catalog_digest(self.app.catalog),
         )  # fmt: skip
 
     async def complete(self, request: RouteRequest) -> RoutedCompletion:

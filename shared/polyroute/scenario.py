@@ -13,21 +13,19 @@ with `input_per_mtok` and `output_per_mtok` (USD per million tokens; an id wins 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from polyroute import pricing
 from polyroute.app import App
 from polyroute.catalog import Catalog, Deployment, Price, load_catalog
 from polyroute.errors import ConfigError, UnknownDeployment
+from polyroute.fingerprint import catalog_digest, prices_digest
 from polyroute.planning import PlanFacts, choose, pool
 from polyroute.pricebook import PriceBook
-from polyroute.residency import Policy, load_policy
+from polyroute.residency import Policy
 from polyroute.screen import Screen, Screener
 from polyroute.settings import Settings, read_toml
 
@@ -98,39 +96,11 @@ class Scenario:
         return self.catalog.find(deployment_id)
 
 
-def catalog_digest(catalog: Catalog) -> str:
-    """SHA-256 of the catalog's canonical JSON (deployments sorted by id)."""
-    entries = sorted((d.model_dump(mode="json") for d in catalog), key=lambda d: str(d["id"]))
-    return _digest(entries)
-
-
-def prices_digest(catalog: Catalog) -> str:
-    """SHA-256 of every deployment's resolved per-token rates today (the price library's included)."""
-    rates: dict[str, Any] = {}
-    for deployment in catalog:
-        try:
-            found = pricing.rates_for(deployment)
-        except ConfigError:
-            rates[deployment.id] = None
-            continue
-        rates[deployment.id] = [
-            [str(rate.base), [[start, str(price)] for start, price in rate.tiers]]
-            for rate in (found.input, found.output, found.cache_read, found.cache_write)
-        ]
-    return _digest(rates)
-
-
-def _digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
 def proposed_policy(settings: Settings, path: Path | None) -> Policy | None:
     """The policy `path` makes, read as the config's own policy file would be (same mode)."""
-    if path is None:
-        return None
-    policy = settings.policy.model_copy(update={"file": path})
-    return load_policy(settings.model_copy(update={"policy": policy}))
+    from polyroute.policydiff import policy_file
+
+    return None if path is None else policy_file(settings, path)
 
 
 def proposed_catalog(settings: Settings, path: Path | None, base: Catalog) -> Catalog:

@@ -54,6 +54,7 @@ class CallFacts:
             "input_tokens": plan.input_tokens,
             "max_tokens": request.request.max_tokens,  # with the counts below: what a replay needs
             "token_counts": plan.token_counts,
+            "catalog_digest": plan.catalog_digest,
             "candidates": [
                 {
                     "deployment": c.deployment,
