@@ -67,7 +67,9 @@ CALLS = sum(n for *_, n in MIX)
 TEAMS = {"gulf": ["bob"], "europe": ["carol"], "all": ["alice", "bob", "carol"]}
 
 
-def _entry(fakes: FakeProviders, id: str, location: str, price: tuple[str, str], **extra: Any) -> dict[str, Any]:
+def _entry(
+    fakes: FakeProviders, id: str, location: str, price: tuple[str, str], **extra: Any
+) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": id,
         "provider": "openai_compatible",
@@ -84,7 +86,9 @@ def _entry(fakes: FakeProviders, id: str, location: str, price: tuple[str, str],
 
 
 def entries(fakes: FakeProviders) -> list[dict[str, Any]]:
-    us_cheap = _entry(fakes, "us-cheap", "US", ("0.1", "0.4"), provider="anthropic", base_url=fakes.anthropic.url)
+    us_cheap = _entry(
+        fakes, "us-cheap", "US", ("0.1", "0.4"), provider="anthropic", base_url=fakes.anthropic.url
+    )
     return [
         us_cheap,
         _entry(fakes, "sa-local", "SA", ("1", "4")),
