@@ -91,7 +91,7 @@ async def explain_route(app: App, receipt_id: str) -> RouteExplanation:
     facts = Facts(
         jurisdiction=f.jurisdiction, data_class=f.data_class, classification_defaulted=f.defaulted,
         strategy=f.strategy, pinned=f.pinned, required=list(f.required), task=f.task,
-        input_tokens={k: v.tokens for k, v in f.tokens.items()} or {"any": _input_tokens(event)},
+        input_tokens=dict(f.tokens) or {"any": _input_tokens(event)},
         max_tokens=f.max_tokens, assumed=call.assumed,
     )  # fmt: skip
     then = _recorded(event, call.deployment if receipt.status != "refused" else None)

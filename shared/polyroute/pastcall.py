@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 from polyroute.planning import PlanFacts
 from polyroute.ranking import STRATEGIES, Strategy
 from polyroute.screen import NO_JURISDICTION
-from polyroute.tokencount import TokenCount
 from polyroute.types import CompletionRequest
 
 ROUTED_OUTCOMES = frozenset({"completion", "failure", "refusal"})
@@ -23,21 +22,16 @@ DEFAULT_MAX_TOKENS: int = CompletionRequest.model_fields["max_tokens"].default
 _STATUS = {"completion": "completed", "failure": "failed", "refusal": "refused", "intent": "outcome unknown"}
 
 
-class Counts(dict[str, TokenCount]):
+class Counts(dict[str, int]):
     """Input tokens per tokenizer family as recorded; a family the receipt did not count (a deployment
     new to the catalog, or an old receipt) gets the count the plan's first candidate had."""
 
     def __init__(self, recorded: Mapping[str, int], fallback: int) -> None:
-        super().__init__({key: _count(key, n) for key, n in recorded.items()})
+        super().__init__(recorded)
         self.fallback = fallback
 
-    def __missing__(self, key: str) -> TokenCount:
-        found = self[key] = _count(key, self.fallback)
-        return found
-
-
-def _count(key: str, tokens: int) -> TokenCount:
-    return TokenCount.model_construct(tokens=tokens, method="exact", tokenizer=key, error_band=0.0)
+    def __missing__(self, key: str) -> int:
+        return self.fallback
 
 
 class PastCall(NamedTuple):
@@ -52,6 +46,24 @@ class PastCall(NamedTuple):
     cost_usd: Decimal | None
     policy_version: str | None
     assumed: bool  # facts missing from the receipt were taken from defaults
+
+
+def slim(line: str) -> str:
+    """An export line without what a replay never reads — a receipt's exclusions and all but its first
+    candidate, two thirds of its text — so parsing it costs a third. Canonical JSON sorts keys, so in a
+    receipt's `details` the exclusions end right before `"input_tokens"` and the candidates right before
+    `"catalog_digest"`; a line without those markers is returned whole, and so is one whose cut would
+    not parse (the caller falls back to the whole line)."""
+    start = line.find(',"exclusions":[')
+    end = line.find('],"input_tokens":', start) if start > 0 else -1
+    if end > 0:
+        line = line[:start] + line[end + 1 :]
+    start = line.find('"candidates":[{')
+    end = line.find('],"catalog_digest":', start) if start > 0 else -1
+    first = line.find("}", start) if end > 0 else -1
+    if 0 < first < end:
+        line = line[: first + 1] + line[end:]
+    return line
 
 
 def past_call(event: Mapping[str, Any], default_strategy: Strategy) -> PastCall:

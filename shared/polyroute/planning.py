@@ -11,6 +11,7 @@ so a replay decides exactly as the router would.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from pydantic import BaseModel, Field
@@ -19,7 +20,6 @@ from polyroute.catalog import Catalog, Deployment
 from polyroute.cost import default_expected_output
 from polyroute.ranking import Option, Strategy, rank
 from polyroute.screen import Exclusion, Passed, Screen
-from polyroute.tokencount import TokenCount
 from polyroute.types import Money
 
 if TYPE_CHECKING:
@@ -75,7 +75,8 @@ class PlanFacts(NamedTuple):
     pinned: str | None
     task: str | None
     max_tokens: int
-    tokens: Mapping[str, TokenCount]  # input tokens per counting key of the screened deployments
+    tokens: Mapping[str, int]  # input tokens per counting key (tokenizer family) of the screened deployments
+    bands: Mapping[str, float] = MappingProxyType({})  # relative error of each count (0: exact)
 
 
 class Conditions(Protocol):
@@ -83,7 +84,7 @@ class Conditions(Protocol):
 
     def latency_ms(self, deployment: Deployment) -> float: ...
 
-    def exclude(self, passed: Passed, tokens: TokenCount, max_tokens: int) -> Exclusion | None: ...
+    def exclude(self, passed: Passed, tokens: int, band: float, max_tokens: int) -> Exclusion | None: ...
 
 
 class Choice(NamedTuple):
@@ -113,34 +114,38 @@ def choose(
     facts: PlanFacts, screen: Screen, prices: PriceBook, conditions: Conditions | None, limit: int | None
 ) -> Choice:
     """Filter what passed the screen by context fit, price and `conditions`, then rank by strategy."""
-    expected_output = default_expected_output(facts.max_tokens)
+    max_tokens, task, tokens = facts.max_tokens, facts.task, facts.tokens
+    expected_output = default_expected_output(max_tokens)
     kept: dict[str, Passed] = {}
     options: list[Option] = []
     exclusions: list[Exclusion] = list(screen.excluded)
-    for passed in screen.passed:
-        deployment = passed.deployment
-        tokens = facts.tokens[passed.counting_key]
-        count, max_tokens = tokens.tokens, facts.max_tokens
-        if count + max_tokens > deployment.context_window or max_tokens > deployment.max_output_tokens:
-            reason = _context_reason(deployment, count, max_tokens)
-            exclusions.append(Exclusion(deployment=deployment.id, stage="context", reason=reason))
+    for row in prices.rows(screen):
+        count = tokens[row.counting_key]
+        if count + max_tokens > row.context_window or max_tokens > row.max_output_tokens:
+            reason = _context_reason(row.passed.deployment, count, max_tokens)
+            exclusions.append(Exclusion(deployment=row.id, stage="context", reason=reason))
             continue
-        expected = prices.expected(deployment, count, expected_output)
-        if expected is None:
-            exclusions.append(
-                Exclusion(deployment=deployment.id, stage="price", reason=prices.unpriced(deployment))
-            )
+        if not row.priced:
+            reason = prices.unpriced(row.passed.deployment)
+            exclusions.append(Exclusion(deployment=row.id, stage="price", reason=reason))
             continue
+        if count <= row.tier_from:
+            expected = row.input_rate * count + row.output_rate * expected_output
+        else:  # a long-context tier applies to the whole request
+            _, input_rate, output_rate = next(tier for tier in row.tiers if count > tier[0])
+            expected = input_rate * count + output_rate * expected_output
+        latency = row.latency_prior_ms
         if conditions is not None:
-            excluded = conditions.exclude(passed, tokens, max_tokens)
+            passed = row.passed
+            band = facts.bands.get(row.counting_key, 0.0)
+            excluded = conditions.exclude(passed, count, band, max_tokens)
             if excluded is not None:
                 exclusions.append(excluded)
                 continue
-            latency = conditions.latency_ms(deployment)
-        else:
-            latency = deployment.latency_prior_ms
-        kept[deployment.id] = passed
-        options.append(Option(deployment.id, expected, latency, deployment.quality_for(facts.task)))
+            latency = conditions.latency_ms(passed.deployment)
+        kept[row.id] = row.passed
+        quality = row.quality if task is None else row.passed.deployment.quality_for(task)
+        options.append(Option(row.id, expected, latency, quality))
     return Choice(rank(options, facts.strategy, limit), kept, exclusions, len(options))
 
 
@@ -156,7 +161,7 @@ def plan_from_facts(
     """The ranked candidates and every exclusion with its reason; never calls a provider."""
     choice = choose(facts, screen, prices, conditions, MAX_CANDIDATES)
     candidates = [_candidate(facts, choice.kept[o.deployment], o, s, prices) for o, s in choice.ranked]
-    counts = {key: count.tokens for key, count in facts.tokens.items()}
+    counts = dict(facts.tokens)
     return RoutePlan(
         jurisdiction=facts.jurisdiction,
         data_class=facts.data_class,
@@ -180,8 +185,9 @@ def _candidate(
     facts: PlanFacts, passed: Passed, option: Option, score: float, prices: PriceBook
 ) -> Candidate:
     deployment = passed.deployment
-    tokens = facts.tokens[passed.counting_key]
-    estimate = prices.estimate(deployment, tokens, facts.max_tokens)
+    key = passed.counting_key
+    tokens = facts.tokens[key]
+    estimate = prices.estimate(deployment, tokens, facts.bands.get(key, 0.0), facts.max_tokens)
     return Candidate(
         deployment=deployment.id,
         provider=deployment.provider,
@@ -192,7 +198,7 @@ def _candidate(
         score=score,
         latency_ms=option.latency_ms,
         quality=option.quality,
-        input_tokens=tokens.tokens,
+        input_tokens=tokens,
     )
 
 

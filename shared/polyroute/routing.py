@@ -106,7 +106,9 @@ class RoutingInput:
         """What the plan depends on: the text itself is no longer needed (so a receipt can be replayed)."""
         return PlanFacts(
             self.jurisdiction, self.data_class, self.defaulted, self.strategy, tuple(self.required),
-            self.route.model, self.task, self.route.request.max_tokens, self.counts,
+            self.route.model, self.task, self.route.request.max_tokens,
+            {key: count.tokens for key, count in self.counts.items()},
+            {key: count.error_band for key, count in self.counts.items()},
         )  # fmt: skip
 
 
@@ -176,16 +178,16 @@ class _LiveConditions:
     def latency_ms(self, deployment: Deployment) -> float:
         return self.health.latency_ms(deployment)
 
-    def exclude(self, passed: Passed, tokens: TokenCount, max_tokens: int) -> Exclusion | None:
+    def exclude(self, passed: Passed, tokens: int, band: float, max_tokens: int) -> Exclusion | None:
         deployment = passed.deployment
         blocked = self.health.blocked(deployment.id)
         if blocked is None and passed.limited:
-            blocked = self.health.capacity_blocked(deployment, tokens.tokens + max_tokens)
+            blocked = self.health.capacity_blocked(deployment, tokens + max_tokens)
         if blocked:
             stage = "health" if "circuit" in blocked else "capacity"
             return Exclusion(deployment=deployment.id, stage=stage, reason=blocked)
         if self.headroom is not None:
-            most = self.prices.estimate(deployment, tokens, max_tokens).max_usd
+            most = self.prices.estimate(deployment, tokens, band, max_tokens).max_usd
             if most > self.headroom:
                 reason = (
                     f"may cost up to ${most}, more than the ${self.headroom} left on the principal's budgets"

@@ -52,20 +52,20 @@ class Scenario:
         view.catalog = catalog
         self.screener = Screener(view)
         self.prices = PriceBook()
-        self._pinned: dict[tuple[str, str, str, tuple[str, ...]], Screen | Decision] = {}
+        self._screens: dict[tuple[str | None, str, str, tuple[str, ...]], Screen | Decision] = {}
         self.catalog_digest = catalog_digest(catalog)
         self.prices_digest = prices_digest(catalog)
 
     def screen(self, facts: PlanFacts) -> Screen | Decision:
         """The static screen of the call's classification (a Decision when its pin no longer exists)."""
-        if facts.pinned is None:
-            return self.screener.screen(
+        key = (facts.pinned, facts.jurisdiction, facts.data_class, facts.required)
+        found = self._screens.get(key)
+        if found is None and facts.pinned is None:
+            found = self._screens[key] = self.screener.screen(
                 self.deployments, whole_catalog=True, jurisdiction=facts.jurisdiction,
                 data_class=facts.data_class, required=facts.required,
             )  # fmt: skip
-        key = (facts.pinned, facts.jurisdiction, facts.data_class, facts.required)
-        found = self._pinned.get(key)
-        if found is None:
+        elif found is None:
             try:
                 deployments = pool(self.catalog, facts.pinned)
             except UnknownDeployment:
@@ -75,7 +75,7 @@ class Scenario:
                     deployments, whole_catalog=False, jurisdiction=facts.jurisdiction,
                     data_class=facts.data_class, required=facts.required,
                 )  # fmt: skip
-            self._pinned[key] = found
+            self._screens[key] = found
         return found
 
     def decide(self, facts: PlanFacts) -> Decision:
@@ -94,6 +94,15 @@ class Scenario:
 
     def deployment(self, deployment_id: str) -> Deployment | None:
         return self.catalog.find(deployment_id)
+
+
+def same_screen(one: Screen | Decision, other: Screen | Decision) -> bool:
+    """True when two scenarios screen a classification to the same deployments (prices included, as
+    deployment facts), so they decide every call of it alike."""
+    if isinstance(one, Decision) or isinstance(other, Decision):
+        return one == other
+    ours = [(p.deployment, p.counting_key) for p in one.passed]
+    return ours == [(p.deployment, p.counting_key) for p in other.passed]
 
 
 def proposed_policy(settings: Settings, path: Path | None) -> Policy | None:

@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Any
 from polyroute.audit.event import VerifyResult, format_time
 from polyroute.cost import default_expected_output
 from polyroute.errors import PolyrouteError
-from polyroute.pastcall import ROUTED_OUTCOMES, PastCall, past_call
+from polyroute.pastcall import ROUTED_OUTCOMES, PastCall, past_call, slim
 from polyroute.ranking import Strategy
-from polyroute.scenario import Decision, Scenario, proposed_catalog, proposed_policy, with_prices
+from polyroute.scenario import Decision, Scenario, proposed_catalog, proposed_policy, same_screen, with_prices
 from polyroute.simreport import ZERO, Builder, Inputs, LogRange, Outcome, SimulationReport
 
 if TYPE_CHECKING:
     from polyroute.app import App
+    from polyroute.planning import PlanFacts
     from polyroute.settings import Settings
 
 NOT_REPLAYED = [
@@ -135,6 +136,7 @@ class Replay:
         self.events = 0
         self.unknown = self.drift = self.assumed = 0
         self.baseline_spend = ZERO
+        self._same: dict[tuple[str, str, tuple[str, ...], str | None], bool] = {}
         baseline.prices.refresh()
         proposed.prices.refresh()
 
@@ -148,7 +150,10 @@ class Replay:
             start = at + len(_INTENT_MARK)
             self.pending[line[start : line.index('"', start)]] = line
             return True
-        event: dict[str, Any] = json.loads(line)["event"]
+        try:
+            event: dict[str, Any] = json.loads(slim(line))["event"]
+        except ValueError:
+            event = json.loads(line)["event"]
         if event["seq"] > head:
             return False
         if event.get("event_type") not in ROUTED_OUTCOMES:
@@ -183,9 +188,18 @@ class Replay:
             found = self._teams[principal] = self.teams_of(principal)
         return found
 
+    def decide(self, facts: PlanFacts) -> tuple[Decision, Decision]:
+        """Both sides' decisions; where the proposal leaves a classification's screened deployments (and
+        their prices) as they are, its decision is the baseline's, so it is not computed twice."""
+        before = self.baseline.decide(facts)
+        key = (facts.jurisdiction, facts.data_class, facts.required, facts.pinned)
+        same = self._same.get(key)
+        if same is None:
+            same = self._same[key] = same_screen(self.baseline.screen(facts), self.proposed.screen(facts))
+        return before, before if same else self.proposed.decide(facts)
+
     def replay(self, call: PastCall) -> None:
-        before = self.baseline.decide(call.facts)
-        after = self.proposed.decide(call.facts)
+        before, after = self.decide(call.facts)
         outcome = _outcome(before, after)
         spend = call.cost_usd if call.status == "completed" and call.cost_usd is not None else ZERO
         self.baseline_spend += _cost(self.baseline, before.deployment, call)
@@ -242,7 +256,7 @@ def _cost(scenario: Scenario, deployment_id: str | None, call: PastCall) -> Deci
         return rates.cost(*call.usage)
     if call.status != "refused":
         return ZERO
-    tokens = call.facts.tokens[_key(scenario, deployment_id)].tokens
+    tokens = call.facts.tokens[_key(scenario, deployment_id)]
     output = default_expected_output(call.facts.max_tokens)
     return rates.input.at(tokens) * tokens + rates.output.at(tokens) * output
 
