@@ -11,14 +11,14 @@ from pydantic import BaseModel, Field
 
 from polyroute.audit.event import AuditEvent, EventType, GroupBy, UsageSummary, VerifyResult
 from polyroute.audit.receipt import Receipt, UnknownOutcome
+from polyroute.explanation import RouteExplanation
+from polyroute.simreport import SimulationReport
 from polyroute_servers.arguments import DeploymentId, OptionalDataClass, OptionalJurisdiction
 from polyroute_servers.auth import AUDIT_READ, AUDIT_WRITE, GOVERNANCE_READ
 from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller
 
 if TYPE_CHECKING:
     from polyroute.app import App
-    from polyroute.explanation import RouteExplanation
-    from polyroute.simreport import SimulationReport
 
 INSTRUCTIONS = (
     "Audit: every routed call and refusal is in a hash-chained, signed log: a routed call's intent is "
