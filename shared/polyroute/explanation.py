@@ -112,13 +112,21 @@ def _recorded(event: dict[str, Any], chosen: str | None) -> Decided:
     recorded: list[Any] = details.get("candidates") or []
     excluded: list[Any] = details.get("exclusions") or []
     candidates = [Ranked.model_validate(c) for c in recorded]
-    exclusions = [Excluded.model_validate(e) for e in excluded]
+    exclusions = [_with_rule(Excluded.model_validate(e)) for e in excluded]
     refused = event.get("event_type") == "refusal"
     return Decided(
         policy_version=event.get("policy_version"), catalog_digest=details.get("catalog_digest"),
         chosen=chosen, candidates=candidates, exclusions=exclusions,
         refusal="; ".join(event.get("reasons") or []) if refused else None,
     )  # fmt: skip
+
+
+def _with_rule(exclusion: Excluded) -> Excluded:
+    """A receipt cites a residency denial's rule in its reason ("denied by rule AE/personal")."""
+    prefix = "denied by rule "
+    if exclusion.rule is None and exclusion.stage == "residency" and exclusion.reason.startswith(prefix):
+        exclusion.rule = exclusion.reason.removeprefix(prefix)
+    return exclusion
 
 
 def _today(app: App, facts: Any) -> Decided:
