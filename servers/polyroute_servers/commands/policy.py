@@ -79,7 +79,7 @@ def run_simulate(app: App, args: argparse.Namespace) -> int:
 def print_report(report: SimulationReport) -> None:
     s, out = report.summary, sys.stdout
     out.write(
-        f"{s.calls} calls replayed (log up to event {report.log.head_seq}): {s.unchanged} unchanged, "
+        f"{s.calls} calls replayed ({_extent(report)}): {s.unchanged} unchanged, "
         f"{s.rerouted} rerouted, {s.newly_refused} newly refused, {s.newly_allowed} newly allowed\n"
         f"spend {usd(s.spend_usd)} as logged → {usd(s.simulated_spend_usd)} simulated "
         f"({usd(s.baseline_spend_usd)} at today's configuration)\n"
@@ -114,6 +114,11 @@ def print_report(report: SimulationReport) -> None:
         "simulated",
     ]
     print_table(rows, headers, title="by jurisdiction × data class")
+
+
+def _extent(report: SimulationReport) -> str:
+    head = report.log.head_seq
+    return "the log is empty" if head is None else f"verified log up to event {head}"
 
 
 def run_diff(app: App, args: argparse.Namespace) -> int:
