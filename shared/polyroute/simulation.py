@@ -22,6 +22,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from polyroute.audit.event import VerifyResult, format_time
 from polyroute.cost import default_expected_output
 from polyroute.errors import PolyrouteError
@@ -43,6 +45,7 @@ NOT_REPLAYED = [
     "deployment planned first",
     "usage moved to another deployment is priced with the same token counts",
 ]
+BATCH = 2000  # export lines replayed per hop to a worker thread
 _INTENT_MARK = '"event_type":"intent","id":"'  # canonical JSON: `id` is the key right after `event_type`
 
 
@@ -92,9 +95,15 @@ async def simulate(app: App, proposal: Proposal, window: Window) -> SimulationRe
     result = await verified(app)
     head = result.head_seq or 0
     replay = Replay(app.settings, baseline, proposed, window)
+    batch: list[str] = []
     async for line in app.audit.export_lines():
-        if not replay.feed(line, head):
-            break
+        batch.append(line)
+        if len(batch) >= BATCH:
+            more = await anyio.to_thread.run_sync(replay.feed_all, batch, head)
+            batch = []
+            if not more:
+                break
+    await anyio.to_thread.run_sync(replay.feed_all, batch, head)
     replay.finish(head)
     log = LogRange(
         since=_stamp(window.since), until=_stamp(window.until), principal=window.principal, team=window.team,
@@ -139,6 +148,10 @@ class Replay:
         self._same: dict[tuple[str, str, tuple[str, ...], str | None], bool] = {}
         baseline.prices.refresh()
         proposed.prices.refresh()
+
+    def feed_all(self, lines: list[str], head: int) -> bool:
+        """A batch of export lines (in a worker thread: a server's event loop stays free meanwhile)."""
+        return all(self.feed(line, head) for line in lines)
 
     def feed(self, line: str, head: int) -> bool:
         """One export line; False once past the verified head."""
