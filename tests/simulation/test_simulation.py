@@ -184,3 +184,15 @@ async def test_an_intent_without_outcome_and_an_older_receipt_are_replayed(recor
     assert s.replay_differs_from_log == 0
     dave = [r for r in report.by_principal if r.key == "dave"][0]
     assert dave.spend_usd == Decimal("0.003") == dave.simulated_spend_usd  # 1000 × $1/M + 500 × $4/M
+
+
+async def test_batches_of_any_size_give_the_same_report(
+    recorded: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import polyroute.simulation
+
+    policy = write(tmp_path, "tight.toml", TIGHTENED_POLICY)
+    whole = await simulate(recorded, Proposal(policy=policy), Window())
+    monkeypatch.setattr(polyroute.simulation, "BATCH", 7)
+    batched = await simulate(recorded, Proposal(policy=policy), Window())
+    assert batched.model_dump_json() == whole.model_dump_json()
