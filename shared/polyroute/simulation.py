@@ -26,7 +26,7 @@ import anyio
 
 from polyroute.audit.event import VerifyResult, format_time
 from polyroute.cost import default_expected_output
-from polyroute.errors import PolyrouteError
+from polyroute.errors import ConfigError, PolyrouteError
 from polyroute.pastcall import ROUTED_OUTCOMES, PastCall, past_call, slim
 from polyroute.ranking import Strategy
 from polyroute.scenario import Decision, Scenario, proposed_catalog, proposed_policy, same_screen, with_prices
@@ -75,10 +75,14 @@ def scenarios(app: App, proposal: Proposal) -> tuple[Scenario, Scenario]:
 async def verified(app: App) -> VerifyResult:
     """The log's verification (held to the witness, which is read but not moved); raises if it fails."""
     from polyroute.audit.chain import Anchor
-    from polyroute.audit.witness import read_witness
+    from polyroute.audit.witness import read_witness, witness_path
 
-    witness = read_witness(app.settings)
-    anchors = [Anchor(witness.seq, witness.hash, "the witness file")] if witness else []
+    try:
+        witness = read_witness(app.settings)
+    except ConfigError as error:  # a damaged witness: the log cannot be shown to be whole
+        raise PolyrouteError(f"the audit log cannot be verified: {error}; no simulation reported") from None
+    held = f"the witness {witness_path(app.settings)}"
+    anchors = [Anchor(witness.seq, witness.hash, held)] if witness else []
     result = await app.audit.verify(anchors=anchors)
     if not result.ok:
         where = f" at event {result.first_bad_seq}" if result.first_bad_seq is not None else ""

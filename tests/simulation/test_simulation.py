@@ -196,3 +196,13 @@ async def test_batches_of_any_size_give_the_same_report(
     monkeypatch.setattr(polyroute.simulation, "BATCH", 7)
     batched = await simulate(recorded, Proposal(policy=policy), Window())
     assert batched.model_dump_json() == whole.model_dump_json()
+
+
+async def test_a_log_cut_short_behind_the_witness_gets_no_report(recorded: App) -> None:
+    from polyroute.audit.witness import record_witness
+
+    head = await recorded.audit.latest_head()
+    assert head is not None
+    record_witness(recorded.settings, head.seq + 5, "ab" * 32, head.key_id)  # it once reached further
+    with pytest.raises(PolyrouteError, match="failed verification"):
+        await simulate(recorded, Proposal(), Window())
