@@ -46,7 +46,8 @@ NOT_REPLAYED = [
     "usage moved to another deployment is priced with the same token counts",
 ]
 BATCH = 2000  # export lines replayed per hop to a worker thread
-_INTENT_MARK = '"event_type":"intent","id":"'  # canonical JSON: `id` is the key right after `event_type`
+_TYPE_MARK = '"event_type":"'
+_ID_MARK = ',"id":"'  # canonical JSON: `id` is the key right after `event_type`
 
 
 @dataclass(frozen=True)
@@ -162,10 +163,14 @@ class Replay:
         if not line.startswith('{"type":"event"'):
             return True  # a signed head
         self.events += 1
-        at = line.find(_INTENT_MARK)
-        if at >= 0:
-            start = at + len(_INTENT_MARK)
+        at = line.rfind(_TYPE_MARK) + len(_TYPE_MARK)  # the top-level key: `details` sorts before it
+        end = line.index('"', at)
+        kind = line[at:end]
+        if kind == "intent" and line.startswith(_ID_MARK, end + 1):  # kept until its outcome is read
+            start = end + 1 + len(_ID_MARK)
             self.pending[line[start : line.index('"', start)]] = line
+            return True
+        if kind not in ROUTED_OUTCOMES:
             return True
         try:
             event: dict[str, Any] = json.loads(slim(line))["event"]
@@ -219,8 +224,10 @@ class Replay:
         before, after = self.decide(call.facts)
         outcome = _outcome(before, after)
         spend = call.cost_usd if call.status == "completed" and call.cost_usd is not None else ZERO
-        self.baseline_spend += _cost(self.baseline, before.deployment, call)
-        simulated = _cost(self.proposed, after.deployment, call)
+        baseline_cost = _cost(self.baseline, before.deployment, call)
+        self.baseline_spend += baseline_cost
+        # the same decision object: same screen, so the same deployment at the same prices
+        simulated = baseline_cost if after is before else _cost(self.proposed, after.deployment, call)
         if (before.deployment is None) != (call.deployment is None) or (
             call.status == "completed" and before.deployment != call.deployment
         ):
