@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -10,8 +11,10 @@ from pydantic import BaseModel, Field
 
 from polyroute.audit.event import AuditEvent, EventType, GroupBy, UsageSummary, VerifyResult
 from polyroute.audit.receipt import Receipt, UnknownOutcome
+from polyroute.explanation import RouteExplanation
+from polyroute.simreport import SimulationReport
 from polyroute_servers.arguments import DeploymentId, OptionalDataClass, OptionalJurisdiction
-from polyroute_servers.auth import AUDIT_READ, AUDIT_WRITE
+from polyroute_servers.auth import AUDIT_READ, AUDIT_WRITE, GOVERNANCE_READ
 from polyroute_servers.eventcheck import bounded_page, check_details, check_fields
 from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, limits_of
 
@@ -24,7 +27,9 @@ INSTRUCTIONS = (
     "receipt id from complete to show what happened; query_events to find events; summarize_usage for "
     "tokens and USD by provider, model, principal, deployment or day; verify_log to prove the log is "
     "intact. Call record_event to write your own action (e.g. 'sent report to client') into the same "
-    "trail; it is recorded under your principal and cannot be edited afterwards."
+    "trail; it is recorded under your principal and cannot be edited afterwards. Call explain_route with a "
+    "receipt id for the rules and facts that decided a call and where it would go today; simulate_change "
+    "to see what a proposed policy, catalog or price sheet would have done to the logged calls."
 )
 
 Since = Annotated[datetime | None, Field(description="only events at or after this time (RFC 3339)")]
@@ -170,12 +175,72 @@ async def record_event(
     return await app.audit.append(draft)
 
 
+TomlText = Annotated[str | None, Field(max_length=1_000_000)]
+
+
+async def explain_route(
+    ctx: Context,
+    receipt_id: Annotated[str, Field(description="the receipt id a complete call returned")],
+) -> RouteExplanation:
+    """Why a past call went where it did: its classification (and whether it was defaulted), the
+    candidates with prices and scores, the rule that excluded each deployment — then, and under
+    today's policy and catalog — and what changed since."""
+    from polyroute.explanation import explain_route as explain
+
+    return await explain(app_of(ctx), receipt_id)
+
+
+async def simulate_change(
+    ctx: Context,
+    policy: Annotated[
+        TomlText, Field(description="proposed policy file, as TOML text ([[rules]] tables)")
+    ] = None,
+    catalog: Annotated[
+        TomlText, Field(description="proposed catalog, as TOML text ([[deployments]], exclude_providers…)")
+    ] = None,
+    prices: Annotated[
+        TomlText, Field(description='proposed prices, as TOML text ([prices."<deployment or model>"] tables)')
+    ] = None,
+    since: Since = None,
+    until: Until = None,
+    principal: Annotated[str | None, Field(description="only this principal's calls")] = None,
+    team: Annotated[str | None, Field(description="only calls by members of this team")] = None,
+) -> SimulationReport:
+    """Replay the logged routed calls and refusals under a proposed policy, catalog or prices: unchanged,
+    rerouted (from → to), newly refused (with the rule), newly allowed, spend then vs simulated. Reads
+    the verified log only: nothing is written and no provider is called."""
+    import tempfile
+
+    from polyroute.simulation import Proposal, Window, simulate
+
+    if principal is not None and team is not None:
+        raise ToolError("give principal or team, not both")
+    window = Window(since=since, until=until, principal=principal, team=team)
+    with tempfile.TemporaryDirectory(prefix="polyroute-simulate-") as tmp:
+        given = {"policy": policy, "catalog": catalog, "prices": prices}
+        files = {name: _written(Path(tmp, f"proposed-{name}.toml"), text) for name, text in given.items()}
+        proposal = Proposal(policy=files["policy"], catalog=files["catalog"], prices=files["prices"])
+        return await simulate(app_of(ctx), proposal, window)
+
+
+def _written(path: Path, text: str | None) -> Path | None:
+    """The proposal's TOML text as a file (the library reads files, as the CLI's --policy FILE does)."""
+    if text is None:
+        return None
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def register(server: PolyrouteServer, app: App) -> None:
     """Add the audit tools to `server`."""
     server.register(query_events, scope=AUDIT_READ, title="Query audit events")
     server.register(verify_log, scope=AUDIT_READ, title="Verify the audit log")
     server.register(summarize_usage, scope=AUDIT_READ, title="Summarize usage")
     server.register(get_receipt, scope=AUDIT_READ, title="Get a receipt")
+    server.register(explain_route, scope=GOVERNANCE_READ, title="Explain a past route")
+    server.register(
+        simulate_change, scope=GOVERNANCE_READ, title="Simulate a policy, catalog or price change"
+    )
     server.register(
         record_event, scope=AUDIT_WRITE, title="Record an event", read_only=False, idempotent=False
     )

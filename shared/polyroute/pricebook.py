@@ -11,6 +11,7 @@ Rates are resolved once per deployment per UTC day (prices in the library are da
 from __future__ import annotations
 
 import math
+import sys
 import time
 from decimal import Decimal
 from typing import NamedTuple
@@ -19,13 +20,35 @@ from polyroute import pricing
 from polyroute.catalog import Deployment
 from polyroute.cost import default_expected_output
 from polyroute.errors import ConfigError
-from polyroute.tokencount import TokenCount
+from polyroute.screen import Passed, Screen
+
+_MAX_ROWS = 512
 
 
 class Estimate(NamedTuple):
     expected_usd: Decimal
     max_usd: Decimal
     fits: bool
+
+
+class PricedRow(NamedTuple):
+    """A deployment that passed a screen, with what ranking reads of it unpacked, and its per-token
+    rates as floats (for ordering only) by input size: `rates` holds (above, input, output) from the
+    highest tier down to the base rate (above = -1); empty when unpriced."""
+
+    passed: Passed
+    id: str
+    counting_key: str
+    context_window: int
+    max_output_tokens: int
+    input_limit: int
+    latency_prior_ms: float
+    quality: int
+    priced: bool
+    input_rate: float
+    output_rate: float
+    tier_from: int
+    tiers: tuple[tuple[int, float, float], ...]
 
 
 class _Priced(NamedTuple):
@@ -42,6 +65,7 @@ class PriceBook:
         self._day = -1
         self._rates: dict[str, _Priced] = {}
         self._problems: dict[str, tuple[Deployment, str]] = {}
+        self._rows: dict[int, tuple[Screen, tuple[PricedRow, ...]]] = {}
 
     def refresh(self) -> None:
         """Drop yesterday's rates (prices are dated); called once per routing decision."""
@@ -49,6 +73,7 @@ class PriceBook:
         if day != self._day:
             self._rates.clear()
             self._problems.clear()
+            self._rows.clear()
             self._day = day
 
     def _priced(self, deployment: Deployment) -> _Priced | None:
@@ -68,6 +93,36 @@ class PriceBook:
             deployment, rates, float(rates.input.base) if flat else None, float(rates.output.base)
         )
         return found
+
+    def rows(self, screen: Screen) -> tuple[PricedRow, ...]:
+        """The screen's deployments, unpacked and priced once per screen per day: a cached screen (one
+        per classification) is priced once, not once per request."""
+        found = self._rows.get(id(screen))
+        if found is not None and found[0] is screen:
+            return found[1]
+        rows = tuple(self._row(passed) for passed in screen.passed)
+        if len(self._rows) >= _MAX_ROWS:
+            self._rows.clear()
+        self._rows[id(screen)] = (screen, rows)
+        return rows
+
+    def _row(self, passed: Passed) -> PricedRow:
+        d = passed.deployment
+        priced = self._priced(d)
+        if priced is None:
+            return PricedRow(passed, d.id, passed.counting_key, d.context_window, d.max_output_tokens,
+                             d.input_limit, d.latency_prior_ms, d.quality, False, 0.0, 0.0, sys.maxsize,
+                             ())  # fmt: skip
+        rate_in, rate_out = priced.rates.input, priced.rates.output
+        starts = sorted({start for rate in (rate_in, rate_out) for start, _ in rate.tiers}, reverse=True)
+        tiers = tuple(
+            (start, float(rate_in.at(start + 1)), float(rate_out.at(start + 1))) for start in starts
+        )
+        return PricedRow(
+            passed, d.id, passed.counting_key, d.context_window, d.max_output_tokens, d.input_limit,
+            d.latency_prior_ms, d.quality, True, float(rate_in.base), float(rate_out.base),
+            starts[-1] if starts else sys.maxsize, tiers,
+        )  # fmt: skip
 
     def unpriced(self, deployment: Deployment) -> str:
         """Why this deployment cannot be priced (no price, a price_ref the library lacks).
@@ -96,14 +151,14 @@ class PriceBook:
             rates.input.at(input_tokens) * input_tokens + rates.output.at(input_tokens) * output_tokens
         )
 
-    def estimate(self, deployment: Deployment, tokens: TokenCount, max_tokens: int) -> Estimate:
-        """Expected and maximum USD as `cost.quote` computes them; `fits` as its `fits_context`.
+    def estimate(self, deployment: Deployment, count: int, band: float, max_tokens: int) -> Estimate:
+        """Expected and maximum USD as `cost.quote` computes them for `count` input tokens counted with a
+        relative error `band`; `fits` as its `fits_context`.
 
         No cache tokens before the call, so `Rates.cost` reduces to input × rate + output × rate.
         """
         rates = self.rates(deployment)
-        count = tokens.tokens
-        high = math.ceil(count * (1 + tokens.error_band)) if tokens.error_band else count
+        high = math.ceil(count * (1 + band)) if band else count
         expected_out = default_expected_output(max_tokens)
         fits = deployment.fits(count, max_tokens)
         rate_in, rate_out = rates.input, rates.output

@@ -79,6 +79,8 @@ def rank(
 ) -> list[tuple[Option, float]]:
     """The best `limit` options (all by default), best first; ties (e.g. past the score floor) broken
     by cost then latency — for `fastest` by latency then cost — then id, so the order is deterministic."""
+    if limit == 1 and options and strategy != "balanced":
+        return [_first(options, strategy)]
     values = scores(options, strategy)
     if strategy == "fastest":
         keys = [
@@ -92,6 +94,17 @@ def rank(
         ]
     ordered = heapq.nsmallest(limit, keys) if limit is not None and limit < len(keys) else sorted(keys)
     return [(options[key[4]], -key[0]) for key in ordered]
+
+
+def _first(options: Sequence[Option], strategy: Strategy) -> tuple[Option, float]:
+    """The option `rank` puts first, without scoring the rest: a single-criterion score falls as its
+    criterion worsens, so the best is the minimum of the same tie-break key (what a replay asks for)."""
+    if strategy == "cheapest":
+        return min(options, key=lambda o: (o.expected_usd, o.latency_ms, o.deployment)), 1.0
+    if strategy == "fastest":
+        return min(options, key=lambda o: (o.latency_ms, o.expected_usd, o.deployment)), 1.0
+    top = min(options, key=lambda o: (-o.quality, o.expected_usd, o.latency_ms, o.deployment))
+    return top, top.quality / 10
 
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")

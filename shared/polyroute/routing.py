@@ -1,7 +1,9 @@
 """The router: filter the catalog to what may and can take a request, rank it, call with fallbacks.
 
 Candidates = catalog ∩ capabilities ∩ residency (cached: `screen`) ∩ context window ∩ price ∩ health ∩
-capacity ∩ budget, ranked by strategy (`ranking`). A call tries the candidates in order (`dispatch`): the
+capacity ∩ budget, ranked by strategy (`ranking`). The plan itself is a pure function of the request's
+facts (`planning`); this module resolves a live request into them and supplies the live conditions
+(health, capacity, budget). A call tries the candidates in order (`dispatch`): the
 provider layer retries one deployment, the router falls back to the next — only ever inside the
 compliant set computed here, so a fallback never crosses a residency boundary. Every routed call
 leaves exactly one receipt. docs/routing.md explains the strategies, breakers and budgets.
@@ -17,9 +19,11 @@ from polyroute.budget import Budgets, Headroom
 from polyroute.catalog import CAPABILITIES, Deployment
 from polyroute.cost import default_expected_output
 from polyroute.errors import ConfigError
+from polyroute.fingerprint import CatalogDigest
 from polyroute.health import Health
+from polyroute.planning import MAX_CANDIDATES, Candidate, PlanFacts, RoutePlan, plan_from_facts, pool
 from polyroute.pricebook import PriceBook
-from polyroute.ranking import Option, Strategy, rank, task_of
+from polyroute.ranking import Strategy, task_of
 from polyroute.residency import canonical_jurisdiction
 from polyroute.screen import NO_JURISDICTION, Exclusion, Passed, Screener
 from polyroute.tokencount import TokenCount, request_tokens
@@ -29,12 +33,9 @@ if TYPE_CHECKING:
     from polyroute.app import App
     from polyroute.residency import Verdict
 
-MAX_CANDIDATES = 32
-"""How many ranked candidates a plan lists and a call may fall back through; the rest are counted."""
-
 __all__ = [
-    "NO_JURISDICTION", "Candidate", "Exclusion", "RoutePlan", "RouteRequest", "RoutedCompletion", "Router",
-    "RoutingInput", "Strategy",
+    "MAX_CANDIDATES", "NO_JURISDICTION", "Candidate", "Exclusion", "RoutePlan", "RouteRequest",
+    "RoutedCompletion", "Router", "RoutingInput", "Strategy",
 ]  # fmt: skip
 
 
@@ -48,36 +49,6 @@ class RouteRequest(BaseModel):
     principal: str
     tool: str | None = Field(default=None, description="who asked, for the receipt (e.g. 'complete', 'cli')")
     request_id: str | None = None
-
-
-class Candidate(BaseModel):
-    deployment: str
-    provider: str
-    model: str
-    processing_locations: list[str]
-    expected_cost_usd: Money
-    max_cost_usd: Money
-    score: float
-    latency_ms: float = 0.0
-    quality: int = 5
-    input_tokens: int = 0
-
-
-class RoutePlan(BaseModel):
-    jurisdiction: str
-    data_class: str
-    classification_defaulted: bool
-    strategy: Strategy
-    input_tokens: int
-    policy_version: str
-    candidates: list[Candidate]
-    exclusions: list[Exclusion]
-    more_candidates: int = Field(
-        default=0, description=f"compliant deployments ranked below the first {MAX_CANDIDATES}: not tried"
-    )
-    pinned: str | None = None
-    task: str | None = None
-    required: list[str] = Field(default_factory=list[str])
 
 
 class RoutedCompletion(BaseModel):
@@ -131,6 +102,15 @@ class RoutingInput:
     def any_count(self) -> int:
         return next(iter(self.counts.values())).tokens if self.counts else 0
 
+    def facts(self) -> PlanFacts:
+        """What the plan depends on: the text itself is no longer needed (so a receipt can be replayed)."""
+        return PlanFacts(
+            self.jurisdiction, self.data_class, self.defaulted, self.strategy, tuple(self.required),
+            self.route.model, self.task, self.route.request.max_tokens,
+            {key: count.tokens for key, count in self.counts.items()},
+            {key: count.error_band for key, count in self.counts.items()},
+        )  # fmt: skip
+
 
 def _required(req: RouteRequest) -> set[str]:
     unknown = [cap for cap in req.require if cap not in CAPABILITIES]
@@ -153,6 +133,7 @@ class Router:
         self.budgets = budgets or Budgets(app.settings)
         self.prices = PriceBook()
         self.screener = Screener(app)
+        self.catalog_digest = CatalogDigest()
 
     def verdict(self, jurisdiction: str, data_class: str, deployment: Deployment) -> Verdict:
         """The policy's verdict, cached per (jurisdiction, data class, policy version, deployment)."""
@@ -164,16 +145,7 @@ class Router:
 
     def pool(self, model: str | None) -> list[Deployment]:
         """The deployments a request may consider: all, the pinned one, or those of a pinned model name."""
-        catalog = self.app.catalog
-        if model is None:
-            return list(catalog)
-        pinned = catalog.find(model)
-        if pinned is not None:
-            return [pinned]
-        of_model = catalog.of_model(model)
-        if not of_model:
-            catalog.get(model)  # raises UnknownDeployment with close matches
-        return of_model
+        return pool(self.app.catalog, model)
 
     def plan(self, request: RouteRequest) -> RoutePlan:
         """The ranked candidates and every exclusion with its reason; never calls a provider."""
@@ -181,78 +153,12 @@ class Router:
 
     def decide(self, resolved: RoutingInput) -> RoutePlan:
         """Filter, price and rank the resolved request's pool (the part measured as the routing decision)."""
-        headroom = self.budgets.headroom(resolved.route.principal)
         self.prices.refresh()
-        kept: dict[str, Passed] = {}
-        options: list[Option] = []
-        exclusions: list[Exclusion] = list(resolved.screen.excluded)
-        for passed in resolved.screen.passed:
-            outcome = self._consider(resolved, passed, resolved.counts[passed.counting_key], headroom)
-            if isinstance(outcome, Exclusion):
-                exclusions.append(outcome)
-            else:
-                kept[passed.deployment.id] = passed
-                options.append(outcome)
-        ranked = rank(options, resolved.strategy, MAX_CANDIDATES)
-        candidates = [self._candidate(resolved, kept[o.deployment], o, s) for o, s in ranked]
-        return RoutePlan(
-            jurisdiction=resolved.jurisdiction,
-            data_class=resolved.data_class,
-            classification_defaulted=resolved.defaulted,
-            strategy=resolved.strategy,
-            input_tokens=candidates[0].input_tokens if candidates else resolved.any_count(),
-            policy_version=self.app.policy.version,
-            candidates=candidates,
-            exclusions=exclusions,
-            more_candidates=len(options) - len(ranked),
-            pinned=resolved.route.model,
-            task=resolved.task,
-            required=resolved.required,
-        )
-
-    def _consider(
-        self, resolved: RoutingInput, passed: Passed, tokens: TokenCount, headroom: Headroom | None
-    ) -> Option | Exclusion:
-        """The per-call checks (context, price, health, capacity, budget); if it passes, its ranking facts."""
-        deployment = passed.deployment
-        max_tokens = resolved.route.request.max_tokens
-        total = tokens.tokens + max_tokens
-        if not deployment.fits(tokens.tokens, max_tokens):  # input cap, window, output cap
-            reason = _context_reason(deployment, tokens.tokens, max_tokens)
-            return Exclusion(deployment=deployment.id, stage="context", reason=reason)
-        expected = self.prices.expected(deployment, tokens.tokens, resolved.expected_output)
-        if expected is None:
-            return Exclusion(deployment=deployment.id, stage="price", reason=self.prices.unpriced(deployment))
-        blocked = self.health.blocked(deployment.id)
-        if blocked is None and passed.limited:
-            blocked = self.health.capacity_blocked(deployment, total)
-        if blocked:
-            stage = "health" if "circuit" in blocked else "capacity"
-            return Exclusion(deployment=deployment.id, stage=stage, reason=blocked)
-        if headroom is not None:
-            reason = headroom.refusal(self.prices.estimate(deployment, tokens, max_tokens).max_usd)
-            if reason is not None:
-                return Exclusion(deployment=deployment.id, stage="budget", reason=reason)
-        return Option(
-            deployment.id, expected, self.health.latency_ms(deployment), deployment.quality_for(resolved.task)
-        )
-
-    def _candidate(self, resolved: RoutingInput, passed: Passed, option: Option, score: float) -> Candidate:
-        deployment = passed.deployment
-        tokens = resolved.counts[passed.counting_key]
-        estimate = self.prices.estimate(deployment, tokens, resolved.route.request.max_tokens)
-        return Candidate(
-            deployment=deployment.id,
-            provider=deployment.provider,
-            model=deployment.model,
-            processing_locations=list(passed.verdict.processing_locations),
-            expected_cost_usd=estimate.expected_usd,
-            max_cost_usd=estimate.max_usd,
-            score=score,
-            latency_ms=option.latency_ms,
-            quality=option.quality,
-            input_tokens=tokens.tokens,
-        )
+        conditions = _LiveConditions(self, self.budgets.headroom(resolved.route.principal))
+        return plan_from_facts(
+            resolved.facts(), resolved.screen, self.prices, policy_version=self.app.policy.version,
+            conditions=conditions, catalog_digest=self.catalog_digest(self.app.catalog),
+        )  # fmt: skip
 
     async def complete(self, request: RouteRequest) -> RoutedCompletion:
         """Route and call; raises PolicyDenied, BudgetExceeded or NoRoute (each after writing a receipt)."""
@@ -261,10 +167,27 @@ class Router:
         return await dispatch(self, request)
 
 
-def _context_reason(deployment: Deployment, tokens: int, max_tokens: int) -> str:
-    if max_tokens > deployment.max_output_tokens:
-        return f"max_tokens {max_tokens} exceeds its output limit of {deployment.max_output_tokens}"
-    if tokens > deployment.input_limit:
-        return f"{tokens} input tokens exceed its input limit of {deployment.input_limit}"
-    window = deployment.context_window
-    return f"{tokens} input + {max_tokens} output tokens exceed its context window of {window}"
+class _LiveConditions:
+    """What a live decision checks beyond the request's facts: breakers, per-minute capacity, budgets."""
+
+    def __init__(self, router: Router, headroom: Headroom | None) -> None:
+        self.health = router.health
+        self.prices = router.prices
+        self.headroom = headroom
+
+    def latency_ms(self, deployment: Deployment) -> float:
+        return self.health.latency_ms(deployment)
+
+    def exclude(self, passed: Passed, tokens: int, band: float, max_tokens: int) -> Exclusion | None:
+        deployment = passed.deployment
+        blocked = self.health.blocked(deployment.id)
+        if blocked is None and passed.limited:
+            blocked = self.health.capacity_blocked(deployment, tokens + max_tokens)
+        if blocked:
+            stage = "health" if "circuit" in blocked else "capacity"
+            return Exclusion(deployment=deployment.id, stage=stage, reason=blocked)
+        if self.headroom is not None:
+            reason = self.headroom.refusal(self.prices.estimate(deployment, tokens, band, max_tokens).max_usd)
+            if reason is not None:
+                return Exclusion(deployment=deployment.id, stage="budget", reason=reason)
+        return None

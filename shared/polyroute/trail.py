@@ -52,6 +52,9 @@ class CallFacts:
             "pinned": plan.pinned,
             "required": plan.required,
             "input_tokens": plan.input_tokens,
+            "max_tokens": request.request.max_tokens,  # with the counts below: what a replay needs
+            "token_counts": plan.token_counts,
+            "catalog_digest": plan.catalog_digest,
             "candidates": [
                 {
                     "deployment": c.deployment,
@@ -65,6 +68,8 @@ class CallFacts:
             "exclusions": [_receipt_exclusion(e) for e in [*plan.exclusions, *failures]],
             "attempts": [a.model_dump(mode="json") for a in attempts],
         }
+        if plan.task is not None:
+            details["task"] = plan.task
         return {
             "principal": request.principal,
             "tool": request.tool or "complete",

@@ -16,7 +16,8 @@ TOOLS = {
     "router": {"list_models", "route_request", "complete"},
     "cost": {"estimate_cost", "compare_costs", "budget_status"},
     "residency": {"check_residency", "list_allowed_deployments", "explain_policy"},
-    "audit": {"query_events", "verify_log", "summarize_usage", "get_receipt", "record_event"},
+    "audit": {"query_events", "verify_log", "summarize_usage", "get_receipt", "record_event",
+              "explain_route", "simulate_change"},
 }
 TOOLS["suite"] = set().union(*TOOLS.values())
 EXIT_TOOL_IS_ERROR = 5  # the Inspector CLI's exit code for a tool result with isError: true

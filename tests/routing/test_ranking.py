@@ -77,3 +77,19 @@ def test_zero_latency_and_zero_cost_do_not_break_scoring() -> None:
     for strategy in ("cheapest", "fastest", "best", "balanced"):
         assert all(0 <= s <= 1 for s in scores([unreported, normal], strategy))  # type: ignore[arg-type]
     assert order([normal, unreported], "fastest")[0] == "unreported"
+
+
+def test_the_first_of_a_single_criterion_ranking_is_found_without_scoring_the_rest() -> None:
+    import random
+
+    from polyroute.ranking import STRATEGIES, Option, rank
+
+    rng = random.Random(11)
+    for _ in range(300):
+        costs, latencies = [0.0, 1e-6, 2e-6, rng.random()], [0.0, 500.0, rng.random() * 4000]
+        options = [
+            Option(f"d{i}", rng.choice(costs), rng.choice(latencies), rng.randint(1, 10))
+            for i in range(rng.randint(1, 12))
+        ]
+        for strategy in STRATEGIES:
+            assert rank(options, strategy, 1) == rank(options, strategy)[:1]

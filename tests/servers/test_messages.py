@@ -71,6 +71,8 @@ async def test_every_tools_result_validates_against_its_output_schema(
         "verify_log": {},
         "summarize_usage": {"group_by": "principal"},
         "get_receipt": {"receipt_id": done["receipt_id"]},
+        "explain_route": {"receipt_id": done["receipt_id"]},
+        "simulate_change": {},
     }
     jsonschema.validate(done, schemas["complete"])
     assert set(calls) | {"complete"} == set(schemas)

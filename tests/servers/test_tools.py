@@ -18,7 +18,8 @@ CONTRACT = {
     router: {"list_models", "route_request", "complete"},
     cost: {"estimate_cost", "compare_costs", "budget_status"},
     residency: {"check_residency", "list_allowed_deployments", "explain_policy"},
-    audit: {"query_events", "verify_log", "summarize_usage", "get_receipt", "record_event"},
+    audit: {"query_events", "verify_log", "summarize_usage", "get_receipt", "record_event",
+              "explain_route", "simulate_change"},
 }
 WRITERS = {"complete", "record_event"}
 

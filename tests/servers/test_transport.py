@@ -168,7 +168,8 @@ async def test_http_scopes_limit_tools_and_the_principal_is_the_tokens(http_serv
     async with mcp_as(http_server, "reader") as reader:
         offered = {tool.name for tool in (await reader.list_tools()).tools}
         assert offered == {"estimate_cost", "compare_costs", "budget_status", "check_residency",
-                           "list_allowed_deployments", "explain_policy"}  # fmt: skip
+                           "list_allowed_deployments", "explain_policy", "explain_route",
+                           "simulate_change"}  # fmt: skip
         assert (await reader.call_tool("check_residency", args)).structured_content is not None
         denied = await reader.call_tool("complete", {"prompt": "hi"})
         assert denied.is_error and "needs the 'route' scope" in denied.content[0].text  # type: ignore[union-attr]

@@ -1,0 +1,212 @@
+"""The route plan as a pure function of a request's facts: (facts, screen, prices, conditions) → plan.
+
+A plan depends on the request only through a few facts — classification, strategy, pin, required
+capabilities, task, max_tokens and the input tokens per tokenizer family — never on the text itself.
+`Router.plan` resolves a live request into those facts and passes the live `Conditions` (health,
+capacity, budget headroom); `simulation` replays the facts a receipt recorded, with no conditions (a
+past call's health is gone), against a proposed policy, catalog or prices. Both rank through `choose`,
+so a replay decides exactly as the router would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+from pydantic import BaseModel, Field
+
+from polyroute.catalog import Catalog, Deployment
+from polyroute.cost import default_expected_output
+from polyroute.ranking import Option, Strategy, rank
+from polyroute.screen import Exclusion, Passed, Screen
+from polyroute.types import Money
+
+if TYPE_CHECKING:
+    from polyroute.pricebook import PriceBook
+
+MAX_CANDIDATES = 32
+"""How many ranked candidates a plan lists and a call may fall back through; the rest are counted."""
+
+
+class Candidate(BaseModel):
+    deployment: str
+    provider: str
+    model: str
+    processing_locations: list[str]
+    expected_cost_usd: Money
+    max_cost_usd: Money
+    score: float
+    latency_ms: float = 0.0
+    quality: int = 5
+    input_tokens: int = 0
+
+
+class RoutePlan(BaseModel):
+    jurisdiction: str
+    data_class: str
+    classification_defaulted: bool
+    strategy: Strategy
+    input_tokens: int
+    policy_version: str
+    candidates: list[Candidate]
+    exclusions: list[Exclusion]
+    more_candidates: int = Field(
+        default=0, description=f"compliant deployments ranked below the first {MAX_CANDIDATES}: not tried"
+    )
+    pinned: str | None = None
+    task: str | None = None
+    required: list[str] = Field(default_factory=list[str])
+    max_tokens: int | None = Field(default=None, description="the request's output limit")
+    token_counts: dict[str, int] = Field(
+        default_factory=dict[str, int], description="input tokens per tokenizer family (counting key)"
+    )
+    catalog_digest: str | None = Field(default=None, description="the catalog the plan was made from")
+
+
+class PlanFacts(NamedTuple):
+    """Everything about one request that its plan depends on: a past call's receipt records these."""
+
+    jurisdiction: str
+    data_class: str
+    defaulted: bool
+    strategy: Strategy
+    required: tuple[str, ...]
+    pinned: str | None
+    task: str | None
+    max_tokens: int
+    tokens: Mapping[str, int]  # input tokens per counting key (tokenizer family) of the screened deployments
+    bands: Mapping[str, float] = MappingProxyType({})  # relative error of each count (0: exact)
+
+
+class Conditions(Protocol):
+    """What a live decision checks beyond the facts: health, capacity and budget (absent in a replay)."""
+
+    def latency_ms(self, deployment: Deployment) -> float: ...
+
+    def exclude(self, passed: Passed, tokens: int, band: float, max_tokens: int) -> Exclusion | None: ...
+
+
+class Choice(NamedTuple):
+    """The ranked options (best first, at most the limit asked), and why every other one was dropped."""
+
+    ranked: list[tuple[Option, float]]
+    kept: dict[str, Passed]
+    exclusions: list[Exclusion]
+    compliant: int  # options that passed every check, ranked or not
+
+
+def pool(catalog: Catalog, model: str | None) -> list[Deployment]:
+    """The deployments a request may consider: all, the pinned one, or those of a pinned model name
+    (UnknownDeployment, with close matches, when the catalog has neither)."""
+    if model is None:
+        return list(catalog)
+    pinned = catalog.find(model)
+    if pinned is not None:
+        return [pinned]
+    of_model = catalog.of_model(model)
+    if not of_model:
+        catalog.get(model)  # raises UnknownDeployment with close matches
+    return of_model
+
+
+def choose(
+    facts: PlanFacts, screen: Screen, prices: PriceBook, conditions: Conditions | None, limit: int | None
+) -> Choice:
+    """Filter what passed the screen by context fit, price and `conditions`, then rank by strategy."""
+    max_tokens, task, tokens = facts.max_tokens, facts.task, facts.tokens
+    expected_output = default_expected_output(max_tokens)
+    kept: dict[str, Passed] = {}
+    options: list[Option] = []
+    exclusions: list[Exclusion] = list(screen.excluded)
+    for row in prices.rows(screen):
+        count = tokens[row.counting_key]
+        too_long = count > row.input_limit or count + max_tokens > row.context_window
+        if too_long or max_tokens > row.max_output_tokens:
+            reason = _context_reason(row.passed.deployment, count, max_tokens)
+            exclusions.append(Exclusion(deployment=row.id, stage="context", reason=reason))
+            continue
+        if not row.priced:
+            reason = prices.unpriced(row.passed.deployment)
+            exclusions.append(Exclusion(deployment=row.id, stage="price", reason=reason))
+            continue
+        if count <= row.tier_from:
+            expected = row.input_rate * count + row.output_rate * expected_output
+        else:  # a long-context tier applies to the whole request
+            _, input_rate, output_rate = next(tier for tier in row.tiers if count > tier[0])
+            expected = input_rate * count + output_rate * expected_output
+        latency = row.latency_prior_ms
+        if conditions is not None:
+            passed = row.passed
+            band = facts.bands.get(row.counting_key, 0.0)
+            excluded = conditions.exclude(passed, count, band, max_tokens)
+            if excluded is not None:
+                exclusions.append(excluded)
+                continue
+            latency = conditions.latency_ms(passed.deployment)
+        kept[row.id] = row.passed
+        quality = row.quality if task is None else row.passed.deployment.quality_for(task)
+        options.append(Option(row.id, expected, latency, quality))
+    return Choice(rank(options, facts.strategy, limit), kept, exclusions, len(options))
+
+
+def plan_from_facts(
+    facts: PlanFacts,
+    screen: Screen,
+    prices: PriceBook,
+    *,
+    policy_version: str,
+    conditions: Conditions | None,
+    catalog_digest: str | None = None,
+) -> RoutePlan:
+    """The ranked candidates and every exclusion with its reason; never calls a provider."""
+    choice = choose(facts, screen, prices, conditions, MAX_CANDIDATES)
+    candidates = [_candidate(facts, choice.kept[o.deployment], o, s, prices) for o, s in choice.ranked]
+    counts = dict(facts.tokens)
+    return RoutePlan(
+        jurisdiction=facts.jurisdiction,
+        data_class=facts.data_class,
+        classification_defaulted=facts.defaulted,
+        strategy=facts.strategy,
+        input_tokens=candidates[0].input_tokens if candidates else next(iter(counts.values()), 0),
+        policy_version=policy_version,
+        candidates=candidates,
+        exclusions=choice.exclusions,
+        more_candidates=choice.compliant - len(choice.ranked),
+        pinned=facts.pinned,
+        task=facts.task,
+        required=list(facts.required),
+        max_tokens=facts.max_tokens,
+        token_counts=counts,
+        catalog_digest=catalog_digest,
+    )
+
+
+def _candidate(
+    facts: PlanFacts, passed: Passed, option: Option, score: float, prices: PriceBook
+) -> Candidate:
+    deployment = passed.deployment
+    key = passed.counting_key
+    tokens = facts.tokens[key]
+    estimate = prices.estimate(deployment, tokens, facts.bands.get(key, 0.0), facts.max_tokens)
+    return Candidate(
+        deployment=deployment.id,
+        provider=deployment.provider,
+        model=deployment.model,
+        processing_locations=list(passed.verdict.processing_locations),
+        expected_cost_usd=estimate.expected_usd,
+        max_cost_usd=estimate.max_usd,
+        score=score,
+        latency_ms=option.latency_ms,
+        quality=option.quality,
+        input_tokens=tokens,
+    )
+
+
+def _context_reason(deployment: Deployment, tokens: int, max_tokens: int) -> str:
+    if max_tokens > deployment.max_output_tokens:
+        return f"max_tokens {max_tokens} exceeds its output limit of {deployment.max_output_tokens}"
+    if tokens > deployment.input_limit:
+        return f"{tokens} input tokens exceed its input limit of {deployment.input_limit}"
+    window = deployment.context_window
+    return f"{tokens} input + {max_tokens} output tokens exceed its context window of {window}"
