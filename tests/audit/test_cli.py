@@ -185,6 +185,8 @@ HOSTILE = {
 }
 
 
+@pytest.mark.attack("hostile export to audit verify --file (deep nesting, NaN, 1e999, bad UTF-8)",
+                    area="audit")  # fmt: skip
 @pytest.mark.parametrize("attack", sorted(HOSTILE))
 def test_a_hostile_export_is_a_failed_verification_in_the_format_asked_for(
     capsys: pytest.CaptureFixture[str], settings: Settings, tmp_path: Path, attack: str

@@ -56,6 +56,7 @@ def test_verify_records_the_head_in_a_0600_file_outside_the_store(settings: Sett
     assert "polyroute-audit-witness/1" in path.read_text()
 
 
+@pytest.mark.attack("newest audit events deleted together with their signed heads", area="audit")
 def test_newest_events_deleted_with_their_heads_are_caught(settings: Settings) -> None:
     _seed_and_verify(settings, 8)
     tamper(settings, ("DELETE FROM events WHERE seq > 5", ()), ("DELETE FROM heads WHERE seq > 5", ()))
@@ -64,6 +65,7 @@ def test_newest_events_deleted_with_their_heads_are_caught(settings: Settings) -
     assert not ok and "the log ends at event 5 but the witness" in reason and "names event 8" in reason
 
 
+@pytest.mark.attack("audit database deleted", area="audit")
 def test_a_deleted_database_is_caught_and_no_server_starts_on_it(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -100,6 +102,7 @@ def _holder(path: Path) -> subprocess.Popen[str]:
     return holder
 
 
+@pytest.mark.attack("SQLite WAL deleted or truncated", area="audit")
 @pytest.mark.parametrize("damage", ["delete", "truncate"])
 def test_a_deleted_or_truncated_wal_is_caught(settings: Settings, damage: str) -> None:
     _seed_and_verify(settings, 2)  # in the database file proper (the last close checkpointed it)
@@ -124,6 +127,7 @@ def test_a_deleted_or_truncated_wal_is_caught(settings: Settings, damage: str) -
     assert not ok and f"the log ends at event {left} but the witness" in reason
 
 
+@pytest.mark.attack("audit log replaced by another signed log", area="audit")
 def test_a_log_replaced_by_another_is_caught(settings: Settings, tmp_path: Path) -> None:
     _seed_and_verify(settings, 3)
     tamper(settings, ("DELETE FROM events", ()), ("DELETE FROM heads", ()))

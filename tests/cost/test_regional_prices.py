@@ -65,7 +65,7 @@ def test_input_between_the_input_limit_and_the_window_does_not_fit() -> None:
     assert any("input limit 922,000" in note for note in quote.notes)
     from polyroute.pricebook import PriceBook
 
-    assert PriceBook().estimate(astra, inside, 1_000).fits is False
+    assert PriceBook().estimate(astra, inside.tokens, inside.error_band, 1_000).fits is False
     assert cost.quote(astra, EXACT.model_copy(update={"tokens": 900_000}), max_tokens=1_000).fits_context
 
 

@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from routing_fixtures import Clock, entries, make_app
+from tests.reliability import BUDGET_OVERRUN_USD, Attack
 
 from polyroute.app import App
 from polyroute.budget import BudgetKey, Budgets
@@ -154,8 +155,9 @@ async def _concurrently(calls: int, app: App) -> list[RoutedCompletion | BudgetE
     return list(await asyncio.gather(*(one() for _ in range(calls))))
 
 
+@pytest.mark.attack("$0.01/day budget, 10 concurrent calls the quote under-counted ~10×", area="budget")
 def test_the_under_estimated_concurrent_calls_attack_overruns_only_by_their_excess_then_is_refused(
-    fakes: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
+    fakes: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock, attack: Attack
 ) -> None:
     """$0.01/day; ten concurrent calls whose input the provider reports as 10,008 tokens (the quote
     counted a few): all ten were granted (their reservations fit), each spends ~12× its reservation, and
@@ -188,6 +190,7 @@ def test_the_under_estimated_concurrent_calls_attack_overruns_only_by_their_exce
     overrun = status.spent_usd - budget.limit_usd
     assert status.spent_usd == sum((o.cost_usd for o in done), Decimal(0)) and status.reserved_usd == 0
     assert Decimal(0) < overrun <= bound  # the attack's overrun, no more than the stated bound
+    attack.figure(BUDGET_OVERRUN_USD, float(max(overrun - bound, Decimal(0))))  # beyond the stated bound
     assert refused is not None and len(fakes.openai.seen()) == 10  # the 11th never reached a provider
     assert "budget team:legal per day" in str(refused) and "is used up: limit $0.01, spent $" in str(refused)
     assert "resets at" in str(refused)

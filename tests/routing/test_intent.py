@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from routing_fixtures import Clock, make_app
+from tests.reliability import EVENTS_LOST, Attack
 
 from polyroute.app import App
 from polyroute.audit import EventQuery, content_digest
@@ -43,8 +44,10 @@ def _wait_for(predicate: object, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.attack("SIGKILL during 60 concurrent routed calls: every request a provider saw is logged",
+                    area="audit")  # fmt: skip
 def test_sigkill_during_sixty_concurrent_calls_leaves_an_intent_for_every_request_the_provider_saw(
-    fakes: FakeProviders, monkeypatch: pytest.MonkeyPatch, sandbox: Path
+    fakes: FakeProviders, monkeypatch: pytest.MonkeyPatch, sandbox: Path, attack: Attack
 ) -> None:
     for name, value in fakes.env().items():
         monkeypatch.setenv(name, value)
@@ -80,6 +83,7 @@ def test_sigkill_during_sixty_concurrent_calls_leaves_an_intent_for_every_reques
 
     intents, outcomes, verified, unknown = asyncio.run(read())
     missing = [p for p in prompts if content_digest(settings, p) not in set(intents)]
+    attack.figure(EVENTS_LOST, len(missing))
     assert missing == [], f"{len(missing)} of {len(prompts)} requests the provider saw left no intent"
     assert len(intents) >= len(seen) and verified
     assert unknown >= 1 and len(outcomes) + unknown == len(intents)  # the calls cut off are visible

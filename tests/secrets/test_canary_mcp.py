@@ -37,6 +37,8 @@ def texts(result: Any) -> list[str]:
     return [*shown, json.dumps(result.structured_content or {})]
 
 
+@pytest.mark.attack("provider error bodies echo the key (masked, upper-cased, base64, percent-encoded)",
+                    area="secrets")  # fmt: skip
 async def test_no_form_of_an_echoed_key_reaches_results_receipts_or_logs(
     fakes: FakeProviders,
     monkeypatch: pytest.MonkeyPatch,
