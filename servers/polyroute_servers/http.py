@@ -15,7 +15,7 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from mcp.server.auth.middleware.auth_context import auth_context_var
@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     from polyroute_servers.toolkit import PolyrouteServer
 
 log = logging.getLogger("polyroute.http")
-MCP_PATH, HEALTH_PATH = "/mcp", "/healthz"
+MCP_PATH, HEALTH_PATH, METRICS_PATH = "/mcp", "/healthz", "/metrics"
+METRICS_SCOPES = frozenset({"governance:read", "*"})
+Exposition = Callable[[], tuple[bytes, str]]  # Prometheus text and its content type
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -87,8 +89,10 @@ class Gate:
         security: TransportSecuritySettings,
         grants: Sequence[Grant],
         oauth: OAuthResource | None = None,
+        metrics: Exposition | None = None,
     ) -> None:
         self.app = app
+        self.metrics = metrics
         self.security = TransportSecurityMiddleware(security)
         self.grants = tuple(grants)
         self.oauth = oauth
@@ -108,6 +112,9 @@ class Gate:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
+        if scope["path"] == METRICS_PATH and self.metrics is not None:
+            await (await self._metrics(request))(scope, receive, send)
+            return
         if not self.grants and self.oauth is None:
             await self.app(scope, receive, send)
             return
@@ -126,6 +133,18 @@ class Gate:
             await self.app(scope, receive, send)
         finally:
             auth_context_var.reset(reset)
+
+    async def _metrics(self, request: Request) -> Response:
+        """Prometheus text; once tokens are configured, only for `governance:read` (docs/observability.md)."""
+        if self.grants or self.oauth is not None:
+            user = await self._authenticate(request.headers.get("authorization"))
+            if isinstance(user, Response):
+                return user
+            if not METRICS_SCOPES & set(user.scopes):
+                return PlainTextResponse("/metrics needs scope governance:read", status_code=403)
+        assert self.metrics is not None
+        body, content_type = self.metrics()
+        return Response(body, media_type=content_type)
 
     async def _authenticate(self, header: str | None) -> AuthenticatedUser | Response:
         scheme, _, token = (header or "").partition(" ")
@@ -149,13 +168,15 @@ def build_http_app(
     grants: Sequence[Grant],
     allowed_hosts: Sequence[str] = (),
     oauth: OAuthResource | None = None,
+    metrics: Exposition | None = None,
 ) -> ASGIApp:
     """The whole ASGI app: the gate in front of the SDK's stateless Streamable HTTP app at `/mcp`."""
     security = security_settings(host, allowed_hosts)
     inner = server.streamable_http_app(
         streamable_http_path=MCP_PATH, stateless_http=True, transport_security=security, host=host
     )
-    return Gate(StatelessGuard(inner, path=MCP_PATH), security=security, grants=grants, oauth=oauth)
+    guarded = StatelessGuard(inner, path=MCP_PATH)
+    return Gate(guarded, security=security, grants=grants, oauth=oauth, metrics=metrics)
 
 
 def _oauth(server: PolyrouteServer, app: App) -> OAuthResource | None:
@@ -220,7 +241,8 @@ def serve_http(
     grants = _grants(app, host, env)
     oauth = _oauth(server, app)
     names = [*app.settings.http.allowed_hosts, *allowed_hosts, *(oauth.host_names if oauth else ())]
-    asgi = build_http_app(server, host=host, grants=grants, allowed_hosts=names, oauth=oauth)
+    metrics = app.telemetry.exposition if app.settings.telemetry.prometheus else None
+    asgi = build_http_app(server, host=host, grants=grants, allowed_hosts=names, oauth=oauth, metrics=metrics)
     config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     listener = _listen(host, port)
     issuer = oauth.settings.issuer if oauth else None
