@@ -209,6 +209,7 @@ class _Attempt(AttemptTrace):
                 "polyroute.cost.expected_usd": float(candidate.expected_cost_usd),
             },
         )
+        self._token = otel_context.attach(trace.set_span_in_context(self.span))  # SDK spans nest here
 
     def tried(self, attempts: Sequence[Attempt], completion: Completion | None, cost: Money | None) -> None:
         self._tries(attempts)
@@ -249,6 +250,7 @@ class _Attempt(AttemptTrace):
             start += length
 
     def end(self, error: BaseException | None = None) -> None:
+        otel_context.detach(self._token)
         if error is not None:
             self.span.set_attribute("error.type", _error_type(error))
             self.span.set_status(StatusCode.ERROR, _error_type(error))
