@@ -183,3 +183,18 @@ def test_json_log_lines_carry_the_current_trace_and_span_ids() -> None:
     )
     outside = json.loads(JsonFormatter().format(record))
     assert "trace_id" not in outside
+
+
+def test_telemetry_asked_for_without_the_otel_extra_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from polyroute.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "polyroute.telemetry.otel", None)  # as if the SDK were not installed
+    settings = load_settings({"POLYROUTE_METRICS": "1"})
+    with pytest.raises(ConfigError, match=r"pip install 'polyroute\[otel\]'"):
+        telemetry_for(settings, {})
+    with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_ENDPOINT"):
+        telemetry_for(Settings(data_dir=tmp_path), {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})
