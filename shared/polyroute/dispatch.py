@@ -10,6 +10,7 @@ the next group commit off the response path. A call refused at planning time lea
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from polyroute.catalog import Deployment
     from polyroute.routing import RoutePlan, Router, RouteRequest
 
+log = logging.getLogger("polyroute.dispatch")
 CANCELLED = "cancelled by the caller while waiting for the provider (it may have received the request)"
 
 _BREAKER_STATUSES = frozenset({401, 403, 404, 408, 409, 429})  # the deployment's fault, not the request's
@@ -130,7 +132,12 @@ async def dispatch(
     """Plan; record the intent; call with fallbacks inside the compliant set; queue the outcome.
     `telemetry` (default: the App's, a no-op unless enabled) traces it: docs/observability.md."""
     with (telemetry or router.app.telemetry).call(router, request) as trace:
-        return await _dispatch(router, request, trace)
+        result = await _dispatch(router, request, trace)
+        if log.isEnabledFor(logging.INFO):  # one line per call, inside its span (ids in JSON logs); no text
+            usage = result.usage
+            log.info("routed call %s to %s: %d input + %d output tokens, %s USD", result.receipt_id,
+                     result.deployment, usage.input_tokens, usage.output_tokens, result.cost_usd)  # fmt: skip
+        return result
 
 
 async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> RoutedCompletion:

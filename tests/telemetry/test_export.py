@@ -278,5 +278,7 @@ def test_json_logs_carry_trace_ids_and_no_canary(served: Served) -> None:
     entries = [json.loads(line) for line in lines]
     assert entries, served.log
     assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
-    assert any(e.get("trace_id") == TRACE_ID and e.get("span_id") for e in entries), entries
+    routed = [e for e in entries if e["logger"] == "polyroute.dispatch"]
+    assert len(routed) == CALLS and all(e["message"].startswith("routed call ") for e in routed)
+    assert all(e.get("trace_id") == TRACE_ID and e.get("span_id") for e in routed), routed
     assert "canary-prompt" not in served.log and "CANARYKEY" not in served.log
