@@ -29,7 +29,9 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
                 "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                 "AWS_SESSION_TOKEN", "AWS_PROFILE", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL",
                 "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "POLYROUTE_BUDGET_URL",
-                "POLYROUTE_PG_POOL_SIZE", "POLYROUTE_PG_CONNECT_TIMEOUT"):
+                "POLYROUTE_PG_POOL_SIZE", "POLYROUTE_PG_CONNECT_TIMEOUT", "POLYROUTE_METRICS",
+                "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("POLYROUTE_DATA_DIR", str(tmp_path / "sandbox" / "data"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")

@@ -17,7 +17,7 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from mcp.server.auth.middleware.auth_context import auth_context_var
@@ -49,7 +49,9 @@ if TYPE_CHECKING:
     from polyroute_servers.toolkit import PolyrouteServer
 
 log = logging.getLogger("polyroute.http")
-MCP_PATH, HEALTH_PATH = "/mcp", "/healthz"
+MCP_PATH, HEALTH_PATH, METRICS_PATH = "/mcp", "/healthz", "/metrics"
+METRICS_SCOPES = frozenset({"governance:read", "*"})
+Exposition = Callable[[], tuple[bytes, str]]  # Prometheus text and its content type
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -104,6 +106,7 @@ class Gate:
         names: Sequence[str],
         grants: Sequence[Grant],
         oauth: OAuthResource | None = None,
+        metrics: Exposition | None = None,
         max_body: int = MAX_BODY_BYTES,
         body_timeout: float = BODY_TIMEOUT_S,
     ) -> None:
@@ -111,6 +114,7 @@ class Gate:
         self.hosts = HostCheck(names)
         self.grants = tuple(grants)
         self.oauth = oauth
+        self.metrics = metrics
         self.max_body, self.body_timeout = max_body, body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -121,6 +125,9 @@ class Gate:
         early = self._answer_without_token(request)
         if early is not None:
             await early(scope, receive, send)
+            return
+        if scope["path"] == METRICS_PATH and self.metrics is not None:
+            await (await self._metrics(request))(scope, receive, send)
             return
         user = None
         if self.grants or self.oauth is not None:
@@ -159,6 +166,18 @@ class Gate:
             return Response("Invalid Origin header", status_code=403)
         return None
 
+    async def _metrics(self, request: Request) -> Response:
+        """Prometheus text; once tokens are configured, only for `governance:read` (docs/observability.md)."""
+        if self.grants or self.oauth is not None:
+            user = await self._authenticate(request.headers.get("authorization"))
+            if isinstance(user, Response):
+                return user
+            if not METRICS_SCOPES & set(user.scopes):
+                return PlainTextResponse("/metrics needs scope governance:read", status_code=403)
+        assert self.metrics is not None
+        body, content_type = self.metrics()
+        return Response(body, media_type=content_type)
+
     async def _authenticate(self, header: str | None) -> AuthenticatedUser | Response:
         scheme, _, token = (header or "").partition(" ")
         challenge = _challenge if self.oauth is None else self.oauth.challenge
@@ -181,6 +200,7 @@ def build_http_app(
     grants: Sequence[Grant],
     allowed_hosts: Sequence[str] = (),
     oauth: OAuthResource | None = None,
+    metrics: Exposition | None = None,
     body_timeout: float = BODY_TIMEOUT_S,
 ) -> ASGIApp:
     """The whole ASGI app: the gate in front of the SDK's stateless Streamable HTTP app at `/mcp`."""
@@ -191,7 +211,9 @@ def build_http_app(
     )  # fmt: skip
     guarded = StatelessGuard(inner, path=MCP_PATH)
     names = allowed_names(host, allowed_hosts)
-    return Gate(guarded, names=names, grants=grants, oauth=oauth, body_timeout=body_timeout)
+    return Gate(
+        guarded, names=names, grants=grants, oauth=oauth, metrics=metrics, body_timeout=body_timeout
+    )
 
 
 def _oauth(server: PolyrouteServer, app: App) -> OAuthResource | None:
@@ -269,7 +291,10 @@ def serve_http(
     grants = _grants(app, host, env)
     oauth = _oauth(server, app)
     names = [*app.settings.http.allowed_hosts, *allowed_hosts, *(oauth.host_names if oauth else ())]
-    asgi = build_http_app(server, host=host, grants=grants, allowed_hosts=names, oauth=oauth)
+    metrics = app.telemetry.exposition if app.settings.telemetry.prometheus else None
+    asgi = build_http_app(
+        server, host=host, grants=grants, allowed_hosts=names, oauth=oauth, metrics=metrics
+    )
     config = uvicorn_config(asgi, host=host, port=port)
     listener = _listen(host, port)
     issuer = oauth.settings.issuer if oauth else None

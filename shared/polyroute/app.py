@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from polyroute.providers import Providers
     from polyroute.residency import Policy
     from polyroute.routing import Router
+    from polyroute.telemetry import Telemetry
 
 
 def local_principal() -> str:
@@ -65,9 +66,18 @@ class App:
 
         return Router(self)
 
+    @cached_property
+    def telemetry(self) -> Telemetry:
+        """The no-op unless OTLP or Prometheus is configured (docs/observability.md)."""
+        from polyroute.telemetry import telemetry_for
+
+        return telemetry_for(self.settings)
+
     async def aclose(self) -> None:
         """Close what was opened (and only that)."""
         if "providers" in self.__dict__:
             await self.providers.aclose()
         if "audit" in self.__dict__:
             await self.audit.aclose()
+        if "telemetry" in self.__dict__:
+            self.telemetry.shutdown()  # flushes spans still batched for OTLP

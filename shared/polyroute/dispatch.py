@@ -10,6 +10,7 @@ the next group commit off the response path. A call refused at planning time lea
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError
 from polyroute.providers import call_with_retries
 from polyroute.refusal import no_route, refusal
 from polyroute.routing import Candidate, Exclusion, RoutedCompletion
+from polyroute.telemetry import NO_CALL, CallTrace, Telemetry
 from polyroute.trail import CallFacts, completion_event, intent_event, unfinished_event
 from polyroute.types import Attempt, Completion, Money
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from polyroute.catalog import Deployment
     from polyroute.routing import RoutePlan, Router, RouteRequest
 
+log = logging.getLogger("polyroute.dispatch")
 CANCELLED = "cancelled by the caller while waiting for the provider (it may have received the request)"
 
 _BREAKER_STATUSES = frozenset({401, 403, 404, 408, 409, 429})  # the deployment's fault, not the request's
@@ -47,13 +50,21 @@ class _Run:
     attempts: list[Attempt] = field(default_factory=list[Attempt])
     failures: list[Exclusion] = field(default_factory=list[Exclusion])
     budget_refused: bool = False
+    trace: CallTrace = NO_CALL
 
     def fail(self, deployment: str, stage: str, reason: str) -> None:
         self.failures.append(Exclusion(deployment=deployment, stage=stage, reason=reason))
 
     async def first_success(self) -> tuple[Candidate, Deployment, Completion, Money] | None:
-        for candidate in self.plan.candidates:
-            outcome = await self.attempt(candidate)
+        for index, candidate in enumerate(self.plan.candidates):
+            traced, before = self.trace.attempt(candidate, index), len(self.attempts)
+            try:
+                outcome = await self.attempt(candidate)
+            except BaseException as error:
+                traced.end(error)
+                raise
+            traced.tried(self.attempts[before:], *(outcome[2:] if outcome else (None, None)))
+            traced.end()
             if outcome is not None:
                 return outcome
         return None
@@ -115,20 +126,36 @@ class _Run:
         self.fail(deployment.id, "failed", str(error))
 
 
-async def dispatch(router: Router, request: RouteRequest) -> RoutedCompletion:
-    """Plan; record the intent; call with fallbacks inside the compliant set; queue the outcome."""
+async def dispatch(
+    router: Router, request: RouteRequest, *, telemetry: Telemetry | None = None
+) -> RoutedCompletion:
+    """Plan; record the intent; call with fallbacks inside the compliant set; queue the outcome.
+    `telemetry` (default: the App's, a no-op unless enabled) traces it: docs/observability.md."""
+    with (telemetry or router.app.telemetry).call(router, request) as trace:
+        result = await _dispatch(router, request, trace)
+        if log.isEnabledFor(logging.INFO):  # one line per call, inside its span (ids in JSON logs); no text
+            usage = result.usage
+            log.info("routed call %s to %s: %d input + %d output tokens, %s USD", result.receipt_id,
+                     result.deployment, usage.input_tokens, usage.output_tokens, result.cost_usd)  # fmt: skip
+        return result
+
+
+async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> RoutedCompletion:
     started = time.perf_counter()
     audit = router.app.audit
     await audit.ready()  # no receipt could be written, no call: stop before any provider
     router.app.providers  # noqa: B018  a bad timeout setting is a ConfigError here, not N "failed" candidates
     plan = router.plan(request)
+    trace.planned(plan)
     facts = CallFacts.of(router.app.settings, request, plan)
     refusal_error = refusal(router, plan)
     if refusal_error is not None:
-        await audit.append(_unfinished(router, facts, None, refusal_error, _Run(router, request, plan)))
+        with trace.appending("refusal") as timed:
+            draft = _unfinished(router, facts, None, refusal_error, _Run(router, request, plan))
+            timed.done((await audit.append(draft)).seq)
         raise refusal_error
-    intent = await _record_intent(audit, facts)
-    run = _Run(router, request, plan)
+    intent = await _record_intent(audit, facts, trace)
+    run = _Run(router, request, plan, trace=trace)
     try:
         await anyio.lowlevel.checkpoint()  # cancelled while the intent was written: no provider reached
         outcome = await run.first_success()
@@ -144,15 +171,17 @@ async def dispatch(router: Router, request: RouteRequest) -> RoutedCompletion:
     result = _result(router, plan, run, outcome, started)
     result.receipt_id = intent.id
     _record_completion(audit, router, facts, intent, run, result, outcome[2])
+    trace.finished(result, outcome[2])
     return result
 
 
-async def _record_intent(audit: AuditStore, facts: CallFacts) -> AuditEvent:
+async def _record_intent(audit: AuditStore, facts: CallFacts, trace: CallTrace) -> AuditEvent:
     """Durable before any provider sees the request. Shielded: a caller that gives up meanwhile gets
     its cancellation right after, and the outcome then says no provider was reached."""
     intent: AuditEvent | None = None
-    with anyio.CancelScope(shield=True):
+    with anyio.CancelScope(shield=True), trace.appending("intent") as timed:
         intent = await audit.append(intent_event(facts))
+        timed.done(intent.seq)
     assert intent is not None
     return intent
 

@@ -78,6 +78,16 @@ class HttpSettings(_Section):
     oauth: OAuthSettings | None = None  # `[http.oauth]`: see oauthconfig.py
 
 
+class TelemetrySettings(_Section):
+    """`[telemetry]`: Prometheus `/metrics` on the HTTP server, and whether spans may carry text (opt-in)."""
+
+    prometheus: bool = False
+    capture_content: bool = False
+    content_locations: list[str] = Field(
+        default_factory=list[str], description="where the telemetry backend keeps data (for captured text)"
+    )
+
+
 class Settings(_Section):
     """Everything configurable, already merged from file and environment."""
 
@@ -90,6 +100,7 @@ class Settings(_Section):
     teams: dict[str, list[str]] = Field(default_factory=dict[str, list[str]])
     budgets: list[Budget] = Field(default_factory=list[Budget])
     http: HttpSettings = Field(default_factory=HttpSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @property
     def audit_url(self) -> str:
@@ -191,6 +202,10 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
         table: object = raw.setdefault(table_name, {})
         if isinstance(table, dict):  # else a type error that validation reports, naming the table
             cast(dict[str, Any], table)[key] = value
+    if env.get("POLYROUTE_METRICS", "").strip().lower() in ("1", "true", "yes", "on"):
+        telemetry: object = raw.setdefault("telemetry", {})
+        if isinstance(telemetry, dict):
+            cast(dict[str, Any], telemetry)["prometheus"] = True
     if env.get("POLYROUTE_DATA_DIR"):
         raw["data_dir"] = _absolute(env["POLYROUTE_DATA_DIR"])
 

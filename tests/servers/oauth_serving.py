@@ -19,7 +19,7 @@ from polyroute.oauthconfig import OAuthSettings
 from polyroute.settings import Budget, load_settings
 from polyroute_servers import suite
 from polyroute_servers.auth import Grant
-from polyroute_servers.http import build_http_app
+from polyroute_servers.http import Exposition, build_http_app
 from polyroute_servers.jwks import KeyCache
 from polyroute_servers.oauth import JwtVerifier
 from polyroute_servers.oauthgate import OAuthResource
@@ -33,7 +33,8 @@ def free_port() -> int:
 
 @contextmanager
 def serving(app: App, oauth: OAuthSettings | None, *, grants: tuple[Grant, ...] = (),
-            keys: KeyCache | None = None, port: int | None = None) -> Iterator[str]:  # fmt: skip
+            keys: KeyCache | None = None, port: int | None = None,
+            metrics: Exposition | None = None) -> Iterator[str]:  # fmt: skip
     """The suite behind the gate on a loopback port (the one `oauth.resource` names); yields the base URL."""
     server = suite.build(app)
     resource = None
@@ -42,7 +43,7 @@ def serving(app: App, oauth: OAuthSettings | None, *, grants: tuple[Grant, ...] 
         resource = OAuthResource(
             oauth, tool_scopes=server.scopes, app_settings=app.settings, verifier=verifier
         )
-    asgi = build_http_app(server, host="127.0.0.1", grants=grants, oauth=resource)
+    asgi = build_http_app(server, host="127.0.0.1", grants=grants, oauth=resource, metrics=metrics)
     port = port or free_port()
     config = uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     web = uvicorn.Server(config)

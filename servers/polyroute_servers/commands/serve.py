@@ -1,6 +1,7 @@
 """`polyroute serve {router|cost|residency|audit|suite} [--http] [--host H] [--port P] [--allowed-host N]`.
 
 stdio by default (what desktop and IDE clients launch); `--http` for Streamable HTTP at `/mcp`.
+`--log-format json` logs JSON lines with trace/span ids to stderr (docs/observability.md).
 Over stdio nothing but protocol reaches stdout: the SDK points fd 1 at stderr while it serves, and
 every log goes to stderr.
 """
@@ -48,6 +49,10 @@ def register(subparsers: Subparsers) -> None:
         "--allowed-host", action="append", default=[], metavar="NAME",
         help="a Host name clients use to reach this server (DNS-rebinding protection); repeatable",
     )  # fmt: skip
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default=None,
+        help="log to stderr at INFO level: text, or JSON lines with trace/span ids (docs/observability.md)",
+    )  # fmt: skip
     parser.set_defaults(handler=run)
 
 
@@ -67,6 +72,11 @@ def check_audit_witness(app: App) -> None:
 
 
 def run(app: App, args: argparse.Namespace) -> int:
+    if args.log_format is not None:
+        from polyroute_servers.logformat import configure_logging
+
+        configure_logging(args.log_format)
+    app.telemetry  # noqa: B018  built before serving: a missing `otel` extra is a clear error (exit 2) now
     if args.server in ("router", "audit", "suite") or app.settings.audit.log_queries:  # they write the log
         check_audit_witness(app)
     server = build(args.server, app)
