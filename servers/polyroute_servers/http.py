@@ -1,44 +1,32 @@
-"""Streamable HTTP for the MCP servers: `/mcp`, stateless (replicas work), Host/Origin checks, bearer tokens.
-
-The gate in front of the SDK's app checks Host and Origin first (DNS-rebinding protection is always on:
-a bad Host gets 421, a bad Origin 403; parsed exactly, `hostcheck`), then the bearer token once any token
-is configured (none or an unknown one gets 401 with `WWW-Authenticate: Bearer`), then reads the body
-within a deadline and a size cap (`connection`: 408 / 413; request heads have a deadline too). A known
-token becomes the SDK's access token, so tools see its principal and scopes. No OAuth metadata is
-advertised for static tokens (a client told about an authorization server would try to log in to it);
-only `[http.oauth]` adds it (oauthgate.py).
+"""Streamable HTTP for the MCP servers: `/mcp`, stateless (replicas work), behind the gate (`gate.py`:
+Host/Origin checks, static or OAuth bearer tokens, body deadlines and caps), served by uvicorn with
+request-head deadlines (`connection`). A non-loopback bind without tokens is refused. No OAuth metadata
+is advertised for static tokens (a client told about an authorization server would try to log in to
+it); only `[http.oauth]` adds it (oauthgate.py).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import signal
 import socket
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from mcp.server.auth.middleware.auth_context import auth_context_var
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-from mcp.server.auth.provider import AccessToken
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.authentication import AuthCredentials
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from polyroute.errors import ConfigError
-from polyroute_servers.auth import Grant, find_grant, load_grants
+from polyroute_servers.auth import Grant, load_grants
 from polyroute_servers.connection import (
     BODY_TIMEOUT_S,
     KEEP_ALIVE_S,
     MAX_BODY_BYTES,
     TimedH11Protocol,
-    read_body,
 )
-from polyroute_servers.hostcheck import HostCheck
+from polyroute_servers.gate import Exposition, Gate
 from polyroute_servers.http_guard import StatelessGuard
 from polyroute_servers.oauthgate import OAuthResource
 
@@ -49,9 +37,7 @@ if TYPE_CHECKING:
     from polyroute_servers.toolkit import PolyrouteServer
 
 log = logging.getLogger("polyroute.http")
-MCP_PATH, HEALTH_PATH, METRICS_PATH = "/mcp", "/healthz", "/metrics"
-METRICS_SCOPES = frozenset({"governance:read", "*"})
-Exposition = Callable[[], tuple[bytes, str]]  # Prometheus text and its content type
+MCP_PATH = "/mcp"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -84,113 +70,6 @@ def security_settings(host: str, allowed_hosts: Sequence[str]) -> TransportSecur
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
     )
-
-
-def _challenge(error: str | None, description: str) -> Response:
-    header = 'Bearer realm="polyroute"' + (
-        f', error="{error}", error_description="{description}"' if error else ""
-    )
-    body = json.dumps({"error": error or "unauthorized", "error_description": description})
-    return Response(
-        body, status_code=401, media_type="application/json", headers={"WWW-Authenticate": header}
-    )
-
-
-class Gate:
-    """ASGI middleware: Host/Origin checks, then bearer-token authentication when tokens are configured."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        names: Sequence[str],
-        grants: Sequence[Grant],
-        oauth: OAuthResource | None = None,
-        metrics: Exposition | None = None,
-        max_body: int = MAX_BODY_BYTES,
-        body_timeout: float = BODY_TIMEOUT_S,
-    ) -> None:
-        self.app = app
-        self.hosts = HostCheck(names)
-        self.grants = tuple(grants)
-        self.oauth = oauth
-        self.metrics = metrics
-        self.max_body, self.body_timeout = max_body, body_timeout
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        early = self._answer_without_token(request)
-        if early is not None:
-            await early(scope, receive, send)
-            return
-        if scope["path"] == METRICS_PATH and self.metrics is not None:
-            await (await self._metrics(request))(scope, receive, send)
-            return
-        user = None
-        if self.grants or self.oauth is not None:
-            user = await self._authenticate(request.headers.get("authorization"))
-            if isinstance(user, Response):
-                await user(scope, receive, send)
-                return
-        body = await read_body(scope, receive, send, limit=self.max_body, timeout=self.body_timeout)
-        if body is None:
-            return
-        if user is None:
-            await self.app(scope, body, send)
-            return
-        if self.oauth is not None:  # reads the (already size-capped) body to find the method's scope
-            refusal, body = await self.oauth.scope_refusal(user, body)
-            if refusal is not None:
-                await refusal(scope, body, send)
-                return
-        scope["user"], scope["auth"] = user, AuthCredentials(user.scopes)
-        reset = auth_context_var.set(user)
-        try:
-            await self.app(scope, body, send)
-        finally:
-            auth_context_var.reset(reset)
-
-    def _answer_without_token(self, request: Request) -> Response | None:
-        """Health and RFC 9728 metadata (public), then Host (421) and Origin (403), before any token."""
-        path = request.scope["path"]
-        if path == HEALTH_PATH:  # for load balancers: says nothing but "alive"
-            return PlainTextResponse("ok")
-        if self.oauth is not None and path in self.oauth.metadata_paths:  # public, RFC 9728
-            return self.oauth.metadata_response()
-        if not self.hosts.host_ok(request.headers.get("host")):
-            return Response("Invalid Host header", status_code=421)
-        if not self.hosts.origin_ok(request.headers.get("origin")):
-            return Response("Invalid Origin header", status_code=403)
-        return None
-
-    async def _metrics(self, request: Request) -> Response:
-        """Prometheus text; once tokens are configured, only for `governance:read` (docs/observability.md)."""
-        if self.grants or self.oauth is not None:
-            user = await self._authenticate(request.headers.get("authorization"))
-            if isinstance(user, Response):
-                return user
-            if not METRICS_SCOPES & set(user.scopes):
-                return PlainTextResponse("/metrics needs scope governance:read", status_code=403)
-        assert self.metrics is not None
-        body, content_type = self.metrics()
-        return Response(body, media_type=content_type)
-
-    async def _authenticate(self, header: str | None) -> AuthenticatedUser | Response:
-        scheme, _, token = (header or "").partition(" ")
-        challenge = _challenge if self.oauth is None else self.oauth.challenge
-        if scheme.lower() != "bearer" or not token.strip():
-            return challenge(None, "this server needs a bearer token (Authorization: Bearer <token>)")
-        grant = find_grant(self.grants, token.strip())
-        if grant is None and self.oauth is not None:
-            return await self.oauth.authenticate(token.strip())
-        if grant is None:
-            return _challenge("invalid_token", "the bearer token is not one this server knows")
-        # The raw token is never kept: tools and logs see only the principal and scopes.
-        access = AccessToken(token="", client_id=grant.caller, scopes=sorted(grant.scopes))
-        return AuthenticatedUser(access)
 
 
 def build_http_app(
