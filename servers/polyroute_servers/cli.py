@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from polyroute_servers.output import error
 
-COMMANDS = ("demo", "serve", "complete", "catalog", "residency", "cost", "audit", "keys", "install")
+COMMANDS = ("demo", "serve", "complete", "catalog", "residency", "cost", "audit", "keys", "install", "report")
 EXIT_OK, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
 

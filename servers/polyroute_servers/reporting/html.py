@@ -1,0 +1,79 @@
+"""The report as one self-contained HTML file: inline CSS, charts as inline SVG, no scripts, no fonts or
+images fetched from anywhere (safe to attach to a ticket and open offline)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from polyroute.report import EvidenceReport
+from polyroute_servers.reporting.charts import charts, svg
+from polyroute_servers.reporting.tables import Table, chain_rows, period, tables, totals_rows
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#111827;max-width:1100px;margin:2rem auto;
+padding:0 1rem}h1{font-size:1.6rem;margin:.2rem 0}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #e5e7eb}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{text-align:left;padding:.3rem .5rem;
+border-bottom:1px solid #e5e7eb;vertical-align:top}th{background:#f3f4f6;font-weight:600}td.num{text-align:right}
+code,.hash{font-family:ui-monospace,monospace;font-size:.85em;word-break:break-all}.muted{color:#6b7280}
+.banner{padding:1rem;border-radius:6px;font-weight:600;margin:1rem 0}.ok{background:#dcfce7;color:#14532d}
+.bad{background:#fee2e2;color:#7f1d1d;border:3px solid #b91c1c;font-size:1.2rem}.grid{display:grid;
+grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:.6rem}.tile{background:#f9fafb;border:1px solid
+#e5e7eb;border-radius:6px;padding:.6rem}.tile b{display:block;font-size:1.3rem}.chart svg{max-width:100%;height:auto}
+@media print{body{margin:0}.chart{break-inside:avoid}}
+"""
+
+
+def _table(table: Table) -> str:
+    if not table.rows:
+        return f'<p class="muted">{escape(table.empty)}</p>'
+    head = "".join(f"<th>{escape(h)}</th>" for h in table.headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in table.rows)
+    return f'<table id="{table.id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def banner(verified: bool, reason: str | None) -> str:
+    if verified:
+        return '<div class="banner ok" id="chain-status">Audit chain verified: signed heads and hashes check out.</div>'
+    return (f'<div class="banner bad" id="chain-status" role="alert">VERIFICATION FAILED — do not rely on '
+            f"the figures below: {escape(reason or 'unknown reason')}</div>")  # fmt: skip
+
+
+def _chain(report: EvidenceReport) -> str:
+    rows = "".join(f'<tr><th>{escape(k)}</th><td class="hash">{escape(v)}</td></tr>' for k, v in chain_rows(report))
+    pem = escape(report.chain.public_key_pem or "(no public key available)")
+    how = ("Re-verify from an export: <code>polyroute audit export --output log.jsonl</code>, then "
+           "<code>polyroute audit verify --file log.jsonl --public-key key.pem --anchor HEAD_SEQ:HEAD_HASH</code> "
+           "with the public key below and the signed head above.")  # fmt: skip
+    return f'<table id="chain">{rows}</table><p>{how}</p><pre class="hash">{pem}</pre>'
+
+
+def _sections(report: EvidenceReport) -> str:
+    items = "".join(
+        f"<tr><td><b>{escape(s.title)}</b><br><span class=muted>{escape(s.source)}</span></td>"
+        f"<td>{escape(s.asks)}</td><td>{escape(', '.join(s.answered_by))}</td><td>{escape(s.not_proven)}</td></tr>"
+        for s in report.sections
+    )
+    head = "<tr><th>Requirement (source)</th><th>What it asks</th><th>Answered by</th><th>Not proven here</th></tr>"
+    return f'<table id="sections"><thead>{head}</thead><tbody>{items}</tbody></table>'
+
+
+def render_html(report: EvidenceReport) -> str:
+    tiles = "".join(f'<div class="tile">{escape(k)}<b>{escape(v)}</b></div>' for k, v in totals_rows(report))
+    figures = "".join(f'<div class="chart">{svg(f)}</div>' for f in charts(report))
+    parts = "".join(f"<h2>{escape(t.title)}</h2>{_table(t)}" for t in tables(report))
+    limits = "".join(f"<li>{escape(text)}</li>" for text in report.not_proven)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Polyroute evidence report</title><style>{CSS}</style></head><body>
+<p class="muted">Polyroute evidence report · generated {report.generated_at:%Y-%m-%d %H:%M:%S} UTC · store
+<code>{escape(report.store)}</code></p>
+<h1>Evidence report: {escape(period(report))}</h1>
+{banner(report.chain.verified, report.chain.reason)}
+<div class="grid" id="totals">{tiles}</div>
+<h2>What regulators ask, and where this report answers</h2>{_sections(report)}
+<h2>Charts</h2>{figures or '<p class="muted">no routed calls in this period</p>'}
+{parts}
+<h2>Chain status (re-verify it yourself)</h2>{_chain(report)}
+<h2>What this report does not prove</h2><ul id="not-proven">{limits}</ul>
+</body></html>
+"""
