@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from polyroute_servers.toolkit import PolyrouteServer
 
 log = logging.getLogger("polyroute.http")
-MCP_PATH, HEALTH_PATH = "/mcp", "/healthz"
+MCP_PATH, HEALTH_PATH, DASHBOARD_PATH = "/mcp", "/healthz", "/dashboard"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -92,6 +92,7 @@ class Gate:
         self.security = TransportSecurityMiddleware(security)
         self.grants = tuple(grants)
         self.oauth = oauth
+        self.dashboard: ASGIApp | None = None  # /dashboard (dashboard.py): authenticates through this gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,6 +108,9 @@ class Gate:
         refusal = await self.security.validate_request(request, is_post=False)
         if refusal is not None:
             await refusal(scope, receive, send)
+            return
+        if self.dashboard is not None and scope["path"].startswith(DASHBOARD_PATH):
+            await self.dashboard(scope, receive, send)
             return
         if not self.grants and self.oauth is None:
             await self.app(scope, receive, send)
@@ -126,6 +130,10 @@ class Gate:
             await self.app(scope, receive, send)
         finally:
             auth_context_var.reset(reset)
+
+    async def authenticate(self, header: str | None) -> AuthenticatedUser | Response:
+        """The bearer-token check (static grants, then OAuth), also for the dashboard's login form."""
+        return await self._authenticate(header)
 
     async def _authenticate(self, header: str | None) -> AuthenticatedUser | Response:
         scheme, _, token = (header or "").partition(" ")
@@ -155,7 +163,11 @@ def build_http_app(
     inner = server.streamable_http_app(
         streamable_http_path=MCP_PATH, stateless_http=True, transport_security=security, host=host
     )
-    return Gate(StatelessGuard(inner, path=MCP_PATH), security=security, grants=grants, oauth=oauth)
+    gate = Gate(StatelessGuard(inner, path=MCP_PATH), security=security, grants=grants, oauth=oauth)
+    from polyroute_servers.dashboard import Dashboard
+
+    gate.dashboard = Dashboard(server.app, gate, open_access=not grants and oauth is None)
+    return gate
 
 
 def _oauth(server: PolyrouteServer, app: App) -> OAuthResource | None:

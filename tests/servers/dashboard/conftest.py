@@ -1,0 +1,16 @@
+"""The dashboard tests share one served suite with real routed calls (see dashboard_serving.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from dashboard_serving import Site, site
+
+from polyroute.testing import FakeProviders
+
+
+@pytest.fixture
+def served(provider_env: FakeProviders) -> Iterator[Site]:
+    with site() as running:
+        yield running
