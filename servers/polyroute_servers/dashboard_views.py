@@ -9,12 +9,14 @@ from urllib.parse import quote
 
 from polyroute.audit.event import AuditEvent
 from polyroute.audit.receipt import Receipt
+from polyroute.budget import usd
 from polyroute_servers.dashboard_data import Snapshot
 from polyroute_servers.reporting.html import banner
 from polyroute_servers.reporting.style import CSS
 from polyroute_servers.reporting.tables import money
 
 BASE = "/dashboard"
+NO_PROVIDER = "(none: refused)"
 
 
 def page(title: str, body: str, principal: str | None = None) -> str:
@@ -66,7 +68,7 @@ def _calls(events: list[AuditEvent], table_id: str) -> str:
 
 
 def _spend(snap: Snapshot) -> str:
-    rows = [(escape(r.key or "-"), str(r.events), str(r.input_tokens), str(r.output_tokens), escape(money(r.cost_usd)),
+    rows = [(escape(r.key or NO_PROVIDER), str(r.events), str(r.input_tokens), str(r.output_tokens), escape(money(r.cost_usd)),
              str(r.outcome_unknown)) for r in snap.spend]  # fmt: skip
     total = sum((r.cost_usd for r in snap.spend), start=0 * snap.spend[0].cost_usd) if snap.spend else None
     head = f'<p>Total today: <b id="spend-total">{escape(money(total))}</b></p>' if total is not None else ""
@@ -75,9 +77,9 @@ def _spend(snap: Snapshot) -> str:
 
 
 def _budgets(snap: Snapshot) -> str:
-    rows = [(escape(b.status.scope), escape(f"{b.status.period} ({b.status.period_key})"), escape(money(b.status.limit_usd)),
-             escape(money(b.status.spent_usd)), escape(money(b.status.reserved_usd)),
-             escape(money(max(b.status.remaining_usd, 0 * b.status.remaining_usd))), f"{b.resets_at:%Y-%m-%d %H:%M}")
+    rows = [(escape(b.status.scope), escape(f"{b.status.period} ({b.status.period_key})"), escape(usd(b.status.limit_usd)),
+             escape(usd(b.status.spent_usd)), escape(usd(b.status.reserved_usd)),
+             escape(usd(max(b.status.remaining_usd, 0 * b.status.remaining_usd))), f"{b.resets_at:%Y-%m-%d %H:%M}")
             for b in snap.budgets]  # fmt: skip
     headers = ("Budget", "Period", "Limit", "Spent", "Reserved (in flight)", "Headroom", "Resets (UTC)")
     return _rows(headers, rows, "budgets", "no budgets configured")

@@ -4,6 +4,7 @@ the budget, one by the residency policy, and an intent left without its outcome.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +20,14 @@ from polyroute.types import CompletionRequest
 
 PROMPT = "Summarise the attached memo in two sentences."
 BUDGETS = [Budget(scope="principal:local:capped", period="day", limit_usd=Decimal("0.0000001"))]
+
+
+@dataclass
+class Logged:
+    """An App whose log holds the calls below, and their receipt ids by outcome."""
+
+    app: App
+    receipts: dict[str, list[str]]
 
 
 def report_app(fakes: FakeProviders, data_dir: Path) -> App:

@@ -13,6 +13,6 @@ code,.hash{font-family:ui-monospace,monospace;font-size:.85em;word-break:break-a
 grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:.6rem}.tile{background:#f9fafb;border:1px solid
 #e5e7eb;border-radius:6px;padding:.6rem}.tile b{display:block;font-size:1.3rem}.chart svg{max-width:100%;height:auto}
 nav{display:flex;gap:1rem;align-items:center;justify-content:space-between}nav form{margin:0}
-button,input{font:inherit;padding:.35rem .6rem}.error{color:#991b1b}td.state-open{color:#b91c1c;font-weight:600}
+button,input{font:inherit;padding:.35rem .6rem}.error{color:#991b1b}td a{word-break:break-all}td.state-open{color:#b91c1c;font-weight:600}
 @media print{body{margin:0}.chart{break-inside:avoid}}
 """

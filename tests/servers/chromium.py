@@ -1,0 +1,55 @@
+"""Debian's headless Chromium driven by selenium through /usr/bin/chromedriver (never a downloaded
+driver: selenium's own manager is bypassed by naming both binaries). Absent → the test skips with a
+notice, unless POLYROUTE_REQUIRE_CHROMIUM=1 (set by .ci/run), which makes it a failure."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DRIVER = "/usr/bin/chromedriver"
+FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage",
+         "--window-size=1280,1500", "--hide-scrollbars")  # fmt: skip
+
+
+def chromium_binary() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def require_chromium() -> str:
+    """The chromium binary; skips (or fails under POLYROUTE_REQUIRE_CHROMIUM=1) when it or the driver is absent."""
+    binary = chromium_binary()
+    if binary is None or not Path(DRIVER).exists():
+        reason = "browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        if os.environ.get("POLYROUTE_REQUIRE_CHROMIUM") == "1":
+            pytest.fail(reason + " (POLYROUTE_REQUIRE_CHROMIUM=1)", pytrace=False)
+        pytest.skip(reason)
+    pytest.importorskip("selenium", reason="browser tests need selenium (the `test` extra)")
+    return binary
+
+
+@contextmanager
+def chromium(profile: Path, *, javascript: bool = False) -> Iterator[Any]:
+    """A fresh headless browser with its own profile; JavaScript off unless asked for."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = require_chromium()
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
