@@ -9,6 +9,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from chromium import terminal_notice
 from report_fixtures import Logged, report_app, routed_calls
 
 from polyroute.testing import FakeProviders
@@ -57,3 +58,7 @@ def written_log(fakes: FakeProviders, monkeypatch: pytest.MonkeyPatch) -> dict[s
         return anyio.run(write)
     finally:
         fakes.clear()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminal_notice(terminalreporter)

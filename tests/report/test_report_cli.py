@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sqlite3
@@ -13,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from chromium import skip_or_fail
 
 from polyroute.settings import load_settings
 from polyroute.audit.store import sqlite_path
@@ -69,10 +69,7 @@ def test_bad_periods_are_usage_errors(written_log: dict[str, list[str]], tmp_pat
 
 def _poppler() -> None:
     if shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None:
-        reason = "the PDF test needs poppler-utils (pdftoppm, pdftotext)"
-        if os.environ.get("POLYROUTE_REQUIRE_CHROMIUM") == "1":
-            pytest.fail(reason + " (POLYROUTE_REQUIRE_CHROMIUM=1)", pytrace=False)
-        pytest.skip(reason)
+        skip_or_fail("the PDF test needs poppler-utils (pdftoppm, pdftotext)")
 
 
 @pytest.mark.slow

@@ -19,6 +19,25 @@ FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-backgroun
          "--window-size=1280,1500", "--hide-scrollbars")  # fmt: skip
 
 
+UNAVAILABLE: list[str] = []  # reasons, printed at the end of the run (terminal_notice)
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip with a notice at the end of the run; fail instead under POLYROUTE_REQUIRE_CHROMIUM=1 (CI)."""
+    if os.environ.get("POLYROUTE_REQUIRE_CHROMIUM") == "1":
+        pytest.fail(reason + " (POLYROUTE_REQUIRE_CHROMIUM=1)", pytrace=False)
+    if reason not in UNAVAILABLE:
+        UNAVAILABLE.append(reason)
+    pytest.skip(reason)
+
+
+def terminal_notice(reporter: pytest.TerminalReporter) -> None:
+    """For conftest's pytest_terminal_summary: say once which browser/PDF tests did not run, and why."""
+    for reason in UNAVAILABLE:
+        reporter.write_line(f"NOTICE: skipped: {reason}", yellow=True)
+    UNAVAILABLE.clear()
+
+
 def chromium_binary() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -27,11 +46,13 @@ def require_chromium() -> str:
     """The chromium binary; skips (or fails under POLYROUTE_REQUIRE_CHROMIUM=1) when it or the driver is absent."""
     binary = chromium_binary()
     if binary is None or not Path(DRIVER).exists():
-        reason = "browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
-        if os.environ.get("POLYROUTE_REQUIRE_CHROMIUM") == "1":
-            pytest.fail(reason + " (POLYROUTE_REQUIRE_CHROMIUM=1)", pytrace=False)
-        pytest.skip(reason)
-    pytest.importorskip("selenium", reason="browser tests need selenium (the `test` extra)")
+        skip_or_fail("browser tests need Debian's chromium and chromium-driver (apt-get install chromium "
+                     "chromium-driver)")
+    try:
+        import selenium  # noqa: F401  # pyright: ignore[reportUnusedImport]
+    except ImportError:
+        skip_or_fail("browser tests need selenium (the `test` extra)")
+    assert binary is not None
     return binary
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from chromium import terminal_notice
 from dashboard_serving import Site, site
 
 from polyroute.testing import FakeProviders
@@ -14,3 +15,7 @@ from polyroute.testing import FakeProviders
 def served(provider_env: FakeProviders) -> Iterator[Site]:
     with site() as running:
         yield running
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminal_notice(terminalreporter)
