@@ -21,7 +21,14 @@ from starlette.types import Receive, Scope, Send
 
 from polyroute_servers.auth import ALL, AUDIT_READ, GOVERNANCE_READ
 from polyroute_servers.dashboard_session import COOKIE, LIFETIME_S, Session, Sessions
-from polyroute_servers.dashboard_views import BASE, dashboard_page, forbidden_page, login_page, page, receipt_page
+from polyroute_servers.dashboard_views import (
+    BASE,
+    dashboard_page,
+    forbidden_page,
+    login_page,
+    page,
+    receipt_page,
+)
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -30,10 +37,11 @@ log = logging.getLogger("polyroute.dashboard")
 NEEDED = frozenset({GOVERNANCE_READ, AUDIT_READ})
 MAX_FORM = 16_384  # a login form is a token; anything bigger is refused before it is read in full
 HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",  # not no-referrer: Chrome then sends `Origin: null`, which the gate refuses
+    # not no-referrer: with it Chrome sends `Origin: null` on the login POST, which the gate refuses
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
@@ -44,7 +52,7 @@ class Authenticator(Protocol):
 
 
 def allowed(scopes: frozenset[str]) -> bool:
-    return ALL in scopes or NEEDED <= scopes
+    return ALL in scopes or scopes >= NEEDED
 
 
 def _html(body: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
@@ -54,7 +62,9 @@ def _html(body: str, status: int = 200, headers: dict[str, str] | None = None) -
 class Dashboard:
     """The ASGI app for every path under /dashboard; the gate has already checked Host and Origin."""
 
-    def __init__(self, app: App, gate: Authenticator, *, open_access: bool, sessions: Sessions | None = None) -> None:
+    def __init__(
+        self, app: App, gate: Authenticator, *, open_access: bool, sessions: Sessions | None = None
+    ) -> None:
         self.app = app
         self.gate = gate
         self.open_access = open_access
@@ -105,9 +115,14 @@ class Dashboard:
             return _html(dashboard_page(await snapshot(self.app, who.principal)))
         if path.startswith(f"{BASE}/receipt/"):
             receipt_id = unquote(path.removeprefix(f"{BASE}/receipt/"))
-            receipt = await find_receipt(self.app.audit, receipt_id) if receipt_id.startswith("evt_") else None
+            receipt = (
+                await find_receipt(self.app.audit, receipt_id) if receipt_id.startswith("evt_") else None
+            )
             if receipt is None:
-                return _html(page("No such receipt", "<p>The audit log has no event with that id.</p>", who.principal), 404)
+                return _html(
+                    page("No such receipt", "<p>The audit log has no event with that id.</p>", who.principal),
+                    404,
+                )
             return _html(receipt_page(receipt, who.principal))
         return _html(page("Not found", "<p>No such dashboard page.</p>", who.principal), 404)
 
@@ -123,12 +138,21 @@ class Dashboard:
         if not allowed(scopes):
             return _html(forbidden_page(user.access_token.client_id), 403)
         expires = user.access_token.expires_at
-        session_id = self.sessions.open(user.access_token.client_id, scopes, float(expires) if expires else None)
+        session_id = self.sessions.open(
+            user.access_token.client_id, scopes, float(expires) if expires else None
+        )
         log.info("dashboard session opened for %s", user.access_token.client_id)
         response = RedirectResponse(BASE, status_code=303, headers=HEADERS)
         secure = not _loopback(request)
-        response.set_cookie(COOKIE, session_id, max_age=int(LIFETIME_S), path=BASE, httponly=True,
-                            samesite="strict", secure=secure)  # fmt: skip
+        response.set_cookie(
+            COOKIE,
+            session_id,
+            max_age=int(LIFETIME_S),
+            path=BASE,
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+        )
         return response
 
 

@@ -64,7 +64,9 @@ class Snapshot:
 
 
 def _budgets(app: App, now: datetime) -> list[BudgetRow]:
-    keys = [BudgetKey(b.scope, b.period, period_key(b.period, now), b.limit_usd) for b in app.settings.budgets]
+    keys = [
+        BudgetKey(b.scope, b.period, period_key(b.period, now), b.limit_usd) for b in app.settings.budgets
+    ]
     if not keys:
         return []
     statuses = app.router.budgets.ledger.totals(keys)
@@ -76,11 +78,17 @@ def _deployments(app: App) -> list[DeploymentRow]:
     for d in app.catalog:
         requests, tokens = health.capacity_used(d.id)
         rpm, tpm = d.limits.requests_per_minute, d.limits.tokens_per_minute
-        rows.append(DeploymentRow(
-            id=d.id, provider=d.provider, state=health.state(d.id), blocked=health.blocked(d.id),
-            latency_ms=health.latency_ms(d), requests_per_minute=f"{requests} / {rpm}" if rpm else f"{requests} / -",
-            tokens_per_minute=f"{tokens} / {tpm}" if tpm else f"{tokens} / -",
-        ))  # fmt: skip
+        rows.append(
+            DeploymentRow(
+                id=d.id,
+                provider=d.provider,
+                state=health.state(d.id),
+                blocked=health.blocked(d.id),
+                latency_ms=health.latency_ms(d),
+                requests_per_minute=f"{requests} / {rpm}" if rpm else f"{requests} / -",
+                tokens_per_minute=f"{tokens} / {tpm}" if tpm else f"{tokens} / -",
+            )
+        )
     return sorted(rows, key=lambda r: (r.state == "closed", r.id))
 
 
@@ -95,16 +103,18 @@ async def chain_check(app: App) -> ChainCheck:
         return ChainCheck(True, "the log is empty")
     signer = load_signer(app.settings, create=False)
     if signer is None or signer.key_id != head.key_id or not head_signature_ok(head, signer.public_key):
-        return ChainCheck(False, f"the latest signed head (event {head.seq}) does not verify with this "
-                          "installation's key")  # fmt: skip
+        return ChainCheck(
+            False, f"the latest signed head (event {head.seq}) does not verify with this installation's key"
+        )
     if await store.hash_at(head.seq) != head.hash:
         return ChainCheck(False, f"event {head.seq} no longer has the hash its signed head names")
     witness = read_witness(app.settings)
     if witness is not None and await store.hash_at(witness.seq) != witness.hash:
         return ChainCheck(False, f"the log no longer holds event {witness.seq} recorded by the witness")
     held = f"; still holds witnessed event {witness.seq}" if witness else ""
-    return ChainCheck(True, f"latest signed head: event {head.seq} by {head.key_id}, signature and hash "
-                      f"check out{held}")  # fmt: skip
+    return ChainCheck(
+        True, f"latest signed head: event {head.seq} by {head.key_id}, signature and hash check out{held}"
+    )
 
 
 async def snapshot(app: App, principal: str) -> Snapshot:
@@ -113,12 +123,16 @@ async def snapshot(app: App, principal: str) -> Snapshot:
     store = app.audit
     recent = [e for e in await store.query(EventQuery(limit=200)) if e.event_type in OUTCOMES][:RECENT]
     return Snapshot(
-        principal=principal, taken_at=now, since=midnight,
+        principal=principal,
+        taken_at=now,
+        since=midnight,
         spend=list(await store.summarize("provider", EventQuery(since=midnight))),
         budgets=await anyio.to_thread.run_sync(_budgets, app, now),
         recent=recent,
         refusals=await store.query(EventQuery(event_type="refusal", limit=10)),
         unknown=await store.query(EventQuery(outcome_unknown=True, limit=10)),
-        deployments=_deployments(app), chain=await chain_check(app),
-        policy_version=app.policy.version, rules=list(app.policy.explain().rules),
-    )  # fmt: skip
+        deployments=_deployments(app),
+        chain=await chain_check(app),
+        policy_version=app.policy.version,
+        rules=list(app.policy.explain().rules),
+    )

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import anyio
 import pytest
-from chromium import terminal_notice
 from report_fixtures import Logged, report_app, routed_calls
+from tests.servers.chromium import terminal_notice
 
 from polyroute.testing import FakeProviders
 

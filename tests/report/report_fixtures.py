@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from routing_fixtures import Clock, make_app
+from tests.routing.routing_fixtures import Clock, make_app
 
 from polyroute.app import App
 from polyroute.audit.event import EventDraft
@@ -37,8 +37,13 @@ def report_app(fakes: FakeProviders, data_dir: Path) -> App:
 
 
 def _request(principal: str, jurisdiction: str, data_class: str, model: str | None = None) -> RouteRequest:
-    return RouteRequest(request=CompletionRequest.from_prompt(PROMPT, max_tokens=50), principal=principal,
-                        jurisdiction=jurisdiction, data_class=data_class, model=model)  # fmt: skip
+    return RouteRequest(
+        request=CompletionRequest.from_prompt(PROMPT, max_tokens=50),
+        principal=principal,
+        jurisdiction=jurisdiction,
+        data_class=data_class,
+        model=model,
+    )
 
 
 async def routed_calls(app: App, fakes: FakeProviders) -> dict[str, list[str]]:
@@ -61,8 +66,14 @@ async def routed_calls(app: App, fakes: FakeProviders) -> dict[str, list[str]]:
             pass
     refused = await app.audit.query(_refusals())
     made["refused"] = [event.id for event in refused]
-    lost = EventDraft(event_type="intent", principal="local:tester", deployment="sa-mid", jurisdiction="SA",
-                      data_class="personal", details={"candidates": [{"deployment": "sa-mid"}]})  # fmt: skip
+    lost = EventDraft(
+        event_type="intent",
+        principal="local:tester",
+        deployment="sa-mid",
+        jurisdiction="SA",
+        data_class="personal",
+        details={"candidates": [{"deployment": "sa-mid"}]},
+    )
     made["unknown"] = [(await app.audit.append(lost)).id]
     return made
 

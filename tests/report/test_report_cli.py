@@ -12,10 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from chromium import skip_or_fail
+from tests.servers.chromium import skip_or_fail
 
-from polyroute.settings import load_settings
 from polyroute.audit.store import sqlite_path
+from polyroute.settings import load_settings
 from polyroute_servers.cli import main
 from polyroute_servers.reporting.tables import money
 
@@ -27,8 +27,12 @@ def _report(tmp_path: Path, form: str, *extra: str) -> tuple[int, Path]:
 
 def _tamper() -> None:
     with sqlite3.connect(sqlite_path(load_settings().audit_url)) as db:
-        assert db.execute("UPDATE events SET body = replace(body, '\"principal\":\"', '\"principal\":\"x') "
-                          "WHERE seq = 2").rowcount == 1  # fmt: skip
+        assert (
+            db.execute(
+                'UPDATE events SET body = replace(body, \'"principal":"\', \'"principal":"x\') WHERE seq = 2'
+            ).rowcount
+            == 1
+        )
 
 
 def test_json_is_the_model_and_agrees_with_the_log(written_log: dict[str, list[str]], tmp_path: Path) -> None:
@@ -40,7 +44,9 @@ def test_json_is_the_model_and_agrees_with_the_log(written_log: dict[str, list[s
     assert document["since"].startswith("2000-01-01T00:00:00")
 
 
-def test_html_is_self_contained_with_its_charts_inline(written_log: dict[str, list[str]], tmp_path: Path) -> None:
+def test_html_is_self_contained_with_its_charts_inline(
+    written_log: dict[str, list[str]], tmp_path: Path
+) -> None:
     code, out = _report(tmp_path, "html")
     page = out.read_text()
     assert code == 0 and "Audit chain verified" in page and page.count("<svg") == 3
@@ -83,8 +89,9 @@ def test_the_pdf_renders_to_pages_whose_text_holds_the_key_figures(
     subprocess.run(["pdftoppm", "-r", "50", "-png", str(out), str(tmp_path / "page")], check=True, timeout=60)
     pages = sorted(tmp_path.glob("page-*.png"))
     assert pages and all(p.read_bytes().startswith(b"\x89PNG") and p.stat().st_size > 5000 for p in pages)
-    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], check=True, capture_output=True, text=True,
-                          timeout=60).stdout  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(out), "-"], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
     assert "Audit chain verified" in text and figures["chain"]["key_id"] in text
     assert money(Decimal(str(figures["totals"]["cost_usd"]))) in text
     assert re.search(rf"Routed calls\s+{figures['totals']['routed_calls']}\b", text)

@@ -25,8 +25,11 @@ async def test_the_figures_are_the_audit_logs_figures(logged: Logged) -> None:
     kinds = Counter(e.event_type for e in events)
     completions = [e for e in events if e.event_type == "completion"]
     assert report.totals.events == len(events) == report.chain.period_events
-    assert (report.totals.completions, report.totals.refusals, report.totals.failures) == (
-        kinds["completion"], kinds["refusal"], kinds["failure"]) == (4, 2, 0)  # fmt: skip
+    assert (
+        (report.totals.completions, report.totals.refusals, report.totals.failures)
+        == (kinds["completion"], kinds["refusal"], kinds["failure"])
+        == (4, 2, 0)
+    )
     assert report.totals.cost_usd == sum((e.cost_usd or Decimal(0) for e in completions), Decimal(0)) > 0
     by_provider = {row.key: row.cost_usd for row in await app.audit.summarize("provider") if row.key}
     spent: Counter[str] = Counter()
@@ -50,10 +53,17 @@ async def test_the_chain_status_lets_anyone_re_verify_the_period(logged: Logged)
     assert (chain.first_seq, chain.first_prev_hash) == (1, "0" * 64)
     assert (chain.last_seq, chain.last_hash) == (last.seq, last.hash)
     assert chain.head_hash == await app.audit.hash_at(chain.head_seq or 0)
-    assert chain.key_id == await app.audit.key_id() and chain.public_key_pem == await app.audit.public_key_pem()
+    assert (
+        chain.key_id == await app.audit.key_id() and chain.public_key_pem == await app.audit.public_key_pem()
+    )
     rules = {r.rule: r for r in report.rules}
     assert any("PDPL" in source for source in rules["SA/personal"].sources)
-    assert {s.id for s in report.sections} == {"eu-ai-act-art-12", "gdpr-art-30", "sa-pdpl-art-29", "ae-pdpl-art-22-23"}
+    assert {s.id for s in report.sections} == {
+        "eu-ai-act-art-12",
+        "gdpr-art-30",
+        "sa-pdpl-art-29",
+        "ae-pdpl-art-22-23",
+    }
 
 
 async def test_a_period_counts_only_its_events_and_an_outcome_after_it_still_closes_its_intent(
@@ -65,10 +75,14 @@ async def test_a_period_counts_only_its_events_and_an_outcome_after_it_still_clo
     intent = next(e for e in events if e.id == outcome.intent_id)
     report = await build_report(app.audit, app.settings, app.policy, since=intent.time, until=outcome.time)
     inside = [e for e in events if intent.time <= e.time < outcome.time]
-    assert report.totals.events == len(inside) >= 1  # by event time (a queued append may commit out of time order)
+    assert (
+        report.totals.events == len(inside) >= 1
+    )  # by event time (a queued append may commit out of time order)
     assert (report.chain.first_seq, report.chain.last_seq) == (inside[0].seq, inside[-1].seq)
     assert intent.id not in {u.receipt_id for u in report.outcome_unknown}
-    later = await build_report(app.audit, app.settings, app.policy, since=events[-1].time + timedelta(seconds=1))
+    later = await build_report(
+        app.audit, app.settings, app.policy, since=events[-1].time + timedelta(seconds=1)
+    )
     assert later.totals.events == 0 and later.chain.verified and later.chain.first_seq is None
 
 
@@ -77,7 +91,9 @@ async def test_a_tampered_log_is_reported_as_failed_verification(logged: Logged)
     path = sqlite_path(app.settings.audit_url)
     await app.audit.aclose()
     with sqlite3.connect(path) as db:
-        changed = db.execute("UPDATE events SET body = replace(body, '\"principal\":\"', '\"principal\":\"x') WHERE seq = 3")
+        changed = db.execute(
+            'UPDATE events SET body = replace(body, \'"principal":"\', \'"principal":"x\') WHERE seq = 3'
+        )
         assert changed.rowcount == 1
     report = await build_report(app.audit, app.settings, app.policy)
     assert not report.chain.verified and report.chain.reason

@@ -14,9 +14,18 @@ from typing import Any
 import pytest
 
 DRIVER = "/usr/bin/chromedriver"
-FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage",
-         "--window-size=1280,1500", "--hide-scrollbars")  # fmt: skip
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1500",
+    "--hide-scrollbars",
+)
 
 
 UNAVAILABLE: list[str] = []  # reasons, printed at the end of the run (terminal_notice)
@@ -43,11 +52,13 @@ def chromium_binary() -> str | None:
 
 
 def require_chromium() -> str:
-    """The chromium binary; skips (or fails under POLYROUTE_REQUIRE_CHROMIUM=1) when it or the driver is absent."""
+    """The chromium binary; skips (fails under POLYROUTE_REQUIRE_CHROMIUM=1) without it or its driver."""
     binary = chromium_binary()
     if binary is None or not Path(DRIVER).exists():
-        skip_or_fail("browser tests need Debian's chromium and chromium-driver (apt-get install chromium "
-                     "chromium-driver)")
+        skip_or_fail(
+            "browser tests need Debian's chromium and chromium-driver (apt-get install chromium "
+            "chromium-driver)"
+        )
     try:
         import selenium  # noqa: F401  # pyright: ignore[reportUnusedImport]
     except ImportError:

@@ -20,15 +20,25 @@ from polyroute.app import App
 from polyroute.settings import Budget, load_settings
 from polyroute_servers.auth import Grant, digest
 
-ADMIN, READER, ROUTER, CAPPED = "admin-token-0123456789", "reader-token-0123456789", "router-token-012345", "capped-token-0123456"
+ADMIN, READER, ROUTER, CAPPED = (
+    "admin-token-0123456789",
+    "reader-token-0123456789",
+    "router-token-012345",
+    "capped-token-0123456",
+)
 GRANTS = (
     Grant("admin", digest(ADMIN), frozenset({"*"})),
     Grant("auditor", digest(READER), frozenset({"governance:read", "audit:read"})),
     Grant("agent", digest(ROUTER), frozenset({"route"})),
     Grant("capped", digest(CAPPED), frozenset({"route"})),
-)  # fmt: skip
+)
 COMPLETE = {"prompt": "hello", "model": "claude-sonnet-4-6", "jurisdiction": "US", "data_class": "public"}
-DENIED = {"prompt": "hello", "model": "claude-sonnet-4-6", "jurisdiction": "SA", "data_class": "government_secret"}
+DENIED = {
+    "prompt": "hello",
+    "model": "claude-sonnet-4-6",
+    "jurisdiction": "SA",
+    "data_class": "government_secret",
+}
 
 
 @dataclass
@@ -39,8 +49,10 @@ class Site:
 
 
 def make_app() -> App:
-    budgets = [Budget(scope="principal:http:capped", period="day", limit_usd=Decimal("0.0000001")),
-               Budget(scope="team:ops", period="month", limit_usd=Decimal("25"))]  # fmt: skip
+    budgets = [
+        Budget(scope="principal:http:capped", period="day", limit_usd=Decimal("0.0000001")),
+        Budget(scope="team:ops", period="month", limit_usd=Decimal("25")),
+    ]
     settings = load_settings().model_copy(update={"budgets": budgets, "teams": {"ops": ["http:agent"]}})
     return App(settings, principal="local:tester")
 
@@ -57,7 +69,9 @@ def routed_calls(base: str) -> dict[str, list[str]]:
     """Two completions, then a budget refusal and a residency refusal; receipt ids by outcome."""
     done = anyio.run(_calls, base, ROUTER, [COMPLETE, COMPLETE, DENIED])
     refused = anyio.run(_calls, base, CAPPED, [COMPLETE])
-    completed = [str(r.structured_content["receipt_id"]) for r in done if not r.is_error and r.structured_content]
+    completed = [
+        str(r.structured_content["receipt_id"]) for r in done if not r.is_error and r.structured_content
+    ]
     assert len(completed) == 2, done
     assert all(r.is_error for r in [done[2], *refused])
     return {"completed": completed}

@@ -11,7 +11,6 @@ from polyroute_servers.reporting.style import CSS
 from polyroute_servers.reporting.tables import Table, chain_rows, period, tables, totals_rows
 
 
-
 def _table(table: Table) -> str:
     if not table.rows:
         return f'<p class="muted">{escape(table.empty)}</p>'
@@ -22,27 +21,37 @@ def _table(table: Table) -> str:
 
 def banner(verified: bool, reason: str | None) -> str:
     if verified:
-        return '<div class="banner ok" id="chain-status">Audit chain verified: signed heads and hashes check out.</div>'
-    return (f'<div class="banner bad" id="chain-status" role="alert">VERIFICATION FAILED — do not rely on '
-            f"the figures below: {escape(reason or 'unknown reason')}</div>")  # fmt: skip
+        said = "Audit chain verified: signed heads and hashes check out."
+        return f'<div class="banner ok" id="chain-status">{said}</div>'
+    return (
+        f'<div class="banner bad" id="chain-status" role="alert">VERIFICATION FAILED — do not rely on '
+        f"the figures below: {escape(reason or 'unknown reason')}</div>"
+    )
 
 
 def _chain(report: EvidenceReport) -> str:
-    rows = "".join(f'<tr><th>{escape(k)}</th><td class="hash">{escape(v)}</td></tr>' for k, v in chain_rows(report))
+    rows = "".join(
+        f'<tr><th>{escape(k)}</th><td class="hash">{escape(v)}</td></tr>' for k, v in chain_rows(report)
+    )
     pem = escape(report.chain.public_key_pem or "(no public key available)")
-    how = ("Re-verify from an export: <code>polyroute audit export --output log.jsonl</code>, then "
-           "<code>polyroute audit verify --file log.jsonl --public-key key.pem --anchor HEAD_SEQ:HEAD_HASH</code> "
-           "with the public key below and the signed head above.")  # fmt: skip
+    how = (
+        "Re-verify from an export: <code>polyroute audit export --output log.jsonl</code>, then "
+        "<code>polyroute audit verify --file log.jsonl --public-key key.pem "
+        "--anchor HEAD_SEQ:HEAD_HASH</code> "
+        "with the public key below and the signed head above."
+    )
     return f'<table id="chain">{rows}</table><p>{how}</p><pre class="hash">{pem}</pre>'
 
 
 def _sections(report: EvidenceReport) -> str:
     items = "".join(
         f"<tr><td><b>{escape(s.title)}</b><br><span class=muted>{escape(s.source)}</span></td>"
-        f"<td>{escape(s.asks)}</td><td>{escape(', '.join(s.answered_by))}</td><td>{escape(s.not_proven)}</td></tr>"
+        f"<td>{escape(s.asks)}</td><td>{escape(', '.join(s.answered_by))}</td>"
+        f"<td>{escape(s.not_proven)}</td></tr>"
         for s in report.sections
     )
-    head = "<tr><th>Requirement (source)</th><th>What it asks</th><th>Answered by</th><th>Not proven here</th></tr>"
+    names = ("Requirement (source)", "What it asks", "Answered by", "Not proven here")
+    head = "<tr>" + "".join(f"<th>{name}</th>" for name in names) + "</tr>"
     return f'<table id="sections"><thead>{head}</thead><tbody>{items}</tbody></table>'
 
 
@@ -52,7 +61,8 @@ def render_html(report: EvidenceReport) -> str:
     parts = "".join(f"<h2>{escape(t.title)}</h2>{_table(t)}" for t in tables(report))
     limits = "".join(f"<li>{escape(text)}</li>" for text in report.not_proven)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Polyroute evidence report</title><style>{CSS}</style></head><body>
 <p class="muted">Polyroute evidence report · generated {report.generated_at:%Y-%m-%d %H:%M:%S} UTC · store
 <code>{escape(report.store)}</code></p>

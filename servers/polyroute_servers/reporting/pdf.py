@@ -17,8 +17,13 @@ def _grid(rows: list[tuple[str, ...]], style: Any, widths: list[float] | None = 
 
     cells = [[Paragraph(_safe(c), style) for c in row] for row in rows]
     grid = Grid(cells, colWidths=widths, repeatRows=1)
-    grid.setStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.lightgrey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                   ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)])  # fmt: skip
+    grid.setStyle(
+        [
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+        ]
+    )
     return grid
 
 
@@ -47,26 +52,52 @@ def render_pdf(report: EvidenceReport) -> bytes:
 
     styles = getSampleStyleSheet()
     small = ParagraphStyle("small", parent=styles["BodyText"], fontSize=7.5, leading=9)
-    verdict = ParagraphStyle("verdict", parent=styles["Heading2"], borderPadding=6, borderWidth=2,
-                             textColor=colors.darkgreen if report.chain.verified else colors.darkred,
-                             borderColor=colors.green if report.chain.verified else colors.red)  # fmt: skip
-    said = "Audit chain verified: signed heads and hashes check out." if report.chain.verified else (
-        f"VERIFICATION FAILED - do not rely on the figures below: {report.chain.reason}")  # fmt: skip
-    flow: list[Any] = [Paragraph(f"Evidence report: {_safe(period(report))}", styles["Title"]),
-                       Paragraph(_safe(said), verdict), Spacer(1, 4 * mm),
-                       _grid([("Figure", "Value"), *totals_rows(report)], small, [60 * mm, 60 * mm]),
-                       Paragraph("What regulators ask, and where this report answers", styles["Heading2"]),
-                       _grid([("Requirement (source)", "What it asks", "Not proven here"),
-                              *[(f"{s.title} ({s.source})", s.asks, s.not_proven) for s in report.sections]], small)]  # fmt: skip
+    verdict = ParagraphStyle(
+        "verdict",
+        parent=styles["Heading2"],
+        borderPadding=6,
+        borderWidth=2,
+        textColor=colors.darkgreen if report.chain.verified else colors.darkred,
+        borderColor=colors.green if report.chain.verified else colors.red,
+    )
+    said = (
+        "Audit chain verified: signed heads and hashes check out."
+        if report.chain.verified
+        else (f"VERIFICATION FAILED - do not rely on the figures below: {report.chain.reason}")
+    )
+    flow: list[Any] = [
+        Paragraph(f"Evidence report: {_safe(period(report))}", styles["Title"]),
+        Paragraph(_safe(said), verdict),
+        Spacer(1, 4 * mm),
+        _grid([("Figure", "Value"), *totals_rows(report)], small, [60 * mm, 60 * mm]),
+        Paragraph("What regulators ask, and where this report answers", styles["Heading2"]),
+        _grid(
+            [
+                ("Requirement (source)", "What it asks", "Not proven here"),
+                *[(f"{s.title} ({s.source})", s.asks, s.not_proven) for s in report.sections],
+            ],
+            small,
+        ),
+    ]
     for figure in charts(report):
         flow.append(Image(io.BytesIO(png(figure)), width=170 * mm, height=69 * mm))
     for table in tables(report):
         flow += _table(table, styles, small)
-    flow += [Paragraph("Chain status (re-verify it yourself)", styles["Heading2"]),
-             _grid([("Item", "Value"), *chain_rows(report)], small, [50 * mm, 120 * mm]),
-             Paragraph("What this report does not prove", styles["Heading2"]),
-             *[Paragraph(f"- {_safe(text)}", small) for text in report.not_proven]]  # fmt: skip
+    flow += [
+        Paragraph("Chain status (re-verify it yourself)", styles["Heading2"]),
+        _grid([("Item", "Value"), *chain_rows(report)], small, [50 * mm, 120 * mm]),
+        Paragraph("What this report does not prove", styles["Heading2"]),
+        *[Paragraph(f"- {_safe(text)}", small) for text in report.not_proven],
+    ]
     out = io.BytesIO()
-    SimpleDocTemplate(out, pagesize=A4, title="Polyroute evidence report", author="Polyroute",
-                      leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm, bottomMargin=16 * mm).build(flow)  # fmt: skip
+    SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        title="Polyroute evidence report",
+        author="Polyroute",
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=16 * mm,
+    ).build(flow)
     return out.getvalue()

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from polyroute.audit.event import VerifyResult
 from polyroute.audit.store import AuditStore
@@ -55,14 +54,15 @@ class _Span:
         self.last_seq, self.last_hash = int(event["seq"]), hash_
 
 
-async def _stream(store: AuditStore, tally: Tally, span: _Span, since: datetime | None,
-                  until: datetime | None) -> None:  # fmt: skip
+async def _stream(
+    store: AuditStore, tally: Tally, span: _Span, since: datetime | None, until: datetime | None
+) -> None:
     """Read the export once: events in [since, until) are tallied; later outcomes close intents."""
     async for line in store.export_lines():
         record: Any = json.loads(line)
         if not isinstance(record, dict) or record.get("type") != "event":  # pyright: ignore[reportUnknownMemberType]
             continue
-        event: dict[str, Any] = record["event"]
+        event = cast(dict[str, Any], record["event"])
         moment = datetime.fromisoformat(str(event["time"]))
         if until is not None and moment >= until:
             tally.resolve(event)
@@ -74,19 +74,31 @@ async def _stream(store: AuditStore, tally: Tally, span: _Span, since: datetime 
 def _witness(result: VerifyResult) -> str:
     if result.witness_seq is not None:
         held = "still holds" if result.ok else "was checked against"
-        return f"the log {held} event {result.witness_seq} (hash {result.witness_hash}) recorded by the witness"
+        return (
+            f"the log {held} event {result.witness_seq} (hash {result.witness_hash}) recorded by the witness"
+        )
     return "no witness recorded before this verification (this one is now recorded when it passed)"
 
 
 def _chain(result: VerifyResult, span: _Span, period_events: int, pem: str | None) -> ChainStatus:
     first = span.first or {}
     return ChainStatus(
-        verified=result.ok, reason=result.reason, events_checked=result.events_checked,
-        signatures_checked=result.signatures_checked, period_events=period_events,
-        first_seq=first.get("seq"), first_hash=span.first_hash, first_prev_hash=first.get("prev_hash"),
-        last_seq=span.last_seq, last_hash=span.last_hash, head_seq=result.head_seq,
-        head_hash=result.head_hash, key_id=result.key_id, public_key_pem=pem, witness=_witness(result),
-    )  # fmt: skip
+        verified=result.ok,
+        reason=result.reason,
+        events_checked=result.events_checked,
+        signatures_checked=result.signatures_checked,
+        period_events=period_events,
+        first_seq=first.get("seq"),
+        first_hash=span.first_hash,
+        first_prev_hash=first.get("prev_hash"),
+        last_seq=span.last_seq,
+        last_hash=span.last_hash,
+        head_seq=result.head_seq,
+        head_hash=result.head_hash,
+        key_id=result.key_id,
+        public_key_pem=pem,
+        witness=_witness(result),
+    )
 
 
 def _rules(tally: Tally, policy: Policy) -> list[RuleRow]:
@@ -97,32 +109,57 @@ def _rules(tally: Tally, policy: Policy) -> list[RuleRow]:
         found = policy.rule_for(jurisdiction, data_class) if version == policy.version else None
         if found is not None:
             sources = list(found.citations)
-        rows.append(RuleRow(policy_version=version, rule=rule, calls=calls,
-                            refused=tally.rules_refused[(version, rule)], sources=sources))  # fmt: skip
+        rows.append(
+            RuleRow(
+                policy_version=version,
+                rule=rule,
+                calls=calls,
+                refused=tally.rules_refused[(version, rule)],
+                sources=sources,
+            )
+        )
     return rows
 
 
 def _spend(tally: Tally) -> list[SpendRow]:
     return [
-        SpendRow(provider=provider, model=model, team=team, calls=row[0], input_tokens=row[1],
-                 output_tokens=row[2], estimated_usd=row[3], cost_usd=row[4], estimate_error_usd=row[4] - row[3])
+        SpendRow(
+            provider=provider,
+            model=model,
+            team=team,
+            calls=row[0],
+            input_tokens=row[1],
+            output_tokens=row[2],
+            estimated_usd=row[3],
+            cost_usd=row[4],
+            estimate_error_usd=row[4] - row[3],
+        )
         for (provider, model, team), row in sorted(tally.spend.items())
-    ]  # fmt: skip
+    ]
 
 
 def _totals(tally: Tally) -> Totals:
     return Totals(
-        events=tally.events, routed_calls=sum(tally.kinds[k] for k in ("completion", "failure", "refusal")),
-        completions=tally.kinds["completion"], failures=tally.kinds["failure"], refusals=tally.kinds["refusal"],
-        outcome_unknown=len(tally.open_intents), residency_mismatches=len(tally.mismatches),
-        cost_usd=tally.cost, estimated_usd=tally.estimated,
-    )  # fmt: skip
+        events=tally.events,
+        routed_calls=sum(tally.kinds[k] for k in ("completion", "failure", "refusal")),
+        completions=tally.kinds["completion"],
+        failures=tally.kinds["failure"],
+        refusals=tally.kinds["refusal"],
+        outcome_unknown=len(tally.open_intents),
+        residency_mismatches=len(tally.mismatches),
+        cost_usd=tally.cost,
+        estimated_usd=tally.estimated,
+    )
 
 
 async def build_report(
-    store: AuditStore, settings: Settings, policy: Policy, *,
-    since: datetime | None = None, until: datetime | None = None,
-) -> EvidenceReport:  # fmt: skip
+    store: AuditStore,
+    settings: Settings,
+    policy: Policy,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> EvidenceReport:
     """The report for [since, until) (either open-ended); verifies the whole log first (and moves the
     witness forward when it passes, as `polyroute audit verify` does)."""
     result = await verify_store(store, settings)
@@ -133,20 +170,39 @@ async def build_report(
     tally, span = Tally(settings.teams_of, bucketing(since, until)), _Span()
     await _stream(store, tally, span, since, until)
     principals = [
-        PrincipalRow(principal=p, teams=settings.teams_of(p), calls=n, refusals=tally.principal_refusals[p],
-                     cost_usd=tally.principal_cost[p])
+        PrincipalRow(
+            principal=p,
+            teams=settings.teams_of(p),
+            calls=n,
+            refusals=tally.principal_refusals[p],
+            cost_usd=tally.principal_cost[p],
+        )
         for p, n in sorted(tally.principal_calls.items())
-    ]  # fmt: skip
+    ]
     return EvidenceReport(
-        generated_at=datetime.now(UTC), since=since, until=until, store=store_name(settings),
-        policy_in_force=policy.version, chain=_chain(result, span, tally.events, pem), totals=_totals(tally),
-        processing=[ProcessingRow(jurisdiction=k[0], data_class=k[1], processing_country=k[2], provider=k[3],
-                                  calls=n) for k, n in sorted(tally.processing.items())],
-        rules=_rules(tally, policy), principals=principals,
-        refusals=[RefusalRow(reason=r, count=n, example=tally.refusal_example[r])
-                  for r, n in tally.refusals.most_common()],
-        mismatches=tally.mismatches, outcome_unknown=sorted(tally.open_intents.values(), key=lambda u: u.time),
+        generated_at=datetime.now(UTC),
+        since=since,
+        until=until,
+        store=store_name(settings),
+        policy_in_force=policy.version,
+        chain=_chain(result, span, tally.events, pem),
+        totals=_totals(tally),
+        processing=[
+            ProcessingRow(jurisdiction=k[0], data_class=k[1], processing_country=k[2], provider=k[3], calls=n)
+            for k, n in sorted(tally.processing.items())
+        ],
+        rules=_rules(tally, policy),
+        principals=principals,
+        refusals=[
+            RefusalRow(reason=r, count=n, example=tally.refusal_example[r])
+            for r, n in tally.refusals.most_common()
+        ],
+        mismatches=tally.mismatches,
+        outcome_unknown=sorted(tally.open_intents.values(), key=lambda u: u.time),
         spend=_spend(tally),
-        spend_over_time=[SpendPoint(bucket=b, provider=p, cost_usd=c) for (b, p), c in sorted(tally.over_time.items())],
-        sections=list(SECTIONS), not_proven=list(NOT_PROVEN),
-    )  # fmt: skip
+        spend_over_time=[
+            SpendPoint(bucket=b, provider=p, cost_usd=c) for (b, p), c in sorted(tally.over_time.items())
+        ],
+        sections=list(SECTIONS),
+        not_proven=list(NOT_PROVEN),
+    )

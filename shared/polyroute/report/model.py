@@ -16,8 +16,10 @@ class ProcessingRow(BaseModel):
 
     jurisdiction: str
     data_class: str
-    processing_country: str = Field(description="the provider's reported inference location, else the "
-                                    "deployment's declared processing locations")  # fmt: skip
+    processing_country: str = Field(
+        description="the provider's reported inference location, else the "
+        "deployment's declared processing locations"
+    )
     provider: str
     calls: int
 
@@ -29,8 +31,10 @@ class RuleRow(BaseModel):
     rule: str = Field(description="jurisdiction/data_class")
     calls: int
     refused: int
-    sources: list[str] = Field(description="the rule's citations when this version is the one in force; "
-                               "empty when the report cannot know them")  # fmt: skip
+    sources: list[str] = Field(
+        description="the rule's citations when this version is the one in force; "
+        "empty when the report cannot know them"
+    )
 
 
 class PrincipalRow(BaseModel):
@@ -95,7 +99,9 @@ class ChainStatus(BaseModel):
     period_events: int
     first_seq: int | None = None
     first_hash: str | None = None
-    first_prev_hash: str | None = Field(default=None, description="the hash the period's first event links to")
+    first_prev_hash: str | None = Field(
+        default=None, description="the hash the period's first event links to"
+    )
     last_seq: int | None = None
     last_hash: str | None = None
     head_seq: int | None = Field(default=None, description="the latest signed head, verified")

@@ -50,8 +50,7 @@ SECTIONS: tuple[Section, ...] = (
         asks="Transfers outside the UAE to countries with adequate protection (Art. 22), and otherwise only "
         "in the listed cases such as contract, consent or cooperation (Art. 23).",
         answered_by=["processing", "rules", "refusals", "mismatches"],
-        source="UAE Federal Decree-Law No. 45 of 2021 on the Protection of Personal Data, Articles 22 "
-        "and 23",
+        source="UAE Federal Decree-Law No. 45 of 2021 on the Protection of Personal Data, Articles 22 and 23",
         not_proven="Adequacy of the destination or the case under Art. 23 that applies: those are legal "
         "assessments encoded (or not) in the residency policy the report names.",
     ),

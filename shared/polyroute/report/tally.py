@@ -90,8 +90,10 @@ class Tally:
 
     def _outcome(self, kind: str, event: dict[str, Any], time: datetime) -> None:
         principal = str(event.get("principal"))
-        rule = (str(event.get("policy_version") or "unknown"),
-                f"{event.get('jurisdiction') or '?'}/{event.get('data_class') or '?'}")  # fmt: skip
+        rule = (
+            str(event.get("policy_version") or "unknown"),
+            f"{event.get('jurisdiction') or '?'}/{event.get('data_class') or '?'}",
+        )
         self.rules[rule] += 1
         self.principal_calls[principal] += 1
         if kind == "refusal":
@@ -123,8 +125,13 @@ class Tally:
             row[4] += cost
         details: dict[str, Any] = event.get("details") or {}
         if details.get("residency_mismatch"):
-            self.mismatches.append(MismatchRow(
-                receipt_id=str(event.get("intent_id") or event["id"]), time=time,
-                deployment=str(event.get("deployment")), inference_geo=event.get("inference_geo"),
-                jurisdiction=event.get("jurisdiction"), data_class=event.get("data_class"),
-            ))  # fmt: skip
+            self.mismatches.append(
+                MismatchRow(
+                    receipt_id=str(event.get("intent_id") or event["id"]),
+                    time=time,
+                    deployment=str(event.get("deployment")),
+                    inference_geo=event.get("inference_geo"),
+                    jurisdiction=event.get("jurisdiction"),
+                    data_class=event.get("data_class"),
+                )
+            )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from chromium import terminal_notice
 from dashboard_serving import Site, site
+from tests.servers.chromium import terminal_notice
 
 from polyroute.testing import FakeProviders
 

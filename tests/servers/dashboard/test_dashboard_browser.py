@@ -13,10 +13,10 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from chromium import chromium, require_chromium
 from dashboard_serving import ADMIN, READER, Site
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from tests.servers.chromium import chromium, require_chromium
 
 from polyroute_servers.dashboard_views import NO_PROVIDER
 from polyroute_servers.reporting.tables import money
@@ -73,8 +73,12 @@ def test_sign_in_read_the_spend_and_open_a_refusals_receipt(served: Site, tmp_pa
         assert len(shown) == len(expected["rows"]) >= 1
         for row in expected["rows"]:
             cost = money(Decimal(str(row["cost_usd"])))
-            assert shown[row["key"] or NO_PROVIDER][1:5] == [str(row["events"]), str(row["input_tokens"]),
-                                              str(row["output_tokens"]), cost]  # fmt: skip
+            assert shown[row["key"] or NO_PROVIDER][1:5] == [
+                str(row["events"]),
+                str(row["input_tokens"]),
+                str(row["output_tokens"]),
+                cost,
+            ]
         total = sum((Decimal(str(row["cost_usd"])) for row in expected["rows"]), Decimal(0))
         assert driver.find_element(By.ID, "spend-total").text == money(total)
         assert "verified" in driver.find_element(By.ID, "chain-status").text

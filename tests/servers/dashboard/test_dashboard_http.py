@@ -66,5 +66,7 @@ def test_login_opens_a_session_whose_cookie_is_not_the_token_and_logout_ends_it(
 
 def test_a_cross_site_login_post_is_refused_by_the_gate(served: Site) -> None:
     with httpx2.Client(base_url=served.base, trust_env=False, timeout=20) as http:
-        forged = http.post("/dashboard/login", data={"token": ADMIN}, headers={"Origin": "https://evil.example"})
+        forged = http.post(
+            "/dashboard/login", data={"token": ADMIN}, headers={"Origin": "https://evil.example"}
+        )
     assert forged.status_code == 403 and "set-cookie" not in forged.headers
