@@ -97,3 +97,15 @@ async def test_a_tampered_log_is_reported_as_failed_verification(logged: Logged)
         assert changed.rowcount == 1
     report = await build_report(app.audit, app.settings, app.policy)
     assert not report.chain.verified and report.chain.reason
+
+
+async def test_an_event_tampered_into_nonsense_is_counted_as_unreadable_not_a_crash(logged: Logged) -> None:
+    app = logged.app
+    path = sqlite_path(app.settings.audit_url)
+    await app.audit.aclose()
+    with sqlite3.connect(path) as db:
+        assert db.execute("UPDATE events SET body = '{\"seq\":4}' WHERE seq = 4").rowcount == 1
+        (stored,) = db.execute("SELECT count(*) FROM events").fetchone()
+    report = await build_report(app.audit, app.settings, app.policy)
+    assert not report.chain.verified and report.chain.reason
+    assert report.chain.unreadable_events == 1 and report.totals.events == stored - 1

@@ -30,6 +30,7 @@ def chain_rows(report: EvidenceReport) -> list[tuple[str, str]]:
         ("Events in the log checked", str(chain.events_checked)),
         ("Head signatures checked", str(chain.signatures_checked)),
         ("Events in this period", str(chain.period_events)),
+        ("Events too damaged to count", str(chain.unreadable_events)),
         ("First event (seq, hash)", f"{chain.first_seq} {chain.first_hash or '-'}"),
         ("It links to (prev_hash)", chain.first_prev_hash or "-"),
         ("Last event (seq, hash)", f"{chain.last_seq} {chain.last_hash or '-'}"),

@@ -47,6 +47,7 @@ class _Span:
         self.first_hash: str | None = None
         self.last_seq: int | None = None
         self.last_hash: str | None = None
+        self.unreadable = 0
 
     def add(self, event: dict[str, Any], hash_: str) -> None:
         if self.first is None:
@@ -54,21 +55,36 @@ class _Span:
         self.last_seq, self.last_hash = int(event["seq"]), hash_
 
 
+def _event(line: str) -> tuple[dict[str, Any], str, datetime] | None:
+    """(fields, hash, time) of an event line; None for a head line. ValueError (or KeyError, TypeError)
+    for a line a tampered store made unreadable: the verification has already said what is wrong."""
+    record: Any = json.loads(line)
+    if not isinstance(record, dict) or record.get("type") != "event":  # pyright: ignore[reportUnknownMemberType]
+        return None
+    event = cast(dict[str, Any], record["event"])
+    moment = datetime.fromisoformat(str(event["time"]))
+    if moment.tzinfo is None:
+        raise ValueError("an event time without its offset")
+    return event, str(record["hash"]), moment  # pyright: ignore[reportUnknownArgumentType]
+
+
 async def _stream(
     store: AuditStore, tally: Tally, span: _Span, since: datetime | None, until: datetime | None
 ) -> None:
     """Read the export once: events in [since, until) are tallied; later outcomes close intents."""
     async for line in store.export_lines():
-        record: Any = json.loads(line)
-        if not isinstance(record, dict) or record.get("type") != "event":  # pyright: ignore[reportUnknownMemberType]
-            continue
-        event = cast(dict[str, Any], record["event"])
-        moment = datetime.fromisoformat(str(event["time"]))
-        if until is not None and moment >= until:
-            tally.resolve(event)
-        elif since is None or moment >= since:
-            tally.add(event, moment)
-            span.add(event, str(record["hash"]))  # pyright: ignore[reportUnknownArgumentType, reportUnknownMemberType]
+        try:
+            found = _event(line)
+            if found is None:
+                continue
+            event, hash_, moment = found
+            if until is not None and moment >= until:
+                tally.resolve(event)
+            elif since is None or moment >= since:
+                tally.add(event, moment)
+                span.add(event, hash_)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            span.unreadable += 1
 
 
 def _witness(result: VerifyResult) -> str:
@@ -77,7 +93,9 @@ def _witness(result: VerifyResult) -> str:
         return (
             f"the log {held} event {result.witness_seq} (hash {result.witness_hash}) recorded by the witness"
         )
-    return "no witness recorded before this verification (this one is now recorded when it passed)"
+    if result.ok and result.head_seq is not None:
+        return f"none before this verification, which recorded event {result.head_seq} as the witness"
+    return "none recorded" + ("" if result.ok else " (a failed verification records none)")
 
 
 def _chain(result: VerifyResult, span: _Span, period_events: int, pem: str | None) -> ChainStatus:
@@ -88,6 +106,7 @@ def _chain(result: VerifyResult, span: _Span, period_events: int, pem: str | Non
         events_checked=result.events_checked,
         signatures_checked=result.signatures_checked,
         period_events=period_events,
+        unreadable_events=span.unreadable,
         first_seq=first.get("seq"),
         first_hash=span.first_hash,
         first_prev_hash=first.get("prev_hash"),

@@ -97,6 +97,7 @@ class ChainStatus(BaseModel):
     events_checked: int = Field(description="events in the whole log whose chain was recomputed")
     signatures_checked: int = 0
     period_events: int
+    unreadable_events: int = Field(default=0, description="stored events too damaged to count (tampering)")
     first_seq: int | None = None
     first_hash: str | None = None
     first_prev_hash: str | None = Field(
