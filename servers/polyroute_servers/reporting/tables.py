@@ -41,90 +41,96 @@ def chain_rows(report: EvidenceReport) -> list[tuple[str, str]]:
     ]
 
 
-def tables(report: EvidenceReport) -> list[Table]:
+def _who(report: EvidenceReport) -> list[Table]:
+    """Where, under which rules, by whom."""
+    processing = [
+        (r.jurisdiction, r.data_class, r.processing_country, r.provider, str(r.calls))
+        for r in report.processing
+    ]
+    rules = [
+        (r.policy_version[:19] + "…", r.rule, str(r.calls), str(r.refused), "; ".join(r.sources) or "-")
+        for r in report.rules
+    ]
+    principals = [
+        (r.principal, ", ".join(r.teams) or "-", str(r.calls), str(r.refusals), money(r.cost_usd))
+        for r in report.principals
+    ]
     return [
         Table(
             "processing",
             "What was processed where",
             ("Jurisdiction", "Data class", "Processing country", "Provider", "Calls"),
-            [
-                (r.jurisdiction, r.data_class, r.processing_country, r.provider, str(r.calls))
-                for r in report.processing
-            ],
+            processing,
         ),
         Table(
             "rules",
             "Under which rules and policy versions",
             ("Policy version", "Rule", "Calls", "Refused", "Sources"),
-            [
-                (
-                    r.policy_version[:19] + "…",
-                    r.rule,
-                    str(r.calls),
-                    str(r.refused),
-                    "; ".join(r.sources) or "-",
-                )
-                for r in report.rules
-            ],
+            rules,
         ),
         Table(
             "principals",
             "By which principals and teams",
             ("Principal", "Teams", "Calls", "Refusals", "Cost"),
-            [
-                (r.principal, ", ".join(r.teams) or "-", str(r.calls), str(r.refusals), money(r.cost_usd))
-                for r in report.principals
-            ],
+            principals,
         ),
-        Table(
-            "refusals",
-            "Refusals by reason",
-            ("Reason", "Count", "Example"),
-            [(r.reason, str(r.count), r.example) for r in report.refusals],
-        ),
+    ]
+
+
+def _exceptions(report: EvidenceReport) -> list[Table]:
+    """Refusals, mismatches and calls whose outcome the log never got."""
+    refusals = [(r.reason, str(r.count), r.example) for r in report.refusals]
+    mismatches = [
+        (
+            r.receipt_id,
+            f"{r.time:%Y-%m-%d %H:%M:%S}",
+            r.deployment,
+            r.inference_geo or "-",
+            f"{r.jurisdiction}/{r.data_class}",
+        )
+        for r in report.mismatches
+    ]
+    unknown = [
+        (r.receipt_id, f"{r.time:%Y-%m-%d %H:%M:%S}", r.principal, ", ".join(r.deployments))
+        for r in report.outcome_unknown
+    ]
+    return [
+        Table("refusals", "Refusals by reason", ("Reason", "Count", "Example"), refusals),
         Table(
             "mismatches",
             "Residency mismatches",
             ("Receipt", "Time", "Deployment", "Reported location", "Jurisdiction / class"),
-            [
-                (
-                    r.receipt_id,
-                    f"{r.time:%Y-%m-%d %H:%M:%S}",
-                    r.deployment,
-                    r.inference_geo or "-",
-                    f"{r.jurisdiction}/{r.data_class}",
-                )
-                for r in report.mismatches
-            ],
+            mismatches,
         ),
         Table(
             "outcome_unknown",
             "Outcome unknown (intent logged, no outcome)",
             ("Receipt", "Time", "Principal", "May have contacted"),
-            [
-                (r.receipt_id, f"{r.time:%Y-%m-%d %H:%M:%S}", r.principal, ", ".join(r.deployments))
-                for r in report.outcome_unknown
-            ],
-        ),
-        Table(
-            "spend",
-            "Spend and estimate error",
-            ("Provider", "Model", "Team", "Calls", "Tokens in/out", "Estimated", "Cost", "Cost − estimate"),
-            [
-                (
-                    r.provider,
-                    r.model,
-                    r.team,
-                    str(r.calls),
-                    f"{r.input_tokens}/{r.output_tokens}",
-                    money(r.estimated_usd),
-                    money(r.cost_usd),
-                    money(r.estimate_error_usd),
-                )
-                for r in report.spend
-            ],
+            unknown,
         ),
     ]
+
+
+def _spend(report: EvidenceReport) -> Table:
+    rows = [
+        (
+            r.provider,
+            r.model,
+            r.team,
+            str(r.calls),
+            f"{r.input_tokens}/{r.output_tokens}",
+            money(r.estimated_usd),
+            money(r.cost_usd),
+            money(r.estimate_error_usd),
+        )
+        for r in report.spend
+    ]
+    headers = ("Provider", "Model", "Team", "Calls", "Tokens in/out", "Estimated", "Cost", "Cost − estimate")
+    return Table("spend", "Spend and estimate error", headers, rows)
+
+
+def tables(report: EvidenceReport) -> list[Table]:
+    return [*_who(report), *_exceptions(report), _spend(report)]
 
 
 def totals_rows(report: EvidenceReport) -> list[tuple[str, str]]:

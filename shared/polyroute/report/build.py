@@ -171,6 +171,33 @@ def _totals(tally: Tally) -> Totals:
     )
 
 
+def _principals(tally: Tally, settings: Settings) -> list[PrincipalRow]:
+    return [
+        PrincipalRow(
+            principal=p,
+            teams=settings.teams_of(p),
+            calls=n,
+            refusals=tally.principal_refusals[p],
+            cost_usd=tally.principal_cost[p],
+        )
+        for p, n in sorted(tally.principal_calls.items())
+    ]
+
+
+def _processing(tally: Tally) -> list[ProcessingRow]:
+    return [
+        ProcessingRow(jurisdiction=k[0], data_class=k[1], processing_country=k[2], provider=k[3], calls=n)
+        for k, n in sorted(tally.processing.items())
+    ]
+
+
+async def _public_key(store: AuditStore) -> str | None:
+    try:
+        return await store.public_key_pem()
+    except Exception:  # noqa: BLE001 - a missing or unreadable key is what the verification reports
+        return None
+
+
 async def build_report(
     store: AuditStore,
     settings: Settings,
@@ -182,22 +209,9 @@ async def build_report(
     """The report for [since, until) (either open-ended); verifies the whole log first (and moves the
     witness forward when it passes, as `polyroute audit verify` does)."""
     result = await verify_store(store, settings)
-    try:
-        pem: str | None = await store.public_key_pem()
-    except Exception:  # noqa: BLE001 - a missing key is reported by the verification already
-        pem = None
+    pem = await _public_key(store)
     tally, span = Tally(settings.teams_of, bucketing(since, until)), _Span()
     await _stream(store, tally, span, since, until)
-    principals = [
-        PrincipalRow(
-            principal=p,
-            teams=settings.teams_of(p),
-            calls=n,
-            refusals=tally.principal_refusals[p],
-            cost_usd=tally.principal_cost[p],
-        )
-        for p, n in sorted(tally.principal_calls.items())
-    ]
     return EvidenceReport(
         generated_at=datetime.now(UTC),
         since=since,
@@ -206,12 +220,9 @@ async def build_report(
         policy_in_force=policy.version,
         chain=_chain(result, span, tally.events, pem),
         totals=_totals(tally),
-        processing=[
-            ProcessingRow(jurisdiction=k[0], data_class=k[1], processing_country=k[2], provider=k[3], calls=n)
-            for k, n in sorted(tally.processing.items())
-        ],
+        processing=_processing(tally),
         rules=_rules(tally, policy),
-        principals=principals,
+        principals=_principals(tally, settings),
         refusals=[
             RefusalRow(reason=r, count=n, example=tally.refusal_example[r])
             for r, n in tally.refusals.most_common()
