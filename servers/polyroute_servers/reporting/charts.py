@@ -44,7 +44,7 @@ def spend_chart(report: EvidenceReport) -> Figure | None:
         heights = [values.get(b, 0.0) for b in buckets]
         axes.bar(buckets, heights, bottom=bottom, label=provider, color=COLOURS[index % len(COLOURS)])  # type: ignore[attr-defined]
         bottom = [a + b for a, b in zip(bottom, heights, strict=True)]
-    axes.legend(frameon=False, fontsize=8)  # type: ignore[attr-defined]
+    axes.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # type: ignore[attr-defined]
     axes.tick_params(axis="x", labelrotation=30, labelsize=7)  # type: ignore[attr-defined]
     return figure
 
