@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from polyroute_servers.output import error
 
 COMMANDS = ("demo", "serve", "complete", "catalog", "residency", "cost", "audit", "keys", "install",
-            "policy", "route")  # fmt: skip
+            "policy", "route", "report")  # fmt: skip
 EXIT_OK, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
 

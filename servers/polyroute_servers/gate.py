@@ -25,7 +25,7 @@ from polyroute_servers.connection import BODY_TIMEOUT_S, MAX_BODY_BYTES, read_bo
 from polyroute_servers.hostcheck import HostCheck
 from polyroute_servers.oauthgate import OAuthResource
 
-HEALTH_PATH, METRICS_PATH = "/healthz", "/metrics"
+HEALTH_PATH, METRICS_PATH, DASHBOARD_PATH = "/healthz", "/metrics", "/dashboard"
 METRICS_SCOPES = frozenset({"governance:read", "*"})
 Exposition = Callable[[], tuple[bytes, str]]  # Prometheus text and its content type
 
@@ -59,6 +59,7 @@ class Gate:
         self.grants = tuple(grants)
         self.oauth = oauth
         self.metrics = metrics
+        self.dashboard: ASGIApp | None = None  # /dashboard (dashboard.py): authenticates through this gate
         self.max_body, self.body_timeout = max_body, body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -72,6 +73,9 @@ class Gate:
             return
         if scope["path"] == METRICS_PATH and self.metrics is not None:
             await (await self._metrics(request))(scope, receive, send)
+            return
+        if self.dashboard is not None and scope["path"].startswith(DASHBOARD_PATH):
+            await self.dashboard(scope, receive, send)
             return
         user = None
         if self.grants or self.oauth is not None:
@@ -121,6 +125,10 @@ class Gate:
         assert self.metrics is not None
         body, content_type = self.metrics()
         return Response(body, media_type=content_type)
+
+    async def authenticate(self, header: str | None) -> AuthenticatedUser | Response:
+        """The bearer-token check (static grants, then OAuth), also for the dashboard's login form."""
+        return await self._authenticate(header)
 
     async def _authenticate(self, header: str | None) -> AuthenticatedUser | Response:
         scheme, _, token = (header or "").partition(" ")

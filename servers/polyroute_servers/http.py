@@ -90,9 +90,11 @@ def build_http_app(
     )  # fmt: skip
     guarded = StatelessGuard(inner, path=MCP_PATH)
     names = allowed_names(host, allowed_hosts)
-    return Gate(
-        guarded, names=names, grants=grants, oauth=oauth, metrics=metrics, body_timeout=body_timeout
-    )
+    gate = Gate(guarded, names=names, grants=grants, oauth=oauth, metrics=metrics, body_timeout=body_timeout)
+    from polyroute_servers.dashboard import Dashboard
+
+    gate.dashboard = Dashboard(server.app, gate, open_access=not grants and oauth is None)
+    return gate
 
 
 def _oauth(server: PolyrouteServer, app: App) -> OAuthResource | None:

@@ -167,6 +167,12 @@ class Health:
             usage.events.append((self.clock(), tokens))
             usage.tokens += tokens
 
+    def capacity_used(self, deployment_id: str) -> tuple[int, int]:
+        """(requests, tokens) counted in the last minute, for status pages (the dashboard)."""
+        with self._lock:
+            usage = self._window(deployment_id)
+            return len(usage.events), usage.tokens
+
     def _window(self, deployment_id: str) -> _Usage:
         usage = self._usage.get(deployment_id)
         if usage is None:
