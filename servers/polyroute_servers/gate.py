@@ -71,11 +71,9 @@ class Gate:
         if early is not None:
             await early(scope, receive, send)
             return
-        if scope["path"] == METRICS_PATH and self.metrics is not None:
-            await (await self._metrics(request))(scope, receive, send)
-            return
-        if self.dashboard is not None and scope["path"].startswith(DASHBOARD_PATH):
-            await self.dashboard(scope, receive, send)
+        side = self._side_app(request)
+        if side is not None:
+            await side(scope, receive, send)
             return
         user = None
         if self.grants or self.oauth is not None:
@@ -100,6 +98,18 @@ class Gate:
             await self.app(scope, body, send)
         finally:
             auth_context_var.reset(reset)
+
+    def _side_app(self, request: Request) -> ASGIApp | None:
+        """`/metrics` and `/dashboard`, which check their own scopes (through this gate's tokens)."""
+        path = request.scope["path"]
+        if path == METRICS_PATH and self.metrics is not None:
+            return self._metrics_app
+        if self.dashboard is not None and path.startswith(DASHBOARD_PATH):
+            return self.dashboard
+        return None
+
+    async def _metrics_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await (await self._metrics(Request(scope)))(scope, receive, send)
 
     def _answer_without_token(self, request: Request) -> Response | None:
         """Health and RFC 9728 metadata (public), then Host (421) and Origin (403), before any token."""
