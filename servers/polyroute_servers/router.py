@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from polyroute.catalog import Deployment
@@ -27,6 +29,7 @@ from polyroute_servers.arguments import (
     completion_request,
 )
 from polyroute_servers.auth import ROUTE
+from polyroute_servers.classification import Classification, answered, ask_classification, refusal
 from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, with_heartbeat
 
 if TYPE_CHECKING:
@@ -119,6 +122,7 @@ async def complete(
     require: Require | None = None,
     response_format: ResponseFormat = "text",
     temperature: Temperature = None,
+    classified: Annotated[ElicitationResult[Classification], Resolve(ask_classification)] = None,  # type: ignore[assignment]
 ) -> RoutedCompletion:
     """Send the request to the best deployment the policy allows (falling back only within the policy);
     returns the text, where it ran, usage, cost and the audit receipt id."""
@@ -126,9 +130,14 @@ async def complete(
         prompt, messages, system=system, max_tokens=max_tokens,
         response_format=response_format, temperature=temperature,
     )  # fmt: skip
-    await ctx.report_progress(0, 2, "routing to a compliant deployment")
     app = app_of(ctx)
     route = _route(app, request, model, jurisdiction, data_class, strategy, require)
+    if classified is not None and classified.action != "accept":  # the user declined to classify
+        raise await refusal(app, route, classified)
+    user = answered(classified) if classified is not None else None
+    if user is not None:
+        route = _route(app, request, model, user.jurisdiction, user.data_class, strategy, require)
+    await ctx.report_progress(0, 2, "routing to a compliant deployment")
     result = await with_heartbeat(ctx, app.router.complete(route), total=2, every=HEARTBEAT_SECONDS)
     await ctx.report_progress(2, 2, f"answered by {result.deployment}")
     return result
