@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Elicit
+from mcp.server.session import ServerSession
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
@@ -50,29 +51,37 @@ class Classification(BaseModel):
     data_class: DataClass = Field(description="what the prompt holds; 'public' only if anyone may see it")
 
 
-def can_ask(ctx: Context) -> bool:
+def can_ask(session: ServerSession, version: str | None) -> bool:
     """Whether this client can be shown a form on this call: it declared form elicitation, and either
     the protocol carries questions in the result (2026-07-28) or the connection has a back channel."""
-    capabilities = ctx.client_capabilities
+    capabilities = session.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
     if elicitation is None or (elicitation.form is None and elicitation.url is not None):
         return False
-    version = ctx.protocol_version
     if version is not None and is_version_at_least(version, _INPUT_REQUIRED_VERSION):
         return True
-    return ctx.session.can_send_request
+    return session.can_send_request
+
+
+def would_ask(
+    app: App, jurisdiction: str | None, data_class: str | None, session: ServerSession, version: str | None
+) -> bool:
+    """Unclassified call, no `[defaults]` to fall back on, and a client that can answer."""
+    if jurisdiction is not None or data_class is not None:
+        return False
+    defaults = app.settings.defaults
+    if defaults.jurisdiction is not None or defaults.data_class is not None:
+        return False
+    return can_ask(session, version)
 
 
 async def ask_classification(
     ctx: Context, jurisdiction: str | None, data_class: str | None
 ) -> Classification | Elicit[Classification] | None:
     """The resolver behind `complete`'s hidden `classified` parameter: None means "nothing to ask"."""
-    if jurisdiction is not None or data_class is not None:
-        return None
-    defaults = app_of(ctx).settings.defaults
-    if defaults.jurisdiction is not None or defaults.data_class is not None or not can_ask(ctx):
-        return None
-    return Elicit(QUESTION, Classification)
+    if would_ask(app_of(ctx), jurisdiction, data_class, ctx.session, ctx.protocol_version):
+        return Elicit(QUESTION, Classification)
+    return None
 
 
 def answered(outcome: ElicitationResult[Classification]) -> Classification | None:

@@ -30,6 +30,7 @@ from polyroute_servers.arguments import (
 )
 from polyroute_servers.auth import ROUTE
 from polyroute_servers.classification import Classification, answered, ask_classification, refusal
+from polyroute_servers.tasks import TasksExtension
 from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, with_heartbeat
 
 if TYPE_CHECKING:
@@ -194,6 +195,8 @@ def _catalog_json(app: App) -> str:
 
 
 def build(app: App) -> PolyrouteServer:
-    server = PolyrouteServer(app, name="polyroute-router", instructions=INSTRUCTIONS)
+    server = PolyrouteServer(
+        app, name="polyroute-router", instructions=INSTRUCTIONS, extensions=[TasksExtension(app)]
+    )
     register(server, app)
     return server

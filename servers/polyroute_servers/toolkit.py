@@ -9,11 +9,12 @@ principal over HTTP, the local user over stdio) without mutating the shared App.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.extension import Extension
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedResourceError
 from mcp.types import Resource as MCPResource
@@ -104,8 +105,16 @@ def _no_route(error: NoRoute) -> str:
 class PolyrouteServer(MCPServer[Any]):
     """An MCPServer whose tools carry a scope and whose failures read as one clear line."""
 
-    def __init__(self, app: App, *, name: str, instructions: str) -> None:
-        super().__init__(name=name, instructions=instructions, version=_version(), log_level="WARNING")
+    def __init__(
+        self, app: App, *, name: str, instructions: str, extensions: Sequence[Extension] = ()
+    ) -> None:
+        super().__init__(
+            name=name,
+            instructions=instructions,
+            version=_version(),
+            log_level="WARNING",
+            extensions=extensions,
+        )
         self.app = app
         self.scopes: dict[str, str] = {}
         self.resource_uris: set[str] = set()
