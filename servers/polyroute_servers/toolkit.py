@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.extension import Extension
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedResourceError
 from mcp.types import Resource as MCPResource
@@ -172,6 +174,16 @@ class PolyrouteServer(MCPServer[Any]):
             if isinstance(error.__cause__, PolyrouteError):
                 raise ResourceError(str(error.__cause__)) from None
             raise
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
+    ) -> Any:
+        """An unknown prompt is the caller's mistake (invalid params), not a -32603 and a stack trace."""
+        if name not in {prompt.name for prompt in await self.list_prompts()}:
+            raise MCPError(
+                code=INVALID_PARAMS, message=f"unknown prompt {name!r}: this server offers no prompts"
+            )
+        return await super().get_prompt(name, arguments, context)
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         """Check the caller's scope, run the tool, and turn any failure into a one-line ToolError."""

@@ -249,3 +249,23 @@ def _claim(client: Client) -> Any:
     from mcp.client.extension import ClaimContext
 
     return ClaimContext(session=client.session, tool_name="complete", read_timeout_seconds=None)
+
+
+async def test_over_stateless_http_complete_reports_progress_at_2026_07_28(
+    http_server: str, fakes: FakeProviders
+) -> None:
+    from polyroute.testing import Fault
+
+    fakes.anthropic.inject("claude-sonnet-4-6", Fault(delay=2.5))  # the server's heartbeat is every 2 s
+    seen: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(message)
+
+    args = {"prompt": "slow", "model": DEPLOYMENT, "jurisdiction": "US", "data_class": "public"}
+    async with mcp_as(http_server, "admin") as client:
+        assert client.protocol_version == "2026-07-28"
+        answer = await client.call_tool("complete", args, progress_callback=on_progress)
+    assert answer.structured_content, answer.content
+    assert seen[0] == "routing to a compliant deployment" and seen[-1] == f"answered by {DEPLOYMENT}"
+    assert any(message and message.startswith("waiting for the provider") for message in seen), seen
