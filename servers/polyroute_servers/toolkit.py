@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.extension import Extension
-from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedResourceError
+from mcp.shared.exceptions import MCPError
 from mcp.types import Resource as MCPResource
 from mcp.types import Tool as MCPTool
 from mcp.types import ToolAnnotations
+from mcp_types import INVALID_PARAMS
 from pydantic import ValidationError
 
 from polyroute.errors import NoRoute, PolyrouteError
