@@ -134,3 +134,14 @@ async def test_over_stdio_complete_runs_as_a_task(tmp_path: Path, fakes: FakePro
     async with Client(stdio_client(params), extensions=[tasks]) as client:
         answer = ok(await client.call_tool("complete", ARGS))
     assert answer["provider"] == "anthropic" and tasks.seen and tasks.seen[-1].status == "completed"
+
+
+async def test_a_call_that_asks_the_classification_question_is_answered_in_line(
+    app: App, provider_env: FakeProviders
+) -> None:
+    from test_elicitation import PROMPT, Person
+
+    tasks, person = Tasks(), Person(content={"jurisdiction": "US", "data_class": "personal"})
+    async with Client(suite.build(app), extensions=[tasks], elicitation_callback=person) as client:
+        answer = ok(await client.call_tool("complete", PROMPT))
+    assert len(person.asked) == 1 and tasks.seen == [] and answer["jurisdiction"] == "US"
