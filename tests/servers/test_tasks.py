@@ -64,7 +64,7 @@ class Tasks(ClientExtension):
 
 async def get(session: Any, task_id: str) -> GetTaskResult:
     return await session.send_request(
-        GetTask(method="tasks/get", params=TaskParams(task_id=task_id)), GetTaskResult
+        GetTask(method="tasks/get", params=TaskParams(taskId=task_id)), GetTaskResult
     )
 
 
@@ -98,7 +98,7 @@ async def test_cancelling_a_task_cancels_the_provider_call_and_keeps_the_receipt
             while not slow.anthropic.seen():  # the provider has the request: cancel mid-call
                 await anyio.sleep(0.02)
         await client.session.send_request(
-            CancelTask(method="tasks/cancel", params=TaskParams(task_id=created.task_id)), EmptyResult
+            CancelTask(method="tasks/cancel", params=TaskParams(taskId=created.task_id)), EmptyResult
         )
         state = await get(client.session, created.task_id)
         failures = ok(await client.call_tool("query_events", {"event_type": "failure"}))
