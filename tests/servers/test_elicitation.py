@@ -7,6 +7,7 @@ without elicitation, a classified call and a server with `[defaults]` are never 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,16 @@ from polyroute.testing import FakeProviders
 from polyroute_servers import suite
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def app() -> AsyncIterator[App]:
+    """The conftest's App, closed after the test (its provider clients belong to this test's loop)."""
+    made = App(principal="local:tester")
+    yield made
+    await made.aclose()
+
+
 PROMPT = {"prompt": "Summarise this patient's file", "model": "claude-sonnet-4-6"}
 
 

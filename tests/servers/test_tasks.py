@@ -7,6 +7,7 @@ wire-level fake made slow with `Fault(delay=...)`.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,16 @@ from polyroute_servers import router, suite
 from polyroute_servers.tasks import EXTENSION, CreateTaskResult, GetTaskResult, TaskParams
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def app() -> AsyncIterator[App]:
+    """The conftest's App, closed after the test (its provider clients belong to this test's loop)."""
+    made = App(principal="local:tester")
+    yield made
+    await made.aclose()
+
+
 ARGS = {
     "prompt": "slow",
     "model": "anthropic-claude-sonnet-4-6",
