@@ -4,7 +4,10 @@
   and the spec lets such a server answer 405 Method Not Allowed instead (with `Allow: POST`).
 - An `MCP-Protocol-Version` header naming a version the SDK does not speak fell through to its
   per-request-envelope path and came back as a 400 about `params._meta` envelope keys; it now gets a
-  400 with the JSON-RPC error for an unsupported protocol version, naming the versions supported.
+  400 with the JSON-RPC error for an unsupported protocol version, naming the versions supported. Its
+  `data.supported` lists the per-request (2026-07-28 and later) versions, exactly what `server/discover`
+  advertises, as SEP-2575 and the conformance suite require; the message also names the older versions
+  a client reaches through `initialize`.
 
 Kept apart from `http.py` (the gate: Host/Origin and tokens) and placed behind it, so nothing here
 is reachable before those checks.
@@ -20,6 +23,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SUPPORTED_VERSIONS: tuple[str, ...] = (*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS)
+DISCOVERABLE_VERSIONS: tuple[str, ...] = tuple(MODERN_PROTOCOL_VERSIONS)  # what server/discover lists
 UNSUPPORTED_PROTOCOL_VERSION = -32022  # the JSON-RPC error code the MCP spec assigns
 _ID_READ_LIMIT = 64 * 1024  # enough to find a request's id; a larger body is answered with id null
 
@@ -77,8 +81,10 @@ class StatelessGuard:
             refusal = _error(
                 400, UNSUPPORTED_PROTOCOL_VERSION,
                 f"Unsupported protocol version {version!r} in the MCP-Protocol-Version header; this server "
-                f"supports {', '.join(SUPPORTED_VERSIONS)}",
-                request_id=await _request_id(receive), supported=list(SUPPORTED_VERSIONS), requested=version,
+                f"supports {', '.join(DISCOVERABLE_VERSIONS)} per request, and "
+                f"{', '.join(HANDSHAKE_PROTOCOL_VERSIONS)} through initialize",
+                request_id=await _request_id(receive),
+                supported=list(DISCOVERABLE_VERSIONS), requested=version,
             )  # fmt: skip
             await refusal(scope, receive, send)
             return

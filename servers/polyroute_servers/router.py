@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from polyroute.catalog import Deployment
@@ -28,6 +30,8 @@ from polyroute_servers.arguments import (
 )
 from polyroute_servers.auth import ROUTE
 from polyroute_servers.bounds import admit, import_for_route
+from polyroute_servers.classification import Classification, answered, ask_classification, refusal
+from polyroute_servers.tasks import TasksExtension
 from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, limits_of, with_heartbeat
 
 if TYPE_CHECKING:
@@ -121,6 +125,7 @@ async def complete(
     require: Require | None = None,
     response_format: ResponseFormat = "text",
     temperature: Temperature = None,
+    classified: Annotated[ElicitationResult[Classification], Resolve(ask_classification)] = None,  # type: ignore[assignment]
 ) -> RoutedCompletion:
     """Send the request to the best deployment the policy allows (falling back only within the policy);
     returns the text, where it ran, usage, cost and the audit receipt id."""
@@ -133,6 +138,11 @@ async def complete(
     await admit(request, pool, limits_of(ctx))
     await ctx.report_progress(0, 2, "routing to a compliant deployment")
     route = _route(app, request, model, jurisdiction, data_class, strategy, require)
+    if classified is not None and classified.action != "accept":  # the user declined to classify
+        raise await refusal(app, route, classified)
+    user = answered(classified) if classified is not None else None
+    if user is not None:
+        route = _route(app, request, model, user.jurisdiction, user.data_class, strategy, require)
     await import_for_route(app.router, pool, route)
     result = await with_heartbeat(ctx, app.router.complete(route), total=2, every=HEARTBEAT_SECONDS)
     await ctx.report_progress(2, 2, f"answered by {result.deployment}")
@@ -190,6 +200,8 @@ def _catalog_json(app: App) -> str:
 
 
 def build(app: App) -> PolyrouteServer:
-    server = PolyrouteServer(app, name="polyroute-router", instructions=INSTRUCTIONS)
+    server = PolyrouteServer(
+        app, name="polyroute-router", instructions=INSTRUCTIONS, extensions=[TasksExtension(app)]
+    )
     register(server, app)
     return server

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from polyroute_servers import audit, cost, residency, router
+from polyroute_servers.tasks import TasksExtension
 from polyroute_servers.toolkit import PolyrouteServer
 
 if TYPE_CHECKING:
@@ -21,7 +22,9 @@ INSTRUCTIONS = (
 
 
 def build(app: App) -> PolyrouteServer:
-    server = PolyrouteServer(app, name="polyroute", instructions=INSTRUCTIONS)
+    server = PolyrouteServer(
+        app, name="polyroute", instructions=INSTRUCTIONS, extensions=[TasksExtension(app)]
+    )
     for part in PARTS:
         part.register(server, app)
     return server

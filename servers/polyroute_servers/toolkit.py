@@ -9,16 +9,19 @@ principal over HTTP, the local user over stdio) without mutating the shared App.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.extension import Extension
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedResourceError
+from mcp.shared.exceptions import MCPError
 from mcp.types import Resource as MCPResource
 from mcp.types import Tool as MCPTool
 from mcp.types import ToolAnnotations
+from mcp_types import INVALID_PARAMS
 from pydantic import ValidationError
 
 from polyroute.errors import NoRoute, PolyrouteError
@@ -112,8 +115,22 @@ def _no_route(error: NoRoute) -> str:
 class PolyrouteServer(MCPServer[Any]):
     """An MCPServer whose tools carry a scope and whose failures read as one clear line."""
 
-    def __init__(self, app: App, *, name: str, instructions: str, limits: Limits | None = None) -> None:
-        super().__init__(name=name, instructions=instructions, version=_version(), log_level="WARNING")
+    def __init__(
+        self,
+        app: App,
+        *,
+        name: str,
+        instructions: str,
+        limits: Limits | None = None,
+        extensions: Sequence[Extension] = (),
+    ) -> None:
+        super().__init__(
+            name=name,
+            instructions=instructions,
+            version=_version(),
+            log_level="WARNING",
+            extensions=extensions,
+        )
         self.app = app
         self.limits = limits or Limits()
         self.scopes: dict[str, str] = {}
@@ -172,6 +189,16 @@ class PolyrouteServer(MCPServer[Any]):
             if isinstance(error.__cause__, PolyrouteError):
                 raise ResourceError(str(error.__cause__)) from None
             raise
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
+    ) -> Any:
+        """An unknown prompt is the caller's mistake (invalid params), not a -32603 and a stack trace."""
+        if name not in {prompt.name for prompt in await self.list_prompts()}:
+            raise MCPError(
+                code=INVALID_PARAMS, message=f"unknown prompt {name!r}: this server offers no prompts"
+            )
+        return await super().get_prompt(name, arguments, context)
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         """Check the caller's scope, run the tool, and turn any failure into a one-line ToolError."""

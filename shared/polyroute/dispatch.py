@@ -266,3 +266,11 @@ def residency_mismatch(
         return True
     reported = deployment.model_copy(update={"processing_locations": where})
     return not router.judge(plan.jurisdiction, plan.data_class, reported).allowed
+
+
+async def refuse(router: Router, request: RouteRequest, error: PolyrouteError) -> None:
+    """Record a call refused before dispatch, for a reason the plan cannot see (the user declined to
+    classify the data), as the same `refusal` event a plan-time denial leaves."""
+    plan = router.plan(request)
+    facts = CallFacts.of(router.app.settings, request, plan)
+    await router.app.audit.append(_unfinished(router, facts, None, error, _Run(router, request, plan)))

@@ -19,6 +19,9 @@ import pytest
 
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
 CONFORMANCE = "@modelcontextprotocol/conformance@0.1.16"
+# 0.1.x knows protocol versions up to 2025-11-25; the 2026-07-28 scenarios (stateless, discover,
+# headers, caching, multi-round-trip) exist only in the 0.2.0 pre-releases so far (npm, 2026-12-04).
+CONFORMANCE_2026 = "@modelcontextprotocol/conformance@0.2.0-alpha.12"
 NODE22 = "node@22.23.3"  # the conformance suite needs Node >= 22; this machine's Node may be older
 MCPB = "@anthropic-ai/mcpb@2.1.2"
 NPX_TIMEOUT = 240

@@ -74,7 +74,7 @@ def test_an_unsupported_protocol_version_says_which_are_supported(server: str) -
     assert error["code"] == -32022
     assert "'1999-01-01'" in error["message"] and "_meta" not in error["message"]
     supported = [*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS]
-    assert error["data"] == {"supported": supported, "requested": "1999-01-01"}
+    assert error["data"] == {"supported": list(MODERN_PROTOCOL_VERSIONS), "requested": "1999-01-01"}
     assert all(version in error["message"] for version in supported)
 
 

@@ -118,11 +118,11 @@ def http_server(tmp_path_factory: pytest.TempPathFactory, fakes: FakeProviders) 
 
 
 @asynccontextmanager
-async def mcp_as(base: str, who: str) -> AsyncIterator[Client]:
+async def mcp_as(base: str, who: str, **options: Any) -> AsyncIterator[Client]:
     headers = {"Authorization": f"Bearer {TOKENS[who]}"}
     async with (
         httpx2.AsyncClient(headers=headers, trust_env=False, timeout=15) as http,
-        Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
+        Client(streamable_http_client(f"{base}/mcp", http_client=http), **options) as client,
     ):
         yield client
 
@@ -208,3 +208,65 @@ async def test_http_routed_call_streams_progress_and_audits_the_tokens_principal
         )
     assert seen[0] == "routing to a compliant deployment" and seen[-1] and seen[-1].startswith("answered by")
     assert receipt.structured_content and receipt.structured_content["principal"] == "http:admin"
+
+
+async def test_over_stateless_http_the_question_rides_the_result_at_2026_07_28_only(http_server: str) -> None:
+    from test_elicitation import PROMPT, Person
+
+    modern, legacy = Person(content={"jurisdiction": "US", "data_class": "personal"}), Person()
+    async with mcp_as(http_server, "admin", elicitation_callback=modern) as client:
+        asked = (await client.call_tool("complete", PROMPT)).structured_content
+    async with mcp_as(http_server, "admin", elicitation_callback=legacy, mode="legacy") as client:
+        defaulted = (await client.call_tool("complete", PROMPT)).structured_content
+    assert asked and asked["jurisdiction"] == "US" and asked["classification_defaulted"] is False
+    assert len(modern.asked) == 1
+    assert legacy.asked == []  # 2025-11-25 over stateless HTTP has no back channel: defaults, as before
+    assert defaulted and defaulted["classification_defaulted"] is True
+
+
+async def test_over_http_a_task_belongs_to_the_principal_that_started_it(
+    http_server: str, fakes: FakeProviders
+) -> None:
+    from mcp_types import CallToolResult
+    from test_tasks import ARGS, Tasks, get
+
+    from polyroute.testing import Fault
+    from polyroute_servers.tasks import CreateTaskResult
+
+    fakes.anthropic.inject("claude-sonnet-4-6", Fault(delay=0.5))
+    tasks = Tasks()
+    async with mcp_as(http_server, "admin", extensions=[tasks]) as client:
+        created = await client.session.call_tool("complete", ARGS, allow_claimed=True)
+        assert isinstance(created, CreateTaskResult)
+        async with mcp_as(http_server, "writer", extensions=[Tasks()]) as other:
+            with pytest.raises(MCPError, match="unknown task"):
+                await get(other.session, created.task_id)
+        answer = await tasks.claims()[0].resolve(created, _claim(client))
+    assert isinstance(answer, CallToolResult) and answer.structured_content
+    assert answer.structured_content["provider"] == "anthropic" and tasks.seen[-1].status == "completed"
+
+
+def _claim(client: Client) -> Any:
+    from mcp.client.extension import ClaimContext
+
+    return ClaimContext(session=client.session, tool_name="complete", read_timeout_seconds=None)
+
+
+async def test_over_stateless_http_complete_reports_progress_at_2026_07_28(
+    http_server: str, fakes: FakeProviders
+) -> None:
+    from polyroute.testing import Fault
+
+    fakes.anthropic.inject("claude-sonnet-4-6", Fault(delay=2.5))  # the server's heartbeat is every 2 s
+    seen: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(message)
+
+    args = {"prompt": "slow", "model": DEPLOYMENT, "jurisdiction": "US", "data_class": "public"}
+    async with mcp_as(http_server, "admin") as client:
+        assert client.protocol_version == "2026-07-28"
+        answer = await client.call_tool("complete", args, progress_callback=on_progress)
+    assert answer.structured_content, answer.content
+    assert seen[0] == "routing to a compliant deployment" and seen[-1] == f"answered by {DEPLOYMENT}"
+    assert any(message and message.startswith("waiting for the provider") for message in seen), seen
