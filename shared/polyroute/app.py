@@ -69,5 +69,7 @@ class App:
         """Close what was opened (and only that)."""
         if "providers" in self.__dict__:
             await self.providers.aclose()
+        if "router" in self.__dict__:
+            await self.router.budgets.aclose()  # the ledger's PostgreSQL pool (or SQLite file)
         if "audit" in self.__dict__:
             await self.audit.aclose()
