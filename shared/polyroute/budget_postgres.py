@@ -8,9 +8,9 @@ process memory. Amounts are `numeric`, exact like the Decimals they come from.
 
 The rules are the ledger's contract (`budget.BudgetLedger`): a call is refused by `budget.refusal`,
 the one rule and wording every ledger applies, checked here against the locked totals; settling
-counts the actual cost even above what was reserved. A dropped connection is retried on a fresh one; every method is idempotent by its
-reservation id (settlements are recorded), so a commit whose acknowledgement was lost is not
-counted twice.
+counts the actual cost even above what was reserved. A dropped connection is retried on a fresh
+one; every method is idempotent by its reservation id (settlements are recorded), so a commit whose
+acknowledgement was lost is not counted twice.
 """
 
 from __future__ import annotations

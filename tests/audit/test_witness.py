@@ -17,7 +17,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from audit_helpers import db_path, fill, is_postgres, raw, tamper
+from audit_helpers import db_path, fill, is_postgres, tamper
 
 from polyroute.audit import open_store
 from polyroute.audit.witness import check_witness, read_witness, verify_store, witness_path

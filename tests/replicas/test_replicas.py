@@ -220,9 +220,8 @@ def _log(url: str) -> tuple[Counter[str], dict[str, dict[str, Any]], Counter[str
             row[0]: json.loads(row[1])
             for row in db.execute("SELECT id, body FROM events WHERE event_type = 'intent'").fetchall()
         }
-        outcomes = Counter(
-            row[0] for row in db.execute("SELECT intent_id FROM events WHERE intent_id IS NOT NULL").fetchall()
-        )
+        named = db.execute("SELECT intent_id FROM events WHERE intent_id IS NOT NULL").fetchall()
+        outcomes = Counter(row[0] for row in named)
         costs = db.execute(
             "SELECT coalesce(sum(cost_usd::numeric), 0) FROM events WHERE event_type = 'completion' "
             "AND principal = 'http:router'"

@@ -26,9 +26,9 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
+from polyroute.audit.batch import MAX_BATCH, ContentRow
 from polyroute.audit.event import GENESIS_HASH, body_hash, fill_template, format_time
 from polyroute.audit.signing import Signer
-from polyroute.audit.batch import MAX_BATCH, ContentRow
 from polyroute.audit.writer import PURGE_EVERY_S
 
 CHAIN_LOCK = 0x706F6C79_61756474  # pg_advisory_xact_lock key of the audit chain ("polyaudt")

@@ -40,8 +40,8 @@ from polyroute.audit.pgmigrate import migrate_pg
 from polyroute.audit.pgscan import export_page_pg, verify_pg
 from polyroute.audit.pgwriter import Later, LoopWriter, PgCommitter
 from polyroute.audit.query import summary_sql, where_clause
-from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
 from polyroute.audit.scan import HEADS, HeadRow, head_of
+from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
 from polyroute.errors import PolyrouteError
 from polyroute.pgconfig import connect_timeout, conninfo, pool_size, redacted
 from polyroute.settings import Settings
