@@ -106,11 +106,12 @@ class PostgresAuditStore:
             raise PolyrouteError(f"audit store {self.name}: {error}") from None
         self._migrated = True
 
-    async def _run(self, work: Callable[[Db], Awaitable[T]]) -> T:
-        """`work` on a pooled connection, after what this loop queued (read your writes); if the
-        connection was lost (a failover or a restart drops every idle one), the pool's idle
-        connections are checked and `work` runs once more."""
-        await self._settled()
+    async def _run(self, work: Callable[[Db], Awaitable[T]], *, settle: bool = True) -> T:
+        """`work` on a pooled connection, after what this loop queued (read your writes) unless
+        `settle` is False; if the connection was lost (a failover or a restart drops every idle one),
+        the pool's idle connections are checked and `work` runs once more."""
+        if settle:
+            await self._settled()
         for attempt in (1, 2):
             pool = (await self._writer()).pool
             try:
@@ -144,7 +145,8 @@ class PostgresAuditStore:
         any provider sees it), a usable signing key and the digest secret (every receipt holds
         digests)."""
         try:
-            await self._run(lambda db: db.execute("SELECT 1"))
+            # not behind the outcomes queued by earlier calls: they are off the response path
+            await self._run(lambda db: db.execute("SELECT 1"), settle=False)
         except (PolyrouteError, psycopg.Error, OSError) as error:
             raise PolyrouteError(f"audit store {self.name}: cannot write receipts: {error}") from None
         await self._load_signer_async()
