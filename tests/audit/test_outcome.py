@@ -57,7 +57,9 @@ async def test_hash_at_and_latest_head(store: AuditStore) -> None:
     assert head is not None and (head.seq, head.hash) == (2, second.hash)
 
 
-async def test_ready_refuses_while_the_digest_secret_is_unusable(store: AuditStore, settings: Settings) -> None:
+async def test_ready_refuses_while_the_digest_secret_is_unusable(
+    store: AuditStore, settings: Settings
+) -> None:
     """Every receipt holds keyed digests: no secret, no receipt, so no call may start."""
     secret = digest_secret_file(settings)
     secret.parent.mkdir(parents=True, exist_ok=True)
