@@ -77,6 +77,8 @@ class App:
         """Close what was opened (and only that)."""
         if "providers" in self.__dict__:
             await self.providers.aclose()
+        if "router" in self.__dict__:
+            await self.router.budgets.aclose()  # the ledger's PostgreSQL pool (or SQLite file)
         if "audit" in self.__dict__:
             await self.audit.aclose()
         if "telemetry" in self.__dict__:

@@ -135,6 +135,10 @@ class BudgetLedger(Protocol):
         """Current spent / reserved per key, in the order given; remaining = limit − spent − reserved."""
         ...
 
+    def close(self) -> None:
+        """Release the file or connection pool (blocking); the ledger is not used afterwards."""
+        ...
+
 
 def _open_ledger(settings: Settings) -> BudgetLedger:
     """PostgreSQL when the audit store (or POLYROUTE_BUDGET_URL) is, else the SQLite file."""
@@ -190,6 +194,7 @@ class Budgets:
         self.settings = settings
         self.clock = clock
         self._ledger = ledger
+        self._opened: BudgetLedger | None = None  # the ledger this object opened, so is to close
         self._opening = threading.Lock()
 
     @property
@@ -197,8 +202,18 @@ class Budgets:
         """The ledger, opened on first use (from whichever thread gets there first, once)."""
         with self._opening:
             if self._ledger is None:
-                self._ledger = _open_ledger(self.settings)
+                self._ledger = self._opened = _open_ledger(self.settings)
             return self._ledger
+
+    async def aclose(self) -> None:
+        """Close the ledger this object opened (the PostgreSQL pool, the SQLite file); a ledger passed in
+        is its owner's to close. A later call opens it again."""
+        with self._opening:
+            opened, self._opened = self._opened, None
+            if opened is not None:
+                self._ledger = None
+        if opened is not None:
+            await anyio.to_thread.run_sync(opened.close)
 
     def keys_for(self, principal: str) -> list[BudgetKey]:
         """Every budget that applies to this principal (its own and its teams'), for the current periods."""

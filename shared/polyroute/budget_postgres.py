@@ -6,11 +6,11 @@ so whatever the interleaving across replicas, a reservation is checked against t
 change until it commits: the budget is never overspent by concurrent calls. Nothing is kept in
 process memory. Amounts are `numeric`, exact like the Decimals they come from.
 
-The rules are the ledger's contract: a call is refused once spent + reserved has reached the limit,
-or when its reservation would take them past it; settling counts the actual cost even above what
-was reserved. A dropped connection is retried on a fresh one; every method is idempotent by its
-reservation id (settlements are recorded), so a commit whose acknowledgement was lost is not
-counted twice.
+The rules are the ledger's contract (`budget.BudgetLedger`): a call is refused by `budget.refusal`,
+the one rule and wording every ledger applies, checked here against the locked totals; settling
+counts the actual cost even above what was reserved. A dropped connection is retried on a fresh
+one; every method is idempotent by its reservation id (settlements are recorded), so a commit whose
+acknowledgement was lost is not counted twice.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from polyroute.audit.pgmigrate import migrate_pg
-from polyroute.budget import STALE_AFTER_S, BudgetKey, BudgetStatus
+from polyroute.budget import STALE_AFTER_S, BudgetKey, BudgetStatus, is_bounded, refusal
 from polyroute.errors import BudgetExceeded, PolyrouteError
 from polyroute.pgconfig import connect_timeout, conninfo, pool_size, redacted
 
@@ -101,6 +101,8 @@ class PostgresBudgetLedger:
             )
 
     def reserve(self, keys: Sequence[BudgetKey], amount: Decimal, *, reservation_id: str, now: float) -> None:
+        if not is_bounded(amount):
+            raise ValueError(f"a reservation needs a finite, non-negative amount, not {amount}")
         if abs(now - self._expired_at) >= EXPIRE_EVERY_S:  # any replica's sweep serves all of them
             self._transaction(lambda db: self._expire(db, now))
             self._expired_at = now
@@ -110,13 +112,9 @@ class PostgresBudgetLedger:
                 return  # this reservation committed before its acknowledgement was lost
             totals = self._lock(db, [(key.scope, key.period_key) for key in keys])
             for key in keys:
-                spent, reserved = totals[(key.scope, key.period_key)]
-                if spent + reserved >= key.limit_usd or spent + reserved + amount > key.limit_usd:
-                    raise BudgetExceeded(
-                        f"budget {key.scope} per {key.period} ({key.period_key}) would be exceeded: limit "
-                        f"${key.limit_usd}, spent ${spent}, reserved ${reserved}, "
-                        f"this call may cost up to ${amount}"
-                    )
+                reason = refusal(key, *totals[(key.scope, key.period_key)], amount)
+                if reason is not None:  # the same rule and words as every other ledger
+                    raise BudgetExceeded(reason)
             self._add(db, [(key.scope, key.period_key) for key in keys], Decimal(0), amount)
             db.execute(
                 "INSERT INTO budget_reservations (id, keys, amount, created) VALUES (%s, %s, %s, %s)",

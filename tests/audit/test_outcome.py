@@ -7,6 +7,8 @@ import pytest
 from audit_helpers import draft
 
 from polyroute.audit import AuditStore, EventDraft, EventQuery, open_store
+from polyroute.audit.digest import digest_secret_file
+from polyroute.errors import PolyrouteError
 from polyroute.settings import Settings
 
 pytestmark = pytest.mark.anyio
@@ -53,3 +55,18 @@ async def test_hash_at_and_latest_head(store: AuditStore) -> None:
     assert await store.hash_at(1) == first.hash and await store.hash_at(3) is None
     head = await store.latest_head()
     assert head is not None and (head.seq, head.hash) == (2, second.hash)
+
+
+async def test_ready_refuses_while_the_digest_secret_is_unusable(
+    store: AuditStore, settings: Settings
+) -> None:
+    """Every receipt holds keyed digests: no secret, no receipt, so no call may start."""
+    secret = digest_secret_file(settings)
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_bytes(b"short")
+    secret.chmod(0o644)  # readable by others: refused, never used
+    with pytest.raises(PolyrouteError, match="audit digest secret"):
+        await store.ready()
+    secret.chmod(0o600)  # now private, but 5 bytes, not 32
+    with pytest.raises(PolyrouteError, match="holds 5 bytes"):
+        await store.ready()

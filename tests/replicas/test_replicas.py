@@ -1,14 +1,20 @@
 """Three `polyroute serve suite --http` replicas on one PostgreSQL database, one killed mid-stream.
 
 Eight clients spread `record_event` and routed `complete` calls (fake providers) over the replicas;
-replica 2 is SIGKILLed halfway and restarted. Afterwards every acknowledged event is in the log
-exactly once, the chain verifies online and from an export, and the budget ledger's spend equals the
-sum of the receipts and never went over the limit. Each replica has its own data dir: nothing on a
+replica 2 is SIGKILLed halfway and restarted. A routed call is written ahead: its intent is durable
+before any provider sees it, its outcome is queued and committed just after the answer. Afterwards:
+every acknowledged `record_event` is in the log exactly once; every answered call has its intent
+exactly once and its outcome exactly once, except that a call the killed replica answered may have
+lost its queued outcome (it is then "outcome unknown"); every intent without an outcome is a call
+the killed replica had in flight; no intent has two outcomes; the chain verifies online and from an
+export; and the ledger's spend is the receipts' (plus, at most, what the killed replica's unknown
+calls may have cost) and never went over the limit. Each replica has its own data dir: nothing on a
 replica's disk or in its memory is needed for any of that.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -19,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,7 +37,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from polyroute.audit import open_store, verify_export
+from polyroute.audit import EventQuery, open_store, verify_export
 from polyroute.settings import load_settings
 from polyroute.testing import FakeProviders
 from polyroute.testing.pgcluster import free_port
@@ -53,8 +60,10 @@ class Replica:
     def __init__(self, home: Path, env: dict[str, str]) -> None:
         self.home, self.env, self.port = home, env, free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0  # which process a call went to: a call to a killed one may leave no outcome
 
     def start(self) -> None:
+        self.starts += 1
         self.home.mkdir(parents=True, exist_ok=True)
         env = {**self.env, "POLYROUTE_DATA_DIR": str(self.home / "data"), "HOME": str(self.home)}
         argv = [str(BIN / "polyroute"), "serve", "suite", "--http", "--port", str(self.port)]
@@ -153,63 +162,104 @@ async def _call(replica: Replica, tool: str, args: dict[str, Any]) -> dict[str, 
     return await anyio.to_thread.run_sync(lambda: anyio.run(_call_in_own_loop, replica, tool, args))
 
 
-async def test_three_replicas_one_killed_lose_nothing_and_never_overspend(
-    replicas: list[Replica], postgres_url: str
-) -> None:
-    acknowledged: list[str] = []
-    receipts: list[str] = []
-    failed = 0
+@dataclass
+class Calls:
+    """What the clients saw: acknowledged events, answered receipts, and the calls the killed replica's
+    first process had (answered or not)."""
+
+    acknowledged: list[str] = field(default_factory=list[str])
+    receipts: dict[str, Decimal] = field(default_factory=dict[str, Decimal])  # receipt id -> cost
+    on_killed: set[str] = field(default_factory=set[str])  # receipts the killed process answered
+    routed_on_killed: int = 0  # routed calls sent to the killed process (answered or not)
+    unanswered: int = 0  # routed calls no replica answered
+
+
+async def _drive(replicas: list[Replica]) -> Calls:
+    """Eight clients, ROUNDS rounds each; replica 2 is killed once a third of the events are in."""
+    calls = Calls()
+    victim = replicas[1]
 
     async def client(index: int) -> None:
-        nonlocal failed
         for n in range(ROUNDS):
             replica = replicas[(index + n) % len(replicas)]
             event = await _call(replica, "record_event", {"action": f"client {index} step {n}"})
+            if event:
+                calls.acknowledged.append(event["id"])
+            first_process = replica is victim and victim.starts == 1
             routed = await _call(replica, "complete", {
                 "prompt": f"hello {index}/{n}", "model": "claude-sonnet-4-6", "jurisdiction": "US",
                 "data_class": "public", "max_tokens": 64,
             })  # fmt: skip
-            for answer, into in ((event, acknowledged), (routed, receipts)):
-                if answer is None:
-                    failed += 1
-                elif answer:
-                    into.append(answer["id"] if into is acknowledged else answer["receipt_id"])
-
-    killed = False
+            calls.routed_on_killed += first_process
+            calls.unanswered += routed is None
+            if routed:
+                calls.receipts[routed["receipt_id"]] = Decimal(str(routed["cost_usd"]))
+                if first_process:
+                    calls.on_killed.add(routed["receipt_id"])
 
     async def chaos() -> None:
-        nonlocal killed
-        while len(acknowledged) < CLIENTS * ROUNDS // 3:
+        while len(calls.acknowledged) < CLIENTS * ROUNDS // 3:
             await anyio.sleep(0.01)
-        await anyio.to_thread.run_sync(replicas[1].kill)
-        killed = True
+        await anyio.to_thread.run_sync(victim.kill)
         await anyio.sleep(0.5)
-        await anyio.to_thread.run_sync(replicas[1].start)
+        await anyio.to_thread.run_sync(victim.start)
 
     async with anyio.create_task_group() as group:
         group.start_soon(chaos)
         for index in range(CLIENTS):
             group.start_soon(client, index)
+    assert victim.starts == 2
+    return calls
 
-    assert killed and len(acknowledged) > CLIENTS * ROUNDS // 2 and receipts
-    with psycopg.connect(postgres_url) as db:
+
+def _log(url: str) -> tuple[Counter[str], dict[str, dict[str, Any]], Counter[str], Decimal, Decimal]:
+    """Event ids, intents (id -> body), outcomes per intent, the completions' cost, the ledger's spend."""
+    with psycopg.connect(url) as db:
         ids = Counter(row[0] for row in db.execute("SELECT id FROM events").fetchall())
+        intents = {
+            row[0]: json.loads(row[1])
+            for row in db.execute("SELECT id, body FROM events WHERE event_type = 'intent'").fetchall()
+        }
+        named = db.execute("SELECT intent_id FROM events WHERE intent_id IS NOT NULL").fetchall()
+        outcomes = Counter(row[0] for row in named)
         costs = db.execute(
             "SELECT coalesce(sum(cost_usd::numeric), 0) FROM events WHERE event_type = 'completion' "
             "AND principal = 'http:router'"
         ).fetchone()
-        ledger = db.execute(
-            "SELECT spent FROM budget_totals WHERE scope = 'principal:http:router'"
-        ).fetchone()
-    assert all(ids[event_id] == 1 for event_id in acknowledged + receipts)  # each exactly once
-    assert max(ids.values()) == 1
-    assert ledger is not None and costs is not None
-    assert Decimal(ledger[0]) == Decimal(costs[0]) <= LIMIT  # spend is the receipts', within the limit
+        spent = db.execute("SELECT spent FROM budget_totals WHERE scope = 'principal:http:router'").fetchone()
+    assert costs is not None and spent is not None
+    return ids, intents, outcomes, Decimal(costs[0]), Decimal(spent[0])
+
+
+def _most(intent: dict[str, Any]) -> Decimal:
+    """The most a call can have cost: the dearest candidate its plan would have tried."""
+    return max(Decimal(str(c["max_cost_usd"])) for c in intent["details"]["candidates"])
+
+
+async def test_three_replicas_one_killed_lose_nothing_and_never_overspend(
+    replicas: list[Replica], postgres_url: str
+) -> None:
+    calls = await _drive(replicas)
+    assert len(calls.acknowledged) > CLIENTS * ROUNDS // 2 and calls.receipts
+    ids, intents, outcomes, completed, spent = _log(postgres_url)
+    assert max(ids.values()) == 1 and all(ids[event_id] == 1 for event_id in calls.acknowledged)
+    assert max(outcomes.values()) == 1  # no intent has two outcomes
+    for receipt in calls.receipts:  # answered: its intent once, its outcome once (or lost by the kill)
+        assert receipt in intents and (outcomes[receipt] == 1 or receipt in calls.on_killed), receipt
+    unknown = {intent for intent in intents if not outcomes[intent]}
+    assert len(unknown) <= calls.routed_on_killed  # only the killed process left calls unfinished
     store = open_store(load_settings())
     try:
+        assert {e.id for e in await store.query(EventQuery(outcome_unknown=True))} == unknown
         online = await store.verify()
         assert online.ok and online.events_checked == sum(ids.values()), online.reason
         offline = verify_export([line async for line in store.export_lines()], await store.public_key_pem())
         assert offline.ok and offline.events_checked == online.events_checked
     finally:
         await store.aclose()
+    # spend is the receipts': settled calls whose outcome was lost may add at most what they could cost
+    lost = sum((calls.receipts[r] for r in unknown if r in calls.receipts), Decimal(0))
+    assert completed + lost <= spent <= completed + sum((_most(intents[i]) for i in unknown), Decimal(0))
+    assert spent <= LIMIT
+    if not unknown:
+        assert spent == completed

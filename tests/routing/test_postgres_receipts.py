@@ -36,8 +36,10 @@ def test_a_routed_call_is_refused_before_any_provider_when_postgres_is_unreachab
         postgres_cluster.allow_connections(dbname, True)
 
         async def routed() -> None:
-            await app.router.complete(request)
-            assert [e.event_type for e in await app.audit.tail(5)] == ["completion"]
+            result = await app.router.complete(request)
+            intent, outcome = await app.audit.tail(5)  # written ahead: the intent, then the outcome
+            assert (intent.event_type, outcome.event_type) == ("intent", "completion")
+            assert result.receipt_id == intent.id == outcome.intent_id
             await app.aclose()
 
         asyncio.run(routed())

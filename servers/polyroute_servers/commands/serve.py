@@ -68,7 +68,13 @@ def check_audit_witness(app: App) -> None:
 
     from polyroute.audit.witness import check_witness
 
-    anyio.run(check_witness, app.audit, app.settings)
+    async def check() -> None:
+        try:
+            await check_witness(app.audit, app.settings)
+        finally:  # this event loop ends here: its connections (a PostgreSQL pool) must not outlive it
+            await app.audit.aclose()
+
+    anyio.run(check)
 
 
 def run(app: App, args: argparse.Namespace) -> int:

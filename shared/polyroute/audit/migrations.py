@@ -206,4 +206,11 @@ CREATE FUNCTION polyroute_append(
     VALUES (head_seq, head_hash, key_id, signed_at, signature);
 $$;
 """,
+    # 4: outcomes name their intent (as SQLite's migration 2): indexed, so "outcome unknown" is one
+    # lookup per intent, and intents in a time span (a page of a listing) one index range
+    f"""
+ALTER TABLE events ADD COLUMN {_pg_generated("intent_id", "intent_id")};
+CREATE INDEX events_intent_id ON events(intent_id);
+CREATE INDEX events_type_time ON events(event_type, time);
+""",
 ]

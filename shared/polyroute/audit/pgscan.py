@@ -8,30 +8,30 @@ the SQLite store and with offline export verification.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from polyroute.audit.chain import ChainVerifier
+from polyroute.audit.chain import Anchor, ChainVerifier
 from polyroute.audit.event import VerifyResult
 from polyroute.audit.export import event_line
-from polyroute.audit.scan import _head_line_as_found, head_of  # pyright: ignore[reportPrivateUsage]
+from polyroute.audit.scan import HEADS, _head_line_as_found, head_of  # pyright: ignore[reportPrivateUsage]
 
-_HEADS = "SELECT seq, hash, key_id, signed_at, signature FROM heads ORDER BY seq"
 _EVENTS = "SELECT seq, hash, body FROM events ORDER BY seq"
 
 
 async def verify_pg(
-    db: psycopg.AsyncConnection[Any], keys: dict[str, Ed25519PublicKey], anchor: tuple[int, str] | None
+    db: psycopg.AsyncConnection[Any], keys: dict[str, Ed25519PublicKey], anchors: Sequence[Anchor]
 ) -> VerifyResult:
     """Stream events and heads together in sequence order, as `polyroute.audit.scan` does for SQLite."""
-    verifier = ChainVerifier(keys, anchor=anchor)
+    verifier = ChainVerifier(keys, anchors=anchors)
     async with db.transaction():
         await db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         heads = db.cursor(name="polyroute_heads")
         events = db.cursor(name="polyroute_events")
-        await heads.execute(_HEADS)
+        await heads.execute(HEADS)
         await events.execute(_EVENTS)
         head = await heads.fetchone()
         async for seq, hash_, body in events:
@@ -45,7 +45,7 @@ async def verify_pg(
                 head = await heads.fetchone()
         if head is not None and not verifier.failed:  # heads beyond the last event: events were deleted
             verifier.head(head_of(head))
-            latest = await (await db.execute(f"{_HEADS} DESC LIMIT 1")).fetchone()
+            latest = await (await db.execute(f"{HEADS} DESC LIMIT 1")).fetchone()
             if latest is not None and latest[0] != head[0]:
                 verifier.head(head_of(latest))
         await heads.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,12 +26,15 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
+from polyroute.audit.batch import MAX_BATCH, ContentRow
 from polyroute.audit.event import GENESIS_HASH, body_hash, fill_template, format_time
 from polyroute.audit.signing import Signer
-from polyroute.audit.writer import MAX_BATCH, PURGE_EVERY_S, ContentRow
+from polyroute.audit.writer import PURGE_EVERY_S
 
 CHAIN_LOCK = 0x706F6C79_61756474  # pg_advisory_xact_lock key of the audit chain ("polyaudt")
 RETRY_FOR_S = 10.0
+log = logging.getLogger("polyroute.audit")
+Queued = tuple[str, str, ContentRow | None]  # body template, event id, text to keep
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,24 @@ class LoopWriter:
     opened: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+@dataclass
+class Later:
+    """Appends queued by `append_later` on one event loop, and the task committing them in order."""
+
+    items: list[Queued] = field(default_factory=list[Queued])
+    task: asyncio.Task[None] | None = None
+
+    async def settled(self) -> None:
+        """Wait until everything queued so far is committed (or failed): read your writes."""
+        while self.task is not None and not self.task.done():
+            await asyncio.shield(self.task)
+
+
+def _log_lost(event_ids: list[str], error: BaseException | None) -> None:
+    for event_id in event_ids:
+        log.error("audit: a queued event %s was not recorded: %s", event_id, error)
+
+
 class PgCommitter:
     """Commits batches for one store; `retention_days` purges stored content as SQLite's writer does."""
 
@@ -62,12 +84,34 @@ class PgCommitter:
     async def submit(
         self, state: LoopWriter, template: str, event_id: str, content: ContentRow | None
     ) -> tuple[str, str]:
+        return await asyncio.shield(self.enqueue(state, template, event_id, content))
+
+    def enqueue(
+        self, state: LoopWriter, template: str, event_id: str, content: ContentRow | None
+    ) -> asyncio.Future[tuple[str, str]]:
+        """Queue one event for the next batch; the future is its (canonical body, hash)."""
         future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
         state.pending.append(PgPending(template, event_id, content, future))
         if state.task is None or state.task.done():
             # not the caller's task: a caller cancelled mid-commit must not stop the others' commit
             state.task = asyncio.get_running_loop().create_task(self._drain(state))
-        return await asyncio.shield(future)
+        return future
+
+    async def commit_later(self, later: Later, writer: Callable[[], Awaitable[LoopWriter]]) -> None:
+        """The task that commits what `append_later` queued on one loop, in order; nobody waits for
+        these appends, so a failure is logged (the intent stays in the log, its outcome unknown)."""
+        while later.items:
+            items, later.items = later.items, []
+            try:
+                state = await writer()
+            except Exception as error:  # noqa: BLE001 - logged per event below
+                _log_lost([event_id for _, event_id, _ in items], error)
+                continue
+            futures = [self.enqueue(state, *item) for item in items]
+            await asyncio.wait(futures)  # not `gather`: cancelling this task must not cancel them
+            for (_, event_id, _), future in zip(items, futures, strict=True):
+                if future.exception() is not None:
+                    _log_lost([event_id], future.exception())
 
     async def _drain(self, state: LoopWriter) -> None:
         while state.pending:

@@ -10,7 +10,7 @@ runs one loop per command); its size and timeout are in polyroute.pgconfig.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from decimal import Decimal
 from functools import partial
 from typing import Any, LiteralString, TypeVar, cast
@@ -22,26 +22,26 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
-from polyroute.audit.chain import ChainVerifier
+from polyroute.audit.chain import Anchor, ChainVerifier
 from polyroute.audit.digest import content_digest
+from polyroute.audit.draft import prepare
 from polyroute.audit.event import (
     AuditEvent,
     EventContent,
     EventDraft,
     EventQuery,
     GroupBy,
+    SignedHead,
     UsageSummary,
     VerifyResult,
-    body_template,
     event_from_body,
-    new_event_id,
 )
 from polyroute.audit.pgmigrate import migrate_pg
 from polyroute.audit.pgscan import export_page_pg, verify_pg
-from polyroute.audit.pgwriter import LoopWriter, PgCommitter
+from polyroute.audit.pgwriter import Later, LoopWriter, PgCommitter
 from polyroute.audit.query import summary_sql, where_clause
+from polyroute.audit.scan import HEADS, HeadRow, head_of
 from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
-from polyroute.audit.writer import ContentRow
 from polyroute.errors import PolyrouteError
 from polyroute.pgconfig import connect_timeout, conninfo, pool_size, redacted
 from polyroute.settings import Settings
@@ -65,6 +65,7 @@ class PostgresAuditStore:
         self._migrated = False
         self._migrating = anyio.Lock()
         self._writers: dict[asyncio.AbstractEventLoop, LoopWriter] = {}
+        self._later: dict[asyncio.AbstractEventLoop, Later] = {}
         retention = settings.audit.content_retention_days
         self._committer = PgCommitter(self._load_signer_async, retention_days=retention)
 
@@ -79,6 +80,7 @@ class PostgresAuditStore:
         loop = asyncio.get_running_loop()
         for other in [other for other in self._writers if other.is_closed()]:
             del self._writers[other]  # that loop's tasks ended with it; its sockets go with the pool
+            self._later.pop(other, None)
         while True:
             state = self._writers.get(loop)
             if state is None:
@@ -104,9 +106,12 @@ class PostgresAuditStore:
             raise PolyrouteError(f"audit store {self.name}: {error}") from None
         self._migrated = True
 
-    async def _run(self, work: Callable[[Db], Awaitable[T]]) -> T:
-        """`work` on a pooled connection; if the connection was lost (a failover or a restart drops
-        every idle one), the pool's idle connections are checked and `work` runs once more."""
+    async def _run(self, work: Callable[[Db], Awaitable[T]], *, settle: bool = True) -> T:
+        """`work` on a pooled connection, after what this loop queued (read your writes) unless
+        `settle` is False; if the connection was lost (a failover or a restart drops every idle one),
+        the pool's idle connections are checked and `work` runs once more."""
+        if settle:
+            await self._settled()
         for attempt in (1, 2):
             pool = (await self._writer()).pool
             try:
@@ -137,27 +142,19 @@ class PostgresAuditStore:
 
     async def ready(self) -> None:
         """A round trip to the database (so a lost connection or a down server stops the call before
-        any provider sees it) and a usable signing key."""
+        any provider sees it), a usable signing key and the digest secret (every receipt holds
+        digests)."""
         try:
-            await self._run(lambda db: db.execute("SELECT 1"))
+            # not behind the outcomes queued by earlier calls: they are off the response path
+            await self._run(lambda db: db.execute("SELECT 1"), settle=False)
         except (PolyrouteError, psycopg.Error, OSError) as error:
             raise PolyrouteError(f"audit store {self.name}: cannot write receipts: {error}") from None
         await self._load_signer_async()
+        await anyio.to_thread.run_sync(content_digest, self._settings, "")
 
     async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
         """Record one event; returns once it is committed and covered by a signed head."""
-        fields = draft.model_dump()
-        if content is not None:
-            for kind in ("prompt", "completion"):
-                text = getattr(content, kind)
-                if text is not None and fields.get(f"{kind}_digest") is None:
-                    fields[f"{kind}_digest"] = content_digest(self._settings, text)
-        event_id = fields["id"] = new_event_id()
-        try:
-            template = body_template(fields)
-        except ValueError as error:
-            raise PolyrouteError(f"cannot record audit event: {error}") from None
-        kept = self._kept(content)
+        event_id, template, kept = prepare(self._settings, draft, content, nul_ok=False)
         try:
             state = await self._writer()
             body, hash_ = await self._committer.submit(state, template, event_id, kept)
@@ -171,21 +168,22 @@ class PostgresAuditStore:
             raise PolyrouteError(f"audit store {self.name}: append failed: {error}") from None
         return event_from_body(body, hash_)
 
-    def _kept(self, content: EventContent | None) -> ContentRow | None:
-        """The text to keep (content logging on), checked here so that text the database cannot
-        store fails only its own append, not every append sharing its group commit."""
-        if content is None or not self._settings.audit.store_content:
-            return None
-        for text in (content.prompt, content.completion):
-            try:
-                (text or "").encode()
-            except UnicodeError:
-                raise PolyrouteError(
-                    "cannot record audit event: content that is not valid Unicode (a lone surrogate)"
-                ) from None
-            if "\x00" in (text or ""):
-                raise PolyrouteError("cannot record audit event: content with a NUL character")
-        return ContentRow(content.prompt, content.completion)
+    def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
+        """Queue one event for the next group commit of this event loop and return its id at once
+        (bad input raises here; a failed commit is logged). Reads on this loop wait for it, and
+        `aclose` commits it."""
+        event_id, template, kept = prepare(self._settings, draft, content, nul_ok=False)
+        loop = asyncio.get_running_loop()
+        later = self._later.setdefault(loop, Later())
+        later.items.append((template, event_id, kept))
+        if later.task is None or later.task.done():
+            later.task = loop.create_task(self._committer.commit_later(later, self._writer))
+        return event_id
+
+    async def _settled(self) -> None:
+        later = self._later.get(asyncio.get_running_loop())
+        if later is not None:
+            await later.settled()
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -226,8 +224,9 @@ class PostgresAuditStore:
     async def summarize(self, group_by: GroupBy, filters: EventQuery | None = None) -> list[UsageSummary]:
         sql, params = summary_sql(group_by, filters or EventQuery())
         return [
-            UsageSummary(key=key, events=events, input_tokens=tin, output_tokens=tout, cost_usd=Decimal(cost))
-            for key, events, tin, tout, cost in await self._rows(sql, params)
+            UsageSummary(key=key, events=events, input_tokens=tin, output_tokens=tout,
+                         cost_usd=Decimal(cost), outcome_unknown=unknown)  # fmt: skip
+            for key, events, tin, tout, cost, unknown in await self._rows(sql, params)
         ]
 
     async def content(self, event_id: str) -> EventContent | None:
@@ -238,17 +237,32 @@ class PostgresAuditStore:
     # -- verification and export -----------------------------------------------------------------
 
     async def verify(
-        self, *, public_key: Ed25519PublicKey | None = None, anchor: tuple[int, str] | None = None
+        self,
+        *,
+        public_key: Ed25519PublicKey | None = None,
+        anchor: tuple[int, str] | None = None,
+        anchors: Sequence[Anchor] = (),
     ) -> VerifyResult:
         """Recompute the whole chain and check the signed heads against `public_key` (default: ours);
-        `anchor` is a (seq, hash) from an earlier verification that the log must still hold."""
+        `anchor`/`anchors` are (seq, hash) from earlier verifications that the log must still hold."""
         if public_key is None:
             signer = await anyio.to_thread.run_sync(partial(load_signer, self._settings, create=False))
             public_key = signer.public_key if signer else None
         keys = {key_id_of(public_key): public_key} if public_key else {}
+        every = [*([Anchor(*anchor)] if anchor else []), *anchors]
         if not keys and not await self._rows("SELECT 1 FROM events LIMIT 1"):
-            return ChainVerifier(keys, anchor=anchor).result()
-        return await self._run(lambda db: verify_pg(db, keys, anchor))
+            return ChainVerifier(keys, anchors=every).result()
+        return await self._run(lambda db: verify_pg(db, keys, every))
+
+    async def hash_at(self, seq: int) -> str | None:
+        """The stored hash of event `seq`, None if the log has no such event (a cheap witness check)."""
+        rows = await self._rows("SELECT hash FROM events WHERE seq = ?", (seq,))
+        return str(rows[0][0]) if rows else None
+
+    async def latest_head(self) -> SignedHead | None:
+        """The newest signed head as stored (its signature unchecked)."""
+        rows = await self._rows(f"{HEADS} DESC LIMIT 1")
+        return head_of(cast(HeadRow, rows[0])) if rows else None
 
     async def export_lines(self) -> AsyncIterator[str]:
         """JSONL lines (see `polyroute.audit.export`) of everything committed when the export starts."""
@@ -276,6 +290,8 @@ class PostgresAuditStore:
 
     async def aclose(self) -> None:
         """Finish this loop's queued appends and close its pool (the store reopens on next use)."""
+        await self._settled()
+        self._later.pop(asyncio.get_running_loop(), None)
         state = self._writers.pop(asyncio.get_running_loop(), None)
         if state is None:
             return

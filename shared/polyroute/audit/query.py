@@ -56,14 +56,18 @@ def where_clause(query: EventQuery) -> tuple[str, list[Any]]:
 
 def summary_sql(group_by: GroupBy, filters: EventQuery) -> tuple[str, list[Any]]:
     """Events (each routed call once: its outcome, not its intent), tokens and exact cost per group, and
-    the calls whose outcome is unknown (counted under the deployment their intent planned first)."""
+    the calls whose outcome is unknown (counted under the deployment their intent planned first).
+
+    Plain SQL both stores run (PostgreSQL has no boolean SUM nor output names in HAVING); each store
+    defines the exact `decimal_sum` aggregate."""
     key = GROUP_KEYS.get(group_by)
     if key is None:
         raise PolyrouteError(f"cannot group by {group_by!r}; use one of {', '.join(GROUP_KEYS)}")
     where, params = where_clause(filters)
     sql = (
-        f"SELECT {key} AS k, SUM(event_type IS NOT 'intent') AS n, COALESCE(SUM(input_tokens), 0), "
-        f"COALESCE(SUM(output_tokens), 0), decimal_sum(cost_usd), SUM({UNRESOLVED}) AS unknown "
-        f"FROM events {where} GROUP BY k HAVING n > 0 OR unknown > 0 ORDER BY k"
+        f"SELECT * FROM (SELECT {key} AS k, SUM(CASE WHEN event_type = 'intent' THEN 0 ELSE 1 END) AS n, "
+        "COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), decimal_sum(cost_usd), "
+        f"SUM(CASE WHEN {UNRESOLVED} THEN 1 ELSE 0 END) AS unknown "
+        f"FROM events {where} GROUP BY k) AS groups WHERE n > 0 OR unknown > 0 ORDER BY k"
     )
     return sql, params

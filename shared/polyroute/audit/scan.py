@@ -62,7 +62,7 @@ def verify_snapshot(
 
 _EVENTS_FAST = "SELECT seq, hash, body, body ->> '$.seq', body ->> '$.prev_hash' FROM events ORDER BY seq"
 _EVENTS_SLOW = "SELECT seq, hash, body, NULL, NULL FROM events ORDER BY seq"
-_HEADS = "SELECT seq, hash, key_id, signed_at, signature FROM heads ORDER BY seq"
+HEADS = "SELECT seq, hash, key_id, signed_at, signature FROM heads ORDER BY seq"
 
 
 def _verify_rows(
@@ -70,7 +70,7 @@ def _verify_rows(
 ) -> VerifyResult:
     """Stream events and heads together in sequence order (memory stays flat however long the log)."""
     verifier = ChainVerifier(keys, anchors=anchors)
-    heads = db.execute(_HEADS)
+    heads = db.execute(HEADS)
     head = heads.fetchone()
     for seq, hash_, body, claimed_seq, claimed_prev in db.execute(_EVENTS_FAST if fast else _EVENTS_SLOW):
         while head is not None and head[0] < seq:  # a head for an event that is missing
@@ -83,7 +83,7 @@ def _verify_rows(
             head = heads.fetchone()
     if head is not None and not verifier.failed:  # heads beyond the last event: events were deleted
         verifier.head(head_of(head))
-        latest = db.execute(f"{_HEADS} DESC LIMIT 1").fetchone()  # how far the log reached
+        latest = db.execute(f"{HEADS} DESC LIMIT 1").fetchone()  # how far the log reached
         if latest[0] != head[0]:
             verifier.head(head_of(latest))
     return verifier.result()
@@ -113,5 +113,5 @@ def hash_at(seq: int, db: sqlite3.Connection) -> str | None:
 
 
 def latest_head(db: sqlite3.Connection) -> SignedHead | None:
-    row = db.execute(f"{_HEADS} DESC LIMIT 1").fetchone()
+    row = db.execute(f"{HEADS} DESC LIMIT 1").fetchone()
     return None if row is None else head_of(row)

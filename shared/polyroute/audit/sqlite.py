@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from polyroute.audit import scan
 from polyroute.audit.chain import Anchor, ChainVerifier
 from polyroute.audit.digest import content_digest
+from polyroute.audit.draft import prepare
 from polyroute.audit.event import (
     AuditEvent,
     EventContent,
@@ -31,15 +32,13 @@ from polyroute.audit.event import (
     SignedHead,
     UsageSummary,
     VerifyResult,
-    body_template,
     event_from_body,
-    new_event_id,
 )
 from polyroute.audit.migrations import connect
 from polyroute.audit.query import summary_sql, where_clause
 from polyroute.audit.scan import export_page, verify_snapshot
 from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
-from polyroute.audit.writer import ContentRow, GroupCommitWriter, open_path
+from polyroute.audit.writer import GroupCommitWriter, open_path
 from polyroute.errors import PolyrouteError
 from polyroute.settings import Settings
 
@@ -96,7 +95,7 @@ class SqliteAuditStore:
 
     async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
         """Record one event; returns once it is durable and covered by a signed head."""
-        event_id, template, kept = self._prepare(draft, content)
+        event_id, template, kept = prepare(self._settings, draft, content)
         try:
             body, hash_ = await self._writer.submit(template, event_id, kept)
         except PolyrouteError:
@@ -111,39 +110,9 @@ class SqliteAuditStore:
 
     def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
         """Queue one event for the next group commit and return its id without waiting for it."""
-        event_id, template, kept = self._prepare(draft, content)
+        event_id, template, kept = prepare(self._settings, draft, content)
         self._writer.enqueue(template, event_id, kept)
         return event_id
-
-    def _prepare(self, draft: EventDraft, content: EventContent | None) -> tuple[str, str, ContentRow | None]:
-        """Id, body template and kept text, all checked in the caller's task: a bad value fails only
-        its own append, never the group commit it would have joined."""
-        fields = draft.model_dump()
-        if content is not None:
-            for kind in ("prompt", "completion"):
-                text = getattr(content, kind)
-                if text is not None and fields.get(f"{kind}_digest") is None:
-                    fields[f"{kind}_digest"] = content_digest(self._settings, text)
-        event_id = fields["id"] = new_event_id()
-        try:
-            template = body_template(fields)
-        except ValueError as error:
-            raise PolyrouteError(f"cannot record audit event: {error}") from None
-        return event_id, template, self._kept(content)
-
-    def _kept(self, content: EventContent | None) -> ContentRow | None:
-        """The text to keep (content logging on), checked here so that text SQLite cannot store
-        fails only its own append, not every append sharing its group commit."""
-        if content is None or not self._settings.audit.store_content:
-            return None
-        for text in (content.prompt, content.completion):
-            try:
-                (text or "").encode()
-            except UnicodeError:
-                raise PolyrouteError(
-                    "cannot record audit event: content that is not valid Unicode (a lone surrogate)"
-                ) from None
-        return ContentRow(content.prompt, content.completion)
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -1,0 +1,49 @@
+"""What every store does to a draft before its writer sees it: digests, id, body template, kept text.
+
+Shared by the SQLite and PostgreSQL stores, and done in the caller's task so that a bad value fails
+only its own append, never the group commit it would have joined.
+"""
+
+from __future__ import annotations
+
+from polyroute.audit.batch import ContentRow
+from polyroute.audit.digest import content_digest
+from polyroute.audit.event import EventContent, EventDraft, body_template, new_event_id
+from polyroute.errors import PolyrouteError
+from polyroute.settings import Settings
+
+
+def prepare(
+    settings: Settings, draft: EventDraft, content: EventContent | None, *, nul_ok: bool = True
+) -> tuple[str, str, ContentRow | None]:
+    """(event id, body template, text to keep): digests of `content` filled in, everything checked.
+    `nul_ok=False` for a store that cannot keep a NUL character in text (PostgreSQL)."""
+    fields = draft.model_dump()
+    if content is not None:
+        for kind in ("prompt", "completion"):
+            text = getattr(content, kind)
+            if text is not None and fields.get(f"{kind}_digest") is None:
+                fields[f"{kind}_digest"] = content_digest(settings, text)
+    event_id = fields["id"] = new_event_id()
+    try:
+        template = body_template(fields)
+    except ValueError as error:
+        raise PolyrouteError(f"cannot record audit event: {error}") from None
+    return event_id, template, kept_content(settings, content, nul_ok=nul_ok)
+
+
+def kept_content(settings: Settings, content: EventContent | None, *, nul_ok: bool) -> ContentRow | None:
+    """The text to keep (content logging on), checked here so that text the store cannot hold fails
+    only its own append."""
+    if content is None or not settings.audit.store_content:
+        return None
+    for text in (content.prompt, content.completion):
+        try:
+            (text or "").encode()
+        except UnicodeError:
+            raise PolyrouteError(
+                "cannot record audit event: content that is not valid Unicode (a lone surrogate)"
+            ) from None
+        if not nul_ok and "\x00" in (text or ""):
+            raise PolyrouteError("cannot record audit event: content with a NUL character")
+    return ContentRow(content.prompt, content.completion)
