@@ -24,9 +24,10 @@ class Clock:
         return self.now
 
 
-def _openai_like(
+def openai_like(
     fakes: FakeProviders, id: str, location: str, price: tuple[str, str], **extra: Any
 ) -> dict[str, Any]:
+    """A user deployment on the fake OpenAI-compatible server (tests override fields with `extra`)."""
     entry: dict[str, Any] = {
         "id": id,
         "provider": "openai_compatible",
@@ -68,9 +69,9 @@ def entries(fakes: FakeProviders) -> list[dict[str, Any]]:
     }
     return [
         anthropic_sa,
-        _openai_like(fakes, "sa-mid", "SA", ("1", "4"), quality=8, latency_prior_ms=500),
-        _openai_like(fakes, "sa-pricey", "SA", ("10", "40"), quality=9, capabilities=["json", "vision"]),
-        _openai_like(fakes, "de-cheapest", "DE", ("0.01", "0.02")),
+        openai_like(fakes, "sa-mid", "SA", ("1", "4"), quality=8, latency_prior_ms=500),
+        openai_like(fakes, "sa-pricey", "SA", ("10", "40"), quality=9, capabilities=["json", "vision"]),
+        openai_like(fakes, "de-cheapest", "DE", ("0.01", "0.02")),
         us_declared,
     ]
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.routing.routing_fixtures import openai_like
+
 from polyroute.app import App
 from polyroute.catalog import load_catalog
 from polyroute.errors import PolyrouteError
@@ -67,34 +69,16 @@ CALLS = sum(n for *_, n in MIX)
 TEAMS = {"gulf": ["bob"], "europe": ["carol"], "all": ["alice", "bob", "carol"]}
 
 
-def _entry(
-    fakes: FakeProviders, id: str, location: str, price: tuple[str, str], **extra: Any
-) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "id": id,
-        "provider": "openai_compatible",
-        "model": f"{id}-model",
-        "base_url": f"{fakes.openai.url}/v1",
-        "location": location,
-        "context_window": 32000,
-        "max_output_tokens": 4000,
-        "capabilities": ["json"],
-        "price": {"input_per_mtok": price[0], "output_per_mtok": price[1]},
-    }
-    entry.update(extra)
-    return entry
-
-
 def entries(fakes: FakeProviders) -> list[dict[str, Any]]:
-    us_cheap = _entry(
+    us_cheap = openai_like(
         fakes, "us-cheap", "US", ("0.1", "0.4"), provider="anthropic", base_url=fakes.anthropic.url
     )
     return [
         us_cheap,
-        _entry(fakes, "sa-local", "SA", ("1", "4")),
-        _entry(fakes, "ae-local", "AE", ("2", "6")),
-        _entry(fakes, "eu-mid", "DE", ("0.5", "2")),
-        _entry(fakes, "anywhere", "ANY", ("0.2", "0.8")),
+        openai_like(fakes, "sa-local", "SA", ("1", "4")),
+        openai_like(fakes, "ae-local", "AE", ("2", "6")),
+        openai_like(fakes, "eu-mid", "DE", ("0.5", "2")),
+        openai_like(fakes, "anywhere", "ANY", ("0.2", "0.8")),
     ]
 
 
