@@ -68,7 +68,7 @@ class UsageReport(BaseModel):
 async def query_events(
     ctx: Context,
     event_type: Annotated[
-        EventType | None, Field(description="e.g. intent, completion, failure, refusal, external")
+        EventType | None, Field(description="e.g. intent, completion, failure, refusal, event")
     ] = None,
     principal: Annotated[str | None, Field(description="who made the call")] = None,
     deployment: Annotated[str | None, Field(description="catalog deployment id")] = None,
@@ -161,14 +161,14 @@ async def record_event(
         str | None, Field(max_length=200, description="your own id for the action, to find it later")
     ] = None,
 ) -> AuditEvent:
-    """Write your own action into the verifiable trail as an 'external' event under your principal."""
+    """Write your own action into the verifiable trail as an `event` under your principal."""
     from polyroute.audit.event import EventDraft
 
     app = app_of(ctx)
     check_details(details or {}, limits_of(ctx).max_detail_bytes)
     check_fields(app, deployment, jurisdiction, data_class)
     draft = EventDraft(
-        event_type="external", principal=caller(app), tool="record_event", request_id=request_id,
+        event_type="event", principal=caller(app), tool="record_event", request_id=request_id,
         deployment=deployment, jurisdiction=jurisdiction, data_class=data_class,
         details={**(details or {}), "action": action},
     )  # fmt: skip

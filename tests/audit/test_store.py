@@ -64,6 +64,19 @@ async def test_query_filters_newest_first(store: AuditStore) -> None:
     )  # n odd, and 99
 
 
+async def test_an_event_query_also_finds_record_events_written_as_external_by_older_logs(
+    store: AuditStore,
+) -> None:
+    """Before 2026-12-04 `record_event` wrote type `external`; DESIGN names it `event`. Both stay
+    readable, and asking for `event` must not hide the older ones."""
+    old = await store.append(EventDraft(event_type="external", principal="a"))
+    new = await store.append(EventDraft(event_type="event", principal="a"))
+    await store.append(EventDraft(event_type="refusal", principal="a"))
+    assert [e.seq for e in await store.query(EventQuery(event_type="event"))] == [new.seq, old.seq]
+    assert [e.seq for e in await store.query(EventQuery(event_type="external"))] == [old.seq]
+    assert (await store.verify()).ok
+
+
 async def test_query_by_time_window(store: AuditStore) -> None:
     before = datetime.now(UTC) - timedelta(seconds=1)
     await fill(store, 3)

@@ -158,7 +158,7 @@ async def test_record_event_refuses_what_it_can_check(
     small: Client, args: dict[str, Any], reason: str
 ) -> None:
     assert reason in refused(await small.call_tool("record_event", {"action": "shipped", **args}))
-    assert ok(await small.call_tool("query_events", {"event_type": "external"}))["count"] == 0
+    assert ok(await small.call_tool("query_events", {"event_type": "event"}))["count"] == 0
 
 
 def test_non_finite_numbers_in_details_are_refused() -> None:

@@ -203,10 +203,10 @@ async def test_refused_completion_is_an_error_naming_why(client: Client) -> None
 async def test_record_event_writes_an_external_event_that_queries_and_summaries_see(client: Client) -> None:
     written = ok(await client.call_tool("record_event", {
         "action": "emailed the report", "details": {"to": "legal"}, "request_id": "job-7"}))  # fmt: skip
-    assert written["event_type"] == "external" and written["principal"] == "local:tester"
+    assert written["event_type"] == "event" and written["principal"] == "local:tester"
     assert written["details"] == {"to": "legal", "action": "emailed the report"} and written["seq"] == 1
     found = ok(
-        await client.call_tool("query_events", {"event_type": "external", "principal": "local:tester"})
+        await client.call_tool("query_events", {"event_type": "event", "principal": "local:tester"})
     )
     assert [event["id"] for event in found["events"]] == [written["id"]]
     summary = ok(await client.call_tool("summarize_usage", {"group_by": "principal"}))

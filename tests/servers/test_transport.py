@@ -186,7 +186,7 @@ async def test_http_scopes_limit_tools_and_the_principal_is_the_tokens(http_serv
         with pytest.raises(MCPError, match="resources need the 'route' or 'governance:read' scope"):
             await writer.read_resource("polyroute://catalog")
     async with mcp_as(http_server, "admin") as admin:
-        found = await admin.call_tool("query_events", {"event_type": "external"})
+        found = await admin.call_tool("query_events", {"event_type": "event"})
         assert (
             found.structured_content and found.structured_content["events"][0]["principal"] == "http:writer"
         )

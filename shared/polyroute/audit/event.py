@@ -36,12 +36,14 @@ EventType = Literal[
     "residency_check",
     "cost_estimate",
     "budget",
+    "event",
     "external",
 ]
 """`intent`: a routed call's plan, durable before any provider sees the request; its outcome is a
 `completion` or a `failure` (every attempt failed, or the caller gave up) naming it in `intent_id`.
 A `refusal` is a call denied before any provider (no intent). An intent with no outcome: the process
-died (or the call is still running) — "outcome unknown"."""
+died (or the call is still running) — "outcome unknown". `event` is what `record_event` writes;
+`external` is its name in logs written before 2026-12-04, still read (and matched by an `event` query)."""
 GroupBy = Literal["provider", "model", "principal", "day", "deployment"]
 
 GENESIS_HASH = "0" * 64

@@ -43,7 +43,9 @@ def where_clause(query: EventQuery) -> tuple[str, list[Any]]:
         params.append(_stamp(query.until))
     for column in ("principal", "provider", "deployment", "model", "event_type", "intent_id"):
         value = getattr(query, column)
-        if value is not None:
+        if value == "event" and column == "event_type":  # `record_event`'s type, `external` in older logs
+            clauses.append("event_type IN ('event', 'external')")
+        elif value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
     if query.allowed is not None:
