@@ -51,7 +51,12 @@ class EventList(BaseModel):
         default=False, description="older matching events were left out to keep the answer's size bounded"
     )
     next_until: datetime | None = Field(
-        default=None, description="when truncated: pass as `until` for the next (older) page"
+        default=None, description="when truncated: the oldest event's time (prefer `next_before_seq`)"
+    )
+    next_before_seq: int | None = Field(
+        default=None,
+        description="when more matching events may be older (truncated, or `limit` reached): pass as "
+        "`before_seq` for the next page; events sharing a timestamp are neither skipped nor repeated",
     )
 
 
@@ -78,6 +83,10 @@ async def query_events(
     since: Since = None,
     until: Until = None,
     limit: Limit = 50,
+    before_seq: Annotated[
+        int | None, Field(strict=True, ge=1, description="only events older than this seq (the previous "
+                          "answer's `next_before_seq`)")
+    ] = None,
     outcome_unknown: Annotated[
         bool, Field(description="only routed calls whose intent is logged but whose outcome is not")
     ] = False,
@@ -88,13 +97,16 @@ async def query_events(
     from polyroute.audit.receipt import unknown_among
 
     query = EventQuery(event_type=event_type, principal=principal, deployment=deployment, allowed=allowed,
-                       since=since, until=until, limit=limit, outcome_unknown=outcome_unknown)  # fmt: skip
+                       since=since, until=until, limit=limit, outcome_unknown=outcome_unknown,
+                       before_seq=before_seq)  # fmt: skip
     store = app_of(ctx).audit
     found = list(await store.query(query))
     events, truncated = bounded_page(found, limits_of(ctx).max_answer_bytes)
-    next_until = events[-1].time if truncated else None
+    more = truncated or len(found) == limit
     return EventList(
-        events=events, count=len(events), truncated=truncated, next_until=next_until,
+        events=events, count=len(events), truncated=truncated,
+        next_until=events[-1].time if truncated else None,
+        next_before_seq=events[-1].seq if more and events else None,
         outcome_unknown=await unknown_among(store, events),
     )  # fmt: skip
 

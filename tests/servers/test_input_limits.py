@@ -190,9 +190,27 @@ async def test_query_events_answers_are_bounded_and_page_on(small: Client) -> No
     seen = [e["details"]["action"] for e in first["events"]]
     page = first
     while page["truncated"]:
-        page = ok(await small.call_tool("query_events", {"limit": 100, "until": page["next_until"]}))
+        older = {"limit": 100, "before_seq": page["next_before_seq"]}
+        page = ok(await small.call_tool("query_events", older))
         seen += [e["details"]["action"] for e in page["events"]]
     assert seen == [f"a{n}" for n in reversed(range(12))]  # every event once, newest first
+    assert page["next_before_seq"] is None
+
+
+async def test_query_events_pages_by_seq_when_the_limit_is_reached(small: Client) -> None:
+    """Paging by `before_seq` neither skips nor repeats events that share a millisecond (paging by
+    `until`, a time, could skip them)."""
+    for n in range(7):
+        ok(await small.call_tool("record_event", {"action": f"b{n}"}))
+    seen: list[str] = []
+    arguments: dict[str, object] = {"limit": 3, "event_type": "event"}
+    while True:
+        page = ok(await small.call_tool("query_events", arguments))
+        seen += [e["details"]["action"] for e in page["events"]]
+        if page["next_before_seq"] is None:
+            break
+        arguments["before_seq"] = page["next_before_seq"]
+    assert seen == [f"b{n}" for n in reversed(range(7))]
 
 
 async def test_counting_threads_are_capped_so_audit_writes_and_sdk_calls_keep_theirs() -> None:

@@ -110,6 +110,7 @@ class EventQuery(BaseModel):
     allowed: bool | None = None
     intent_id: str | None = Field(default=None, description="the outcome(s) of this intent")
     outcome_unknown: bool = Field(default=False, description="only intents with no outcome in the log")
+    before_seq: int | None = Field(default=None, ge=1, description="only events older than this one (paging)")
     limit: int = Field(default=100, ge=1, le=10_000)
 
 

@@ -48,6 +48,9 @@ def where_clause(query: EventQuery) -> tuple[str, list[Any]]:
         elif value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
+    if query.before_seq is not None:
+        clauses.append("seq < ?")
+        params.append(query.before_seq)
     if query.allowed is not None:
         clauses.append("allowed = ?")
         params.append(1 if query.allowed else 0)
