@@ -91,7 +91,9 @@ class Deployment(BaseModel):
     context_window: int = Field(ge=1)
     max_output_tokens: int = Field(ge=1)
     max_input_tokens: int | None = Field(default=None, ge=1)  # a cap below the window (GPT-6.x: 922K)
-    bedrock_api: Literal["converse", "messages"] | None = None  # the call path the vendor documents
+    # Bedrock call path: Converse, or InvokeModel with the Anthropic Messages body. None = Converse, the
+    # one AWS documents for every Bedrock chat model; bundled Claude entries name theirs, with sources.
+    bedrock_api: Literal["converse", "invoke"] | None = None
     billing: Literal["per_token", "provisioned"] = "per_token"  # provisioned: per unit-hour (Azure PTU)
     price_ref: PriceRef | None = None
     price: Price | None = None
@@ -102,6 +104,13 @@ class Deployment(BaseModel):
     sources: tuple[Source, ...] = ()
     origin: Literal["bundled", "user"] = "bundled"
     notes: str | None = None
+
+    @field_validator("bedrock_api", mode="before")
+    @classmethod
+    def _messages_is_invoke(cls, value: object) -> object:
+        """`messages` (the name 2026-12-04's first catalog used) is the Messages API on bedrock-runtime,
+        which AWS serves through InvokeModel."""
+        return "invoke" if value == "messages" else value
 
     @field_validator("base_url")
     @classmethod

@@ -29,6 +29,11 @@ tokenizers with each other, not Claude with o200k). Arabic costs Claude ~1.8× i
 old factor under-quoted it by a third. For unusual pieces the measured Claude tokens per byte peaked
 at 1.01, so 1.1 per byte bounds them. Models with no measurement (sovereign and open models) get the
 o200k model with a wide band, and their tokenizer name says "assumed".
+
+ctok is not Anthropic's: the only published Claude counts for reproducible texts (Anthropic's
+token-counting example, two Claude 3 counts measured from the API; none for Arabic) are kept in
+`tests/cost/data/claude_published_counts.json` with their sources, and each falls inside the band
+(tests/cost/test_published_counts.py). docs/providers.md says what the figures rest on.
 """
 
 from __future__ import annotations

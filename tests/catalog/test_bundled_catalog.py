@@ -103,7 +103,24 @@ def test_single_region_claude_entries_that_may_not_be_callable_are_not_offered()
 def test_bedrock_call_path_is_recorded_per_model() -> None:
     catalog = load_catalog()
     assert catalog.get("bedrock-eu-claude-sonnet-4-6").bedrock_api == "converse"
-    assert catalog.get("bedrock-eu-claude-sonnet-5-5").bedrock_api == "messages"
+    assert catalog.get("bedrock-eu-claude-sonnet-5-5").bedrock_api == "invoke"
+
+
+def test_every_bundled_bedrock_entry_names_a_sourced_call_path() -> None:
+    """No bundled Bedrock route rests on an unverified call path (checked 2026-12-04): Sonnet 4.6 on
+    Converse (Anthropic's Bedrock page), every 5.x entry on InvokeModel with the Messages body (AWS's
+    Messages API page), each citing its source."""
+    bedrock = [d for d in load_catalog() if d.provider == "bedrock"]
+    assert bedrock
+    for deployment in bedrock:
+        urls = {source.url for source in deployment.sources}
+        if deployment.model == "claude-sonnet-4-6":
+            assert deployment.bedrock_api == "converse", deployment.id
+            assert any("claude-on-amazon-bedrock" in url for url in urls), deployment.id
+        else:
+            assert deployment.bedrock_api == "invoke", deployment.id
+            assert any(url.endswith("/inference-messages-api.html") for url in urls), deployment.id
+        assert all(source.date for source in deployment.sources), deployment.id
 
 
 def test_corrected_limits() -> None:

@@ -135,3 +135,23 @@ def test_an_unknown_id_suggests_the_closest_ids_first() -> None:
     with pytest.raises(UnknownDeployment) as caught:
         load_catalog().get("bedrock-eu-claude-sonnet-4.6")
     assert "(e.g. bedrock-eu-claude-sonnet-4-6, " in str(caught.value)
+
+
+def test_a_user_bedrock_entry_inherits_its_models_call_path() -> None:
+    """A declared Bedrock entry of a bundled Claude 5.x model goes through InvokeModel like the
+    bundled ones; a model the catalog has no facts for stays on Converse (the default)."""
+    common = {
+        "provider": "bedrock",
+        "aws_region": "eu-west-3",
+        "processing_locations": ["aws:eu-west-3"],
+        "storage_locations": ["aws:eu-west-3"],
+        "context_window": 200_000,
+        "max_output_tokens": 8_000,
+    }
+    catalog = load_catalog([
+        {**common, "id": "paris-sonnet-5-5", "model": "claude-sonnet-5-5",
+         "api_model": "anthropic.claude-sonnet-5-5"},
+        {**common, "id": "paris-llama", "model": "llama-9", "api_model": "meta.llama-9"},
+    ])  # fmt: skip
+    assert catalog.get("paris-sonnet-5-5").bedrock_api == "invoke"
+    assert catalog.get("paris-llama").bedrock_api is None

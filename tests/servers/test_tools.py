@@ -276,3 +276,20 @@ async def test_catalog_and_policy_resources(client: Client, app: App) -> None:
     assert len(catalog["deployments"]) == len(app.catalog)
     policy = json.loads((await client.read_resource("polyroute://policy")).contents[0].text)  # type: ignore[union-attr]
     assert policy["version"] == app.policy.version and policy["rules"]
+
+
+async def test_complete_on_a_bundled_bedrock_5x_entry_goes_through_invoke_model(
+    client: Client, provider_env: FakeProviders
+) -> None:
+    """The bundled Claude 5.x Bedrock entries use InvokeModel with the Messages body (issue 10): the
+    routed call reaches `/invoke`, not Converse, and the receipt carries the Messages usage."""
+    args = {"prompt": "hello bedrock", "model": "bedrock-eu-claude-sonnet-5-5",
+            "jurisdiction": "EU", "data_class": "personal"}  # fmt: skip
+    answer = ok(await client.call_tool("complete", args))
+    (seen,) = provider_env.bedrock.seen()
+    assert seen.path == "/model/eu.anthropic.claude-sonnet-5-5/invoke"
+    assert seen.body["anthropic_version"] == "bedrock-2023-05-31"
+    assert answer["deployment"] == "bedrock-eu-claude-sonnet-5-5" and answer["provider"] == "bedrock"
+    assert answer["text"].endswith("hello bedrock") and answer["usage"]["input_tokens"] > 0
+    receipt = ok(await client.call_tool("get_receipt", {"receipt_id": answer["receipt_id"]}))
+    assert receipt["event_type"] == "completion"

@@ -1,4 +1,5 @@
-"""AWS Bedrock Converse through boto3, kept off the event loop with `anyio.to_thread`.
+"""AWS Bedrock through boto3 (Converse, or InvokeModel with the Anthropic Messages body where the
+catalog's `bedrock_api` says so), kept off the event loop with `anyio.to_thread`.
 
 The region comes from the deployment (`aws_region`); the model id may be a cross-region profile
 (`eu.…`, `global.…`), sent as it is. Credentials come from boto3's own chain. boto3's retries are
@@ -12,12 +13,14 @@ import base64
 import importlib
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
 
 from polyroute.catalog import Deployment
 from polyroute.errors import ProviderError
+from polyroute.providers import bedrock_messages as messages
 from polyroute.providers.base import (
     ProviderOptions,
     elapsed_ms,
@@ -63,10 +66,39 @@ class BedrockProvider:
         )
 
     async def complete(self, deployment: Deployment, request: CompletionRequest) -> Completion:
+        """One Converse call, or one InvokeModel call with the Messages body where the catalog says the
+        model's documented path is that (`bedrock_api = "invoke"`)."""
+        if deployment.bedrock_api == "invoke":
+            return await self._invoke(deployment, request)
         call = _converse_args(deployment, request)
         start = time.perf_counter()
+        answer = await self._send(deployment, lambda: self._client.converse(**call))
+        if "output" not in answer or "usage" not in answer:  # botocore reads a garbled body as {}
+            raise malformed_error(self.name, deployment)
+        return _completion(deployment, answer, elapsed_ms(start))
+
+    async def _invoke(self, deployment: Deployment, request: CompletionRequest) -> Completion:
+        call = messages.invoke_args(deployment, request)
+        start = time.perf_counter()
+
+        def send() -> dict[str, Any]:
+            answer: dict[str, Any] = self._client.invoke_model(**call)
+            return {**answer, "body": answer["body"].read()}  # read in the worker thread, not the loop
+
+        answer = await self._send(deployment, send)
         try:
-            answer: dict[str, Any] = await anyio.to_thread.run_sync(lambda: self._client.converse(**call))
+            message = messages.read_message(answer["body"])
+        except ValueError:
+            raise malformed_error(self.name, deployment) from None
+        if message is None:
+            raise malformed_error(self.name, deployment)
+        request_id = answer.get("ResponseMetadata", {}).get("RequestId")
+        return messages.completion(deployment, message, request_id, elapsed_ms(start))
+
+    async def _send(self, deployment: Deployment, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """One boto3 call off the event loop, its failures mapped onto errors.py (same for both paths)."""
+        try:
+            return await anyio.to_thread.run_sync(call)
         except self._errors.ClientError as error:
             raise self._client_error(deployment, error.response) from None
         except (self._errors.ReadTimeoutError, self._errors.ConnectTimeoutError):
@@ -82,9 +114,6 @@ class BedrockProvider:
             ) from None
         except (self._errors.ResponseParserError, ValueError):
             raise malformed_error(self.name, deployment) from None
-        if "output" not in answer or "usage" not in answer:  # botocore reads a garbled body as {}
-            raise malformed_error(self.name, deployment)
-        return _completion(deployment, answer, elapsed_ms(start))
 
     def _client_error(self, deployment: Deployment, response: dict[str, Any]) -> Exception:
         meta: dict[str, Any] = response.get("ResponseMetadata", {})

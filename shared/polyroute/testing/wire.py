@@ -1,4 +1,5 @@
-"""The three wire dialects the fakes speak: Anthropic Messages, OpenAI Chat Completions, Bedrock Converse.
+"""The wire dialects the fakes speak: Anthropic Messages, OpenAI Chat Completions, Bedrock Converse and
+InvokeModel (the Anthropic Messages body on Bedrock).
 
 Answers are deterministic and echo the last user text, so a test can tell which request produced
 which answer. Token counts are a simple chars÷4 estimate: stable, not a tokenizer. Error bodies copy
@@ -131,10 +132,12 @@ class FakeOpenAI(FakeServer):
 
 
 class FakeBedrock(FakeServer):
-    """`POST /model/{url-encoded id}/converse` (and `/count-tokens`), errors typed by `x-amzn-ErrorType`."""
+    """`POST /model/{url-encoded id}/converse`, `/invoke` (the Anthropic Messages body, which must carry
+    `anthropic_version: bedrock-2023-05-31` and no `model`) and `/count-tokens`; errors typed by
+    `x-amzn-ErrorType`, as on the real service, for every path."""
 
     name = "bedrock"
-    _PATH = re.compile(r"^/model/([^/]+)/(converse|count-tokens)$")
+    _PATH = re.compile(r"^/model/([^/]+)/(converse|invoke|count-tokens)$")
     _ERRORS = {400: "ValidationException", 403: "AccessDeniedException", 404: "ResourceNotFoundException",
                408: "ModelTimeoutException", 424: "ModelErrorException", 429: "ThrottlingException",
                500: "InternalServerException", 503: "ServiceUnavailableException"}
@@ -147,6 +150,8 @@ class FakeBedrock(FakeServer):
         everything, last = _prompt_texts(body)
         if path.endswith("/count-tokens"):
             return Reply(200, {"inputTokens": tokens(everything)})
+        if path.endswith("/invoke"):
+            return self._invoke(model, body, everything, last)
         wants_json = "json" in str(_obj(body).get("system", "")).lower()
         text = _echo(model, last, wants_json)
         usage = {"inputTokens": tokens(everything), "outputTokens": tokens(text),
@@ -155,6 +160,24 @@ class FakeBedrock(FakeServer):
         converse = {"output": {"message": {"role": "assistant", "content": [{"text": text}]}},
                     "stopReason": "end_turn", "usage": usage, "metrics": {"latencyMs": 1}}
         return Reply(200, converse, {"x-amzn-requestid": f"fake-{next(_ids):06d}"})
+
+    def _invoke(self, model: str, body: Any, everything: str, last: str) -> Reply:
+        """InvokeModel with an Anthropic body: Bedrock's ValidationException for what it rejects."""
+        request = _obj(body)
+        if request.get("anthropic_version") != "bedrock-2023-05-31" or "model" in request:
+            problem = "extraneous key [model] is not permitted" if "model" in request else (
+                "anthropic_version: bedrock-2023-05-31 is required")
+            return self.error_reply(400, "ValidationException", f"Malformed input request: {problem}")
+        text = _echo(model, last, "json" in str(request.get("system", "")).lower())
+        usage = {"input_tokens": tokens(everything), "output_tokens": tokens(text),
+                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+        message = {"id": f"msg_bdrk_fake{next(_ids):06d}", "type": "message", "role": "assistant",
+                   "model": model, "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+                   "stop_sequence": None, "usage": usage}
+        headers = {"x-amzn-requestid": f"fake-{next(_ids):06d}",
+                   "x-amzn-bedrock-input-token-count": str(usage["input_tokens"]),
+                   "x-amzn-bedrock-output-token-count": str(usage["output_tokens"])}
+        return Reply(200, message, headers)
 
     def error_reply(self, status: int, code: str | None, message: str) -> Reply:
         kind = code or self._ERRORS.get(status, "InternalServerException")
