@@ -21,7 +21,7 @@ import anyio.lowlevel
 
 from polyroute import cost, locations
 from polyroute.audit import AuditEvent, EventContent, EventDraft
-from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError
+from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError, QuotaExceeded
 from polyroute.providers import call_with_retries
 from polyroute.refusal import no_route, refusal
 from polyroute.routing import Candidate, Exclusion, RoutedCompletion
@@ -77,7 +77,9 @@ class _Run:
             self.fail(deployment.id, "health", router.health.blocked(deployment.id) or "circuit open")
             return None
         try:
-            reservation = await router.budgets.reserve_async(self.request.principal, candidate.max_cost_usd)
+            reservation = await router.budgets.reserve_async(
+                self.request.principal, candidate.max_cost_usd, self.request.teams
+            )
         except BudgetExceeded as error:
             router.health.release(deployment.id)
             self.budget_refused = True
@@ -148,7 +150,12 @@ async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> 
     plan = router.plan(request)
     trace.planned(plan)
     facts = CallFacts.of(router.app.settings, request, plan)
-    refusal_error = refusal(router, plan)
+    refusal_error, slot = refusal(router, plan), None
+    if refusal_error is None:  # requests per minute (quota.py): only a call that may go out takes a slot
+        try:
+            slot = await router.quotas.take_async(request.principal, request.teams)
+        except QuotaExceeded as refused:
+            refusal_error = refused
     if refusal_error is not None:
         with trace.appending("refusal") as timed:
             draft = _unfinished(router, facts, None, refusal_error, _Run(router, request, plan))
@@ -166,6 +173,7 @@ async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> 
         error: PolyrouteError = no_route([*plan.exclusions, *run.failures], plan)
         if run.budget_refused and not run.attempts:
             error = BudgetExceeded(f"no call made: {run.failures[0].reason}")
+            await router.quotas.give_back_async(slot)  # refused: the call takes no request slot
         audit.append_later(_unfinished(router, facts, intent, error, run))
         raise error
     result = _result(router, plan, run, outcome, started)
