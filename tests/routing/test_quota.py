@@ -74,8 +74,9 @@ def test_teams_are_the_configured_ones_and_those_the_identity_carries(tmp_path: 
 
 
 def test_keys_cover_principal_and_teams_and_the_lower_of_two_entries_holds(tmp_path: Path) -> None:
-    limits = quotas(tmp_path, Clock(), rpm("principal:alice", 5), rpm("team:legal", 9), rpm("team:legal", 7),
-                    rpm("team:finance", 3), Budget(scope="team:ops", period="day", limit_usd=Decimal(1)))  # fmt: skip
+    spend = Budget(scope="team:ops", period="day", limit_usd=Decimal(1))
+    entries = [rpm("principal:alice", 5), rpm("team:legal", 9), rpm("team:legal", 7), rpm("team:finance", 3)]
+    limits = quotas(tmp_path, Clock(), *entries, spend)
     assert limits.keys_for("alice") == [RateKey("principal:alice", 5), RateKey("team:legal", 7)]
     assert limits.keys_for("carol", ["finance"]) == [RateKey("team:finance", 3)]
     assert limits.keys_for("carol") == []

@@ -117,7 +117,8 @@ sys.stdin.readline()
 admitted = 0
 for call in range(int(sys.argv[3])):
     try:
-        ledger.take([RateKey("team:legal", int(sys.argv[2]))], slot_id=f"{sys.argv[4]}-{call}", now=1795000000.0)
+        key = RateKey("team:legal", int(sys.argv[2]))
+        ledger.take([key], slot_id=f"{sys.argv[4]}-{call}", now=1795000000.0)
         admitted += 1
     except QuotaExceeded:
         pass
