@@ -32,6 +32,7 @@ from polyroute.types import Attempt, Completion, Money
 if TYPE_CHECKING:
     from polyroute.audit import AuditStore
     from polyroute.catalog import Deployment
+    from polyroute.quota import Slot
     from polyroute.routing import RoutePlan, Router, RouteRequest
 
 log = logging.getLogger("polyroute.dispatch")
@@ -150,12 +151,7 @@ async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> 
     plan = router.plan(request)
     trace.planned(plan)
     facts = CallFacts.of(router.app.settings, request, plan)
-    refusal_error, slot = refusal(router, plan), None
-    if refusal_error is None:  # requests per minute (quota.py): only a call that may go out takes a slot
-        try:
-            slot = await router.quotas.take_async(request.principal, request.teams)
-        except QuotaExceeded as refused:
-            refusal_error = refused
+    refusal_error, slot = await _admit(router, request, plan)
     if refusal_error is not None:
         with trace.appending("refusal") as timed:
             draft = _unfinished(router, facts, None, refusal_error, _Run(router, request, plan))
@@ -181,6 +177,20 @@ async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> 
     _record_completion(audit, router, facts, intent, run, result, outcome[2])
     trace.finished(result, outcome[2])
     return result
+
+
+async def _admit(
+    router: Router, request: RouteRequest, plan: RoutePlan
+) -> tuple[PolyrouteError | None, Slot | None]:
+    """Why the plan cannot go ahead (`refusal`), else the call's slot in each requests-per-minute quota
+    (`quota`), taken only now: a call refused for any reason takes none."""
+    refused = refusal(router, plan)
+    if refused is not None:
+        return refused, None
+    try:
+        return None, await router.quotas.take_async(request.principal, request.teams)
+    except QuotaExceeded as error:
+        return error, None
 
 
 async def _record_intent(audit: AuditStore, facts: CallFacts, trace: CallTrace) -> AuditEvent:
