@@ -138,18 +138,17 @@ class Quotas:
         """A slot on every quota of the caller; None when none applies. Raises QuotaExceeded (taking
         nothing) naming the quota and when to retry."""
         keys = self.keys_for(principal, teams)
-        if not keys:
-            return None
+        return self._take(keys) if keys else None
+
+    def _take(self, keys: list[RateKey]) -> Slot:
         slot = Slot(uuid.uuid4().hex, tuple(keys))
         self._ledger().take(keys, slot_id=slot.id, now=self.clock())
         return slot
 
     async def take_async(self, principal: str, teams: Iterable[str] = ()) -> Slot | None:
-        """`take` off the event loop (the ledger fsyncs); no thread hop when no quota applies."""
-        teams = tuple(teams)
-        if not self.keys_for(principal, teams):
-            return None
-        return await anyio.to_thread.run_sync(self.take, principal, teams)
+        """`take` off the event loop (the ledger writes); no thread hop when no quota applies."""
+        keys = self.keys_for(principal, teams)
+        return await anyio.to_thread.run_sync(self._take, keys) if keys else None
 
     async def give_back_async(self, slot: Slot | None) -> None:
         if slot is not None:
