@@ -262,3 +262,33 @@ def test_teams_carried_by_the_call_count_for_quotas_without_joining_settings(
     asyncio.run(go())
     assert "finance" not in app.settings.teams
 
+
+
+def test_a_call_the_budget_stops_after_its_slot_was_taken_gives_the_slot_back(
+    provider_env: FakeProviders, tmp_path: Path, clock: Clock
+) -> None:
+    request = route(model="sa-mid")
+    probe = make_app(provider_env, tmp_path / "probe", clock)
+    room = probe.router.plan(request).candidates[0].max_cost_usd * 3 / 2  # one reservation at a time
+    spend = Budget(scope="principal:local:tester", period="day", limit_usd=room)
+    app = routed_app(provider_env, tmp_path, clock, [rpm("principal:local:tester", 100), spend])
+
+    async def one() -> RoutedCompletion | Exception:
+        try:
+            return await app.router.complete(request)
+        except Exception as refused:  # noqa: BLE001 - the budget's refusal, at plan or at attempt time
+            return refused
+
+    async def go() -> tuple[list[RoutedCompletion | Exception], list[AuditEvent]]:
+        try:
+            outcomes = await asyncio.gather(*(one() for _ in range(6)))
+            return outcomes, await app.audit.query(EventQuery())
+        finally:
+            await app.aclose()
+
+    outcomes, events = asyncio.run(go())
+    done = [o for o in outcomes if isinstance(o, RoutedCompletion)]
+    assert done and all(isinstance(o, RoutedCompletion) or "budget" in str(o) for o in outcomes)
+    late = [e for e in events if e.event_type == "refusal" and e.intent_id is not None]
+    assert late  # some were stopped by the budget after their intent (and slot): the path under test
+    assert [s.used for s in app.router.quotas.status("local:tester")] == [len(done)]
