@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Annotated
 
+import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from polyroute import pricing
 from polyroute.budget import BudgetStatus
 from polyroute.cost import Quote
+from polyroute.quota import RateStatus
 from polyroute.tokencount import api_count_refusal
 from polyroute_servers.arguments import (
     DeploymentId,
@@ -32,7 +34,15 @@ from polyroute_servers.bounds import (
     run_counting,
     sdks_missing,
 )
-from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, limits_of, note_query
+from polyroute_servers.toolkit import (
+    Context,
+    PolyrouteServer,
+    app_of,
+    caller,
+    caller_teams,
+    limits_of,
+    note_query,
+)
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -77,7 +87,10 @@ class CostComparison(BaseModel):
 class BudgetReport(BaseModel):
     principal: str
     teams: list[str]
-    budgets: list[BudgetStatus] = Field(description="empty when no budget applies to the caller")
+    budgets: list[BudgetStatus] = Field(description="spend limits; empty when none applies to the caller")
+    quotas: list[RateStatus] = Field(
+        default_factory=list[RateStatus], description="requests-per-minute quotas of the caller and its teams"
+    )
 
 
 async def estimate_cost(
@@ -188,11 +201,14 @@ async def compare_costs(
 
 
 async def budget_status(ctx: Context) -> BudgetReport:
-    """The caller's budgets (its own and its teams') with spent, reserved and remaining USD."""
+    """The caller's limits (its own and its teams'): budgets with spent, reserved and remaining USD, and
+    requests-per-minute quotas with the calls made in the last 60 s."""
     app = app_of(ctx)
-    principal = caller(app)
-    statuses = app.router.budgets.status(principal)  # the ledger the router reserves against
-    return BudgetReport(principal=principal, teams=app.settings.teams_of(principal), budgets=statuses)
+    principal, carried = caller(app), caller_teams()
+    statuses = app.router.budgets.status(principal, carried)  # the ledger the router reserves against
+    quotas = await anyio.to_thread.run_sync(app.router.quotas.status, principal, carried)
+    teams = app.settings.teams_of(principal, carried)
+    return BudgetReport(principal=principal, teams=teams, budgets=statuses, quotas=quotas)
 
 
 def register(server: PolyrouteServer, app: App) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from polyroute.audit.event import AuditEvent, EventQuery, UsageSummary
-from polyroute.budget import BudgetKey, BudgetStatus, period_key
+from polyroute.budget import BudgetStatus, spend_keys
 from polyroute.residency import Rule
 
 if TYPE_CHECKING:
@@ -64,9 +64,7 @@ class Snapshot:
 
 
 def _budgets(app: App, now: datetime) -> list[BudgetRow]:
-    keys = [
-        BudgetKey(b.scope, b.period, period_key(b.period, now), b.limit_usd) for b in app.settings.budgets
-    ]
+    keys = spend_keys(app.settings.budgets, now)
     if not keys:
         return []
     statuses = app.router.budgets.ledger.totals(keys)

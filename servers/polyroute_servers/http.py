@@ -101,7 +101,7 @@ def _oauth(server: PolyrouteServer, app: App) -> OAuthResource | None:
     configured = app.settings.http.oauth
     if configured is None:
         return None
-    return OAuthResource(configured, tool_scopes=server.scopes, app_settings=app.settings)
+    return OAuthResource(configured, tool_scopes=server.scopes)
 
 
 def uvicorn_config(

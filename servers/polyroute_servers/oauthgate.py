@@ -23,7 +23,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive
 
 from polyroute.oauthconfig import OAuthSettings
-from polyroute.settings import Settings
 from polyroute_servers.jwks import KeysUnavailable
 from polyroute_servers.oauth import (
     PRINCIPAL_PREFIX,
@@ -48,13 +47,11 @@ class OAuthResource:
         settings: OAuthSettings,
         *,
         tool_scopes: Mapping[str, str],
-        app_settings: Settings | None = None,
         verifier: JwtVerifier | None = None,
     ) -> None:
         self.settings = settings
         self.verifier = verifier or JwtVerifier(settings)
         self.tool_scopes = dict(tool_scopes)
-        self.app_settings = app_settings
         self.metadata_url = str(build_resource_metadata_url(AnyHttpUrl(settings.resource)))
         suffixed = AnyHttpUrl(self.metadata_url).path or WELL_KNOWN
         self.metadata_paths = frozenset({WELL_KNOWN, suffixed, f"{WELL_KNOWN}/mcp"})
@@ -93,21 +90,7 @@ class OAuthResource:
             wanted = " ".join(supported_scopes(self.settings))
             return self.challenge("insufficient_scope", "the token grants none of Polyroute's scopes",
                                   status=403, scope=wanted)  # fmt: skip
-        self._join_teams(access.client_id, list((access.claims or {}).get("teams", [])))
-        return AuthenticatedUser(access)
-
-    def _join_teams(self, principal: str, teams: list[str]) -> None:
-        """Make the token's teams count for `[teams]` budgets (which look up members by principal).
-
-        Membership learnt from a token is kept for the process's life. That fails closed: budgets only
-        limit spending, so a principal counted in an extra team meets one more limit, never one fewer.
-        """
-        if self.app_settings is None:
-            return
-        for team in teams:
-            members = self.app_settings.teams.setdefault(team, [])
-            if principal not in members:
-                members.append(principal)
+        return AuthenticatedUser(access)  # its team claim travels with it: `toolkit.caller_teams`
 
     async def scope_refusal(
         self, user: AuthenticatedUser, receive: Receive

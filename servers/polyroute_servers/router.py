@@ -32,7 +32,15 @@ from polyroute_servers.auth import ROUTE
 from polyroute_servers.bounds import admit, import_for_route
 from polyroute_servers.classification import Classification, answered, ask_classification, refusal
 from polyroute_servers.tasks import TasksExtension
-from polyroute_servers.toolkit import Context, PolyrouteServer, app_of, caller, limits_of, with_heartbeat
+from polyroute_servers.toolkit import (
+    Context,
+    PolyrouteServer,
+    app_of,
+    caller,
+    caller_teams,
+    limits_of,
+    with_heartbeat,
+)
 
 if TYPE_CHECKING:
     from polyroute.app import App
@@ -174,6 +182,7 @@ def _route(
     return RouteRequest.model_validate({
         "request": request, "model": model, "jurisdiction": jurisdiction, "data_class": data_class,
         "strategy": strategy, "require": list(require or ()), "principal": caller(app),
+        "teams": caller_teams(),
     })  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -18,13 +19,13 @@ from mcp.server.extension import Extension
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedResourceError
 from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from mcp.types import Resource as MCPResource
 from mcp.types import Tool as MCPTool
-from mcp.types import ToolAnnotations
 from mcp_types import INVALID_PARAMS
 from pydantic import ValidationError
 
-from polyroute.errors import NoRoute, PolyrouteError
+from polyroute.errors import NoRoute, PolyrouteError, QuotaExceeded
 from polyroute_servers.arguments import describe_validation
 from polyroute_servers.auth import ALL, GOVERNANCE_READ, ROUTE
 from polyroute_servers.bounds import Limits
@@ -42,6 +43,7 @@ __all__ = [
     "app_of",
     "limits_of",
     "caller",
+    "caller_teams",
     "describe_validation",
     "note_query",
     "with_heartbeat",
@@ -52,6 +54,14 @@ def caller(app: App) -> str:
     """Who is calling: the HTTP token's principal when there is one, else the App's (local) principal."""
     token = get_access_token()
     return token.client_id if token is not None else app.principal
+
+
+def caller_teams() -> list[str]:
+    """The teams the caller's identity carries (an OAuth token's team claim; none for other callers).
+    Budgets and quotas count them beside `[teams]` per call (`Settings.limit_scopes`); nothing is kept."""
+    token = get_access_token()
+    teams: object = (token.claims or {}).get("teams") if token is not None else None
+    return [team for team in teams if isinstance(team, str)] if isinstance(teams, list) else []  # pyright: ignore[reportUnknownVariableType]
 
 
 def app_of(ctx: Context) -> App:
@@ -211,6 +221,8 @@ class PolyrouteServer(MCPServer[Any]):
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as error:
+            if isinstance(error.__cause__, QuotaExceeded):
+                return quota_result(error.__cause__)
             raise ToolError(_explain(name, error)) from None
 
     async def _refuse_unknown_arguments(self, name: str, arguments: dict[str, Any]) -> None:
@@ -223,6 +235,19 @@ class PolyrouteServer(MCPServer[Any]):
         if unknown:
             allowed = ", ".join(sorted(known or ())) or "none"
             raise ToolError(f"unknown argument(s) for {name}: {', '.join(unknown)}; it takes: {allowed}")
+
+
+def quota_result(error: QuotaExceeded) -> CallToolResult:
+    """A quota refusal as an `isError` result whose fields also say when to retry, for clients that back
+    off by themselves (the text says the same for a person or a model)."""
+    message = " ".join(str(error).split())
+    fields: dict[str, Any] = {
+        "error": "QuotaExceeded", "message": message, "scope": error.scope,
+        "requests_per_minute": error.limit, "retry_after_s": error.retry_after_s,
+        "retry_at": datetime.fromtimestamp(error.retry_at, UTC).isoformat().replace("+00:00", "Z"),
+    }  # fmt: skip
+    text = TextContent(type="text", text=message)
+    return CallToolResult(content=[text], structured_content=fields, is_error=True)
 
 
 async def with_heartbeat(ctx: Context, work: Awaitable[T], *, total: float, every: float = 2.0) -> T:

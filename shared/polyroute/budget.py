@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -28,6 +28,7 @@ import anyio
 from pydantic import BaseModel
 
 from polyroute.errors import BudgetExceeded
+from polyroute.quota import RateLedger
 from polyroute.settings import Budget, Settings
 from polyroute.types import Money
 
@@ -140,7 +141,11 @@ class BudgetLedger(Protocol):
         ...
 
 
-def _open_ledger(settings: Settings) -> BudgetLedger:
+class Ledger(BudgetLedger, RateLedger, Protocol):
+    """The store of every limit: spend (`BudgetLedger`) and the request window (`quota.RateLedger`)."""
+
+
+def _open_ledger(settings: Settings) -> Ledger:
     """PostgreSQL when the audit store (or POLYROUTE_BUDGET_URL) is, else the SQLite file."""
     from polyroute.pgconfig import ledger_url
 
@@ -156,6 +161,21 @@ def _open_ledger(settings: Settings) -> BudgetLedger:
 
 def period_key(period: str, when: datetime) -> str:
     return when.strftime("%Y-%m-%d" if period == "day" else "%Y-%m")
+
+
+def spend_keys(
+    budgets: Iterable[Budget], when: datetime, scopes: frozenset[str] | None = None
+) -> list[BudgetKey]:
+    """The spend limits among `budgets` (of `scopes`; None: all) as keys for the periods around `when`."""
+    return [
+        BudgetKey(b.scope, b.period, period_key(b.period, when), b.limit_usd)
+        for b in budgets
+        if b.period is not None and b.limit_usd is not None and (scopes is None or b.scope in scopes)
+    ]
+
+
+def limits_spend(settings: Settings) -> bool:
+    return any(budget.limit_usd is not None for budget in settings.budgets)
 
 
 @dataclass(frozen=True)
@@ -187,18 +207,18 @@ class Budgets:
     def __init__(
         self,
         settings: Settings,
-        ledger: BudgetLedger | None = None,
+        ledger: Ledger | None = None,
         *,
         clock: Callable[[], float] = time.time,
     ):
         self.settings = settings
         self.clock = clock
         self._ledger = ledger
-        self._opened: BudgetLedger | None = None  # the ledger this object opened, so is to close
+        self._opened: Ledger | None = None  # the ledger this object opened, so is to close
         self._opening = threading.Lock()
 
     @property
-    def ledger(self) -> BudgetLedger:
+    def ledger(self) -> Ledger:
         """The ledger, opened on first use (from whichever thread gets there first, once)."""
         with self._opening:
             if self._ledger is None:
@@ -215,32 +235,30 @@ class Budgets:
         if opened is not None:
             await anyio.to_thread.run_sync(opened.close)
 
-    def keys_for(self, principal: str) -> list[BudgetKey]:
-        """Every budget that applies to this principal (its own and its teams'), for the current periods."""
-        scopes = {f"principal:{principal}", *(f"team:{team}" for team in self.settings.teams_of(principal))}
+    def keys_for(self, principal: str, teams: Iterable[str] = ()) -> list[BudgetKey]:
+        """Every spend limit of this principal and of its teams (its `[teams]` and those its identity
+        carries: `Settings.limit_scopes`), for the current periods."""
         when = datetime.fromtimestamp(self.clock(), UTC)
-        return [self._key(budget, when) for budget in self.settings.budgets if budget.scope in scopes]
+        return spend_keys(self.settings.budgets, when, self.settings.limit_scopes(principal, teams))
 
-    @staticmethod
-    def _key(budget: Budget, when: datetime) -> BudgetKey:
-        return BudgetKey(budget.scope, budget.period, period_key(budget.period, when), budget.limit_usd)
-
-    def headroom(self, principal: str) -> Headroom | None:
+    def headroom(self, principal: str, teams: Iterable[str] = ()) -> Headroom | None:
         """The budget with the least remaining (a limit lowered under what was spent counts as 0 left);
         None when no budget applies."""
-        keys = self.keys_for(principal) if self.settings.budgets else []
+        keys = self.keys_for(principal, teams) if limits_spend(self.settings) else []
         if not keys:
             return None
         key, status = min(zip(keys, self.ledger.totals(keys), strict=True), key=lambda t: t[1].remaining_usd)
         return Headroom(max(Decimal(0), status.remaining_usd), key, status)
 
-    def reserve(self, principal: str, amount: Decimal | None) -> Reservation | None:
+    def reserve(
+        self, principal: str, amount: Decimal | None, teams: Iterable[str] = ()
+    ) -> Reservation | None:
         """Reserve `amount` on every budget of the principal; None when no budget applies.
 
         Raises BudgetExceeded (and reserves nothing) when any budget is used up or would go over its
         limit, or when `amount` has no finite upper bound (None, infinite, NaN) and a budget applies.
         """
-        keys = self.keys_for(principal) if self.settings.budgets else []
+        keys = self.keys_for(principal, teams) if limits_spend(self.settings) else []
         if not keys:
             return None
         if amount is None or not is_bounded(amount):
@@ -257,11 +275,13 @@ class Budgets:
         if reservation is not None:
             self.ledger.release(reservation.id)
 
-    async def reserve_async(self, principal: str, amount: Decimal | None) -> Reservation | None:
+    async def reserve_async(
+        self, principal: str, amount: Decimal | None, teams: Iterable[str] = ()
+    ) -> Reservation | None:
         """`reserve` off the event loop (the ledger fsyncs); no thread hop when no budget is configured."""
-        if not self.settings.budgets:
+        if not limits_spend(self.settings):
             return None
-        return await anyio.to_thread.run_sync(self.reserve, principal, amount)
+        return await anyio.to_thread.run_sync(self.reserve, principal, amount, tuple(teams))
 
     async def settle_async(self, reservation: Reservation | None, actual: Decimal) -> None:
         if reservation is not None:
@@ -271,7 +291,7 @@ class Budgets:
         if reservation is not None:
             await anyio.to_thread.run_sync(self.release, reservation)
 
-    def status(self, principal: str) -> list[BudgetStatus]:
+    def status(self, principal: str, teams: Iterable[str] = ()) -> list[BudgetStatus]:
         """Each budget of the principal with spent, reserved and remaining USD (for `budget_status`)."""
-        keys = self.keys_for(principal)
+        keys = self.keys_for(principal, teams)
         return self.ledger.totals(keys) if keys else []

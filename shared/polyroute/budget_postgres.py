@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, LiteralString, TypeVar
 
@@ -29,6 +29,7 @@ from polyroute.audit.pgmigrate import migrate_pg
 from polyroute.budget import STALE_AFTER_S, BudgetKey, BudgetStatus, is_bounded, refusal
 from polyroute.errors import BudgetExceeded, PolyrouteError
 from polyroute.pgconfig import connect_timeout, conninfo, pool_size, redacted
+from polyroute.quota import KEPT_S, WINDOW_S, RateKey, RateStatus, rate_refusal, rate_status
 
 T = TypeVar("T")
 RETRY_FOR_S = 10.0
@@ -36,6 +37,7 @@ EXPIRE_EVERY_S = 30.0  # sweeping stale reservations costs a transaction: not on
 SETTLEMENTS_KEPT_S = 2 * 24 * 3600  # long past any retry of a lost acknowledgement
 Db = psycopg.Connection[Any]
 Pair = tuple[str, str]
+RATE_LOCKS = 0x72617465  # "rate": the class of the per-scope advisory locks of the request window
 _IN_PAIRS: LiteralString = "(scope, period_key) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
 
 
@@ -179,6 +181,54 @@ class PostgresBudgetLedger:
                 spent_usd=spent, reserved_usd=reserved, remaining_usd=key.limit_usd - spent - reserved,
             ))  # fmt: skip
         return statuses
+
+    def take(self, keys: Iterable[RateKey], *, slot_id: str, now: float) -> None:
+        keys = list(keys)
+
+        def work(db: Db) -> None:
+            if db.execute("SELECT 1 FROM rate_slots WHERE id = %s", (slot_id,)).fetchone():
+                return  # this slot committed before its acknowledgement was lost
+            for scope in sorted({key.scope for key in keys}):  # one global order: no deadlock
+                db.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (RATE_LOCKS, scope))
+            for key in keys:
+                db.execute(
+                    "DELETE FROM rate_slots WHERE scope = %s AND taken < %s", (key.scope, now - KEPT_S)
+                )
+                refused = rate_refusal(key, *self._window(db, key, now), now)
+                if refused is not None:
+                    raise refused
+            with db.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO rate_slots (id, scope, taken) VALUES (%s, %s, %s)",
+                    [(slot_id, key.scope, now) for key in keys],
+                )
+
+        self._transaction(work)
+
+    @staticmethod
+    def _window(db: Db, key: RateKey, now: float) -> tuple[int, float | None]:
+        """Slots in (now − 60 s, now], and the time of the one whose leaving would admit a call."""
+        since = now - WINDOW_S
+        row = db.execute(
+            "SELECT count(*) FROM rate_slots WHERE scope = %s AND taken > %s", (key.scope, since)
+        ).fetchone()
+        used = int(row[0]) if row else 0
+        if used < key.limit:
+            return used, None
+        row = db.execute(
+            "SELECT taken FROM rate_slots WHERE scope = %s AND taken > %s ORDER BY taken LIMIT 1 OFFSET %s",
+            (key.scope, since, used - key.limit),
+        ).fetchone()
+        return used, float(row[0]) if row else None
+
+    def give_back(self, slot_id: str) -> None:
+        self._transaction(lambda db: db.execute("DELETE FROM rate_slots WHERE id = %s", (slot_id,)))
+
+    def rates(self, keys: Iterable[RateKey], now: float) -> list[RateStatus]:
+        keys = list(keys)
+        return self._transaction(
+            lambda db: [rate_status(key, *self._window(db, key, now), now) for key in keys]
+        )
 
     def close(self) -> None:
         with self._opening:

@@ -1,8 +1,9 @@
-"""The embedded budget ledger: one SQLite file (WAL, 0600) shared by every process that opens it.
+"""The embedded ledger: one SQLite file (WAL, 0600) shared by every process that opens it.
 
 Each method is one `BEGIN IMMEDIATE` transaction (the write lock is taken before reading), so a
-check-and-reserve cannot interleave with another one, in this process or another. Amounts are stored
-as text and summed as Decimal inside the transaction. The semantics are `budget.BudgetLedger`'s.
+check-and-reserve (or check-and-take of a request slot) cannot interleave with another one, in this
+process or another. Amounts are stored as text and summed as Decimal inside the transaction. The
+semantics are `budget.BudgetLedger`'s and `quota.RateLedger`'s.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from decimal import Decimal
 from pathlib import Path
 
 from polyroute.budget import STALE_AFTER_S, BudgetKey, BudgetStatus, is_bounded, refusal
 from polyroute.errors import BudgetExceeded
+from polyroute.quota import KEPT_S, WINDOW_S, RateKey, RateStatus, rate_refusal, rate_status
 from polyroute.sqlitefile import use_wal
 
 _SCHEMA = """
@@ -28,6 +30,9 @@ CREATE TABLE IF NOT EXISTS budget_totals (
 CREATE TABLE IF NOT EXISTS budget_reservations (
     id TEXT PRIMARY KEY, keys TEXT NOT NULL, amount TEXT NOT NULL, created REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS budget_reservations_created ON budget_reservations (created);
+CREATE TABLE IF NOT EXISTS rate_slots (
+    id TEXT NOT NULL, scope TEXT NOT NULL, taken REAL NOT NULL, PRIMARY KEY (id, scope));
+CREATE INDEX IF NOT EXISTS rate_slots_scope_taken ON rate_slots (scope, taken);
 """
 
 
@@ -55,16 +60,27 @@ class SQLiteBudgetLedger:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
 
-    def _write(self, work: Callable[[sqlite3.Connection], object]) -> None:
-        """Run `work` in one BEGIN IMMEDIATE transaction (the write lock is taken before reading)."""
+    def _write(self, work: Callable[[sqlite3.Connection], object], *, fsync: bool = True) -> None:
+        """Run `work` in one BEGIN IMMEDIATE transaction (the write lock is taken before reading).
+
+        `fsync=False` commits to the WAL without waiting for the disk (`synchronous=NORMAL`): durable
+        against a crashed process, not a power cut — enough for the request window (a power cut forgets
+        at most its last minute), while money keeps `FULL`: the next FULL commit syncs those frames too.
+        """
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            if not fsync:
+                self._db.execute("PRAGMA synchronous=NORMAL")
             try:
-                work(self._db)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    work(self._db)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            finally:
+                if not fsync:
+                    self._db.execute("PRAGMA synchronous=FULL")
 
     def _row(self, db: sqlite3.Connection, scope: str, period_key: str) -> tuple[Decimal, Decimal]:
         row = db.execute(
@@ -143,6 +159,42 @@ class SQLiteBudgetLedger:
             )
             for key, (spent, reserved) in rows
         ]  # fmt: skip
+
+    def take(self, keys: Iterable[RateKey], *, slot_id: str, now: float) -> None:
+        keys = list(keys)
+
+        def work(db: sqlite3.Connection) -> None:
+            if db.execute("SELECT 1 FROM rate_slots WHERE id = ?", (slot_id,)).fetchone():
+                return
+            for key in keys:
+                db.execute("DELETE FROM rate_slots WHERE scope = ? AND taken < ?", (key.scope, now - KEPT_S))
+                refused = rate_refusal(key, *self._window(db, key, now), now)
+                if refused is not None:
+                    raise refused
+            rows = [(slot_id, key.scope, now) for key in keys]
+            db.executemany("INSERT INTO rate_slots (id, scope, taken) VALUES (?, ?, ?)", rows)
+
+        self._write(work, fsync=False)
+
+    @staticmethod
+    def _window(db: sqlite3.Connection, key: RateKey, now: float) -> tuple[int, float | None]:
+        """Slots in (now − 60 s, now], and the time of the one whose leaving would admit a call."""
+        since = now - WINDOW_S
+        query = "FROM rate_slots WHERE scope = ? AND taken > ?"
+        used = int(db.execute(f"SELECT count(*) {query}", (key.scope, since)).fetchone()[0])
+        if used < key.limit:
+            return used, None
+        row = db.execute(
+            f"SELECT taken {query} ORDER BY taken LIMIT 1 OFFSET ?", (key.scope, since, used - key.limit)
+        ).fetchone()
+        return used, float(row[0]) if row else None
+
+    def give_back(self, slot_id: str) -> None:
+        self._write(lambda db: db.execute("DELETE FROM rate_slots WHERE id = ?", (slot_id,)), fsync=False)
+
+    def rates(self, keys: Iterable[RateKey], now: float) -> list[RateStatus]:
+        with self._lock:
+            return [rate_status(key, *self._window(self._db, key, now), now) for key in keys]
 
     def close(self) -> None:
         with self._lock:

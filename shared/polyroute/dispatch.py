@@ -21,7 +21,7 @@ import anyio.lowlevel
 
 from polyroute import cost, locations
 from polyroute.audit import AuditEvent, EventContent, EventDraft
-from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError
+from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError, QuotaExceeded
 from polyroute.providers import call_with_retries
 from polyroute.refusal import no_route, refusal
 from polyroute.routing import Candidate, Exclusion, RoutedCompletion
@@ -32,6 +32,7 @@ from polyroute.types import Attempt, Completion, Money
 if TYPE_CHECKING:
     from polyroute.audit import AuditStore
     from polyroute.catalog import Deployment
+    from polyroute.quota import Slot
     from polyroute.routing import RoutePlan, Router, RouteRequest
 
 log = logging.getLogger("polyroute.dispatch")
@@ -77,7 +78,9 @@ class _Run:
             self.fail(deployment.id, "health", router.health.blocked(deployment.id) or "circuit open")
             return None
         try:
-            reservation = await router.budgets.reserve_async(self.request.principal, candidate.max_cost_usd)
+            reservation = await router.budgets.reserve_async(
+                self.request.principal, candidate.max_cost_usd, self.request.teams
+            )
         except BudgetExceeded as error:
             router.health.release(deployment.id)
             self.budget_refused = True
@@ -148,7 +151,7 @@ async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> 
     plan = router.plan(request)
     trace.planned(plan)
     facts = CallFacts.of(router.app.settings, request, plan)
-    refusal_error = refusal(router, plan)
+    refusal_error, slot = await _admit(router, request, plan)
     if refusal_error is not None:
         with trace.appending("refusal") as timed:
             draft = _unfinished(router, facts, None, refusal_error, _Run(router, request, plan))
@@ -166,6 +169,7 @@ async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> 
         error: PolyrouteError = no_route([*plan.exclusions, *run.failures], plan)
         if run.budget_refused and not run.attempts:
             error = BudgetExceeded(f"no call made: {run.failures[0].reason}")
+            await router.quotas.give_back_async(slot)  # refused: the call takes no request slot
         audit.append_later(_unfinished(router, facts, intent, error, run))
         raise error
     result = _result(router, plan, run, outcome, started)
@@ -173,6 +177,20 @@ async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> 
     _record_completion(audit, router, facts, intent, run, result, outcome[2])
     trace.finished(result, outcome[2])
     return result
+
+
+async def _admit(
+    router: Router, request: RouteRequest, plan: RoutePlan
+) -> tuple[PolyrouteError | None, Slot | None]:
+    """Why the plan cannot go ahead (`refusal`), else the call's slot in each requests-per-minute quota
+    (`quota`), taken only now: a call refused for any reason takes none."""
+    refused = refusal(router, plan)
+    if refused is not None:
+        return refused, None
+    try:
+        return None, await router.quotas.take_async(request.principal, request.teams)
+    except QuotaExceeded as error:
+        return error, None
 
 
 async def _record_intent(audit: AuditStore, facts: CallFacts, trace: CallTrace) -> AuditEvent:

@@ -6,6 +6,7 @@
      ├── PolicyDenied         residency policy refuses the request (carries the Verdict)
      ├── NoRoute              no compliant candidate left (carries every exclusion)
      ├── BudgetExceeded       a budget would be overspent
+     ├── QuotaExceeded        a requests-per-minute quota is used up (says when to retry)
      └── ProviderError        a provider call failed
           ├── ProviderHTTPError   the provider answered with an error status
           └── ProviderTimeout     no answer in time, or the connection broke
@@ -58,6 +59,21 @@ class BudgetExceeded(PolyrouteError):
     """The call's maximum cost would take a budget over its limit."""
 
 
+class QuotaExceeded(PolyrouteError):
+    """A principal's or team's requests-per-minute quota is used up: no call was made.
+
+    `scope` is the quota's (`principal:…` or `team:…`), `retry_after_s` whole seconds to wait (at least 1)
+    and `retry_at` the Unix time from which a call is admitted again (unless others take the slot first).
+    """
+
+    def __init__(self, message: str, *, scope: str, limit: int, retry_after_s: int, retry_at: float) -> None:
+        super().__init__(message)
+        self.scope = scope
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+        self.retry_at = retry_at
+
+
 class ProviderError(PolyrouteError):
     """A provider call failed. `retryable` says whether trying again may help."""
 
@@ -97,5 +113,6 @@ __all__ = [
     "ProviderError",
     "ProviderHTTPError",
     "ProviderTimeout",
+    "QuotaExceeded",
     "UnknownDeployment",
 ]

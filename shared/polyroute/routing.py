@@ -23,6 +23,7 @@ from polyroute.fingerprint import CatalogDigest
 from polyroute.health import Health
 from polyroute.planning import MAX_CANDIDATES, Candidate, PlanFacts, RoutePlan, plan_from_facts, pool
 from polyroute.pricebook import PriceBook
+from polyroute.quota import Quotas
 from polyroute.ranking import Strategy, task_of
 from polyroute.residency import canonical_jurisdiction
 from polyroute.screen import NO_JURISDICTION, Exclusion, Passed, Screener
@@ -47,6 +48,10 @@ class RouteRequest(BaseModel):
     strategy: Strategy | None = None
     require: list[str] = Field(default_factory=list[str])
     principal: str
+    teams: list[str] = Field(
+        default_factory=list[str],
+        description="teams the caller's identity carries (an OAuth team claim) beside its [teams] membership",
+    )
     tool: str | None = Field(default=None, description="who asked, for the receipt (e.g. 'complete', 'cli')")
     request_id: str | None = None
 
@@ -131,6 +136,7 @@ class Router:
         self.app = app
         self.health = health or Health()
         self.budgets = budgets or Budgets(app.settings)
+        self.quotas = Quotas(app.settings, lambda: self.budgets.ledger, clock=self.budgets.clock)
         self.prices = PriceBook()
         self.screener = Screener(app)
         self.catalog_digest = CatalogDigest()
@@ -154,14 +160,16 @@ class Router:
     def decide(self, resolved: RoutingInput) -> RoutePlan:
         """Filter, price and rank the resolved request's pool (the part measured as the routing decision)."""
         self.prices.refresh()
-        conditions = _LiveConditions(self, self.budgets.headroom(resolved.route.principal))
+        route = resolved.route
+        conditions = _LiveConditions(self, self.budgets.headroom(route.principal, route.teams))
         return plan_from_facts(
             resolved.facts(), resolved.screen, self.prices, policy_version=self.app.policy.version,
             conditions=conditions, catalog_digest=self.catalog_digest(self.app.catalog),
         )  # fmt: skip
 
     async def complete(self, request: RouteRequest) -> RoutedCompletion:
-        """Route and call; raises PolicyDenied, BudgetExceeded or NoRoute (each after writing a receipt)."""
+        """Route and call; raises PolicyDenied, BudgetExceeded, QuotaExceeded or NoRoute (each after writing
+        a receipt)."""
         from polyroute.dispatch import dispatch
 
         return await dispatch(self, request)

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from polyroute.errors import ConfigError
 from polyroute.oauthconfig import OAuthSettings
@@ -61,9 +69,22 @@ class AuditSettings(_Section):
 
 
 class Budget(_Section):
+    """One `[[budgets]]` entry: the limits of one principal or team — spend per UTC day or month
+    (`period` with `limit_usd`), requests per minute, or both (docs/configuration.md)."""
+
     scope: str = Field(pattern=r"^(principal|team):.+$")
-    period: Literal["day", "month"]
-    limit_usd: Decimal = Field(gt=0)
+    period: Literal["day", "month"] | None = None
+    limit_usd: Decimal | None = Field(default=None, gt=0)
+    requests_per_minute: StrictInt | None = Field(default=None, ge=1, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _a_whole_limit(self) -> Budget:
+        """A period without an amount (or the reverse) limits nothing: refuse it at load, not silently."""
+        if (self.period is None) != (self.limit_usd is None):
+            raise ValueError("period and limit_usd go together (spend per day or month)")
+        if self.limit_usd is None and self.requests_per_minute is None:
+            raise ValueError("no limit given: set period with limit_usd, requests_per_minute, or both")
+        return self
 
 
 class HttpToken(_Section):
@@ -117,8 +138,17 @@ class Settings(_Section):
         state = Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
         return self.audit.witness_file or state / "audit-witness.json"
 
-    def teams_of(self, principal: str) -> list[str]:
-        return sorted(team for team, members in self.teams.items() if principal in members)
+    def teams_of(self, principal: str, carried: Iterable[str] = ()) -> list[str]:
+        """The teams a call by `principal` counts in: its `[teams]` membership and the teams its identity
+        carries (an OAuth token's team claim), passed per call: nothing learnt from a token is kept."""
+        configured = (team for team, members in self.teams.items() if principal in members)
+        return sorted({*configured, *carried})
+
+    def limit_scopes(self, principal: str, carried: Iterable[str] = ()) -> frozenset[str]:
+        """Every `[[budgets]]` scope a call counts against: `principal:<it>` and `team:<t>` for each team."""
+        return frozenset(
+            {f"principal:{principal}", *(f"team:{t}" for t in self.teams_of(principal, carried))}
+        )
 
 
 def default_config_file(env: Mapping[str, str] | None = None) -> Path:

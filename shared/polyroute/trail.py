@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from polyroute.audit import AuditEvent, EventDraft, content_digest
-from polyroute.errors import PolyrouteError
+from polyroute.errors import PolyrouteError, QuotaExceeded
 from polyroute.types import Attempt, Completion
 
 if TYPE_CHECKING:
@@ -70,6 +70,8 @@ class CallFacts:
         }
         if plan.task is not None:
             details["task"] = plan.task
+        if request.teams:  # carried by the caller's identity (an OAuth team claim), not in [teams]
+            details["teams"] = request.teams
         return {
             "principal": request.principal,
             "tool": request.tool or "complete",
@@ -165,6 +167,9 @@ def unfinished_event(
     provider, by policy at planning time or by the budget), else a `failure` naming what was tried."""
     fields = facts.fields(attempts, failures)
     fields["details"]["error"] = type(error).__name__
+    if isinstance(error, QuotaExceeded):  # which quota, and when the caller was told to come back
+        fields["details"]["quota"] = {"scope": error.scope, "requests_per_minute": error.limit,
+                                      "retry_after_s": error.retry_after_s}  # fmt: skip
     plan = facts.plan
     estimate = plan.candidates[0].expected_cost_usd if plan.candidates else None
     if not attempts:

@@ -165,10 +165,11 @@ def test_the_under_estimated_concurrent_calls_attack_overruns_only_by_their_exce
     for name, value in fakes.env().items():
         monkeypatch.setenv(name, value)
     fakes.clear()
-    budget = Budget(scope="team:legal", period="day", limit_usd=Decimal("0.01"))
+    limit = Decimal("0.01")
+    budget = Budget(scope="team:legal", period="day", limit_usd=limit)
     app = make_app(fakes, tmp_path / "data", clock, [budget])
     reserved = app.router.plan(_request()).candidates[0].max_cost_usd
-    assert reserved * 10 <= budget.limit_usd  # the quote lets all ten through
+    assert reserved * 10 <= limit  # the quote lets all ten through
     fakes.openai.inject("sa-mid-model", Fault(input_tokens=10_008, delay=0.3, times=10))
 
     async def go() -> tuple[list[RoutedCompletion | BudgetExceeded], BudgetExceeded | None]:
@@ -187,7 +188,7 @@ def test_the_under_estimated_concurrent_calls_attack_overruns_only_by_their_exce
     assert len(done) == 10 and all(o.usage.input_tokens == 10_008 for o in done)
     (status,) = Budgets(app.settings).status("local:tester")
     bound = sum((excess(reserved, o.cost_usd) for o in done), Decimal(0))
-    overrun = status.spent_usd - budget.limit_usd
+    overrun = status.spent_usd - limit
     assert status.spent_usd == sum((o.cost_usd for o in done), Decimal(0)) and status.reserved_usd == 0
     assert Decimal(0) < overrun <= bound  # the attack's overrun, no more than the stated bound
     attack.figure(BUDGET_OVERRUN_USD, float(max(overrun - bound, Decimal(0))))  # beyond the stated bound

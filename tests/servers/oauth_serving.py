@@ -40,9 +40,7 @@ def serving(app: App, oauth: OAuthSettings | None, *, grants: tuple[Grant, ...] 
     resource = None
     if oauth is not None:
         verifier = JwtVerifier(oauth, keys)
-        resource = OAuthResource(
-            oauth, tool_scopes=server.scopes, app_settings=app.settings, verifier=verifier
-        )
+        resource = OAuthResource(oauth, tool_scopes=server.scopes, verifier=verifier)
     asgi = build_http_app(server, host="127.0.0.1", grants=grants, oauth=resource, metrics=metrics)
     port = port or free_port()
     config = uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

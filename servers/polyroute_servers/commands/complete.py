@@ -67,7 +67,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(app: App, args: argparse.Namespace) -> int:
-    from polyroute.errors import BudgetExceeded, NoRoute, PolicyDenied
+    from polyroute.errors import BudgetExceeded, NoRoute, PolicyDenied, QuotaExceeded
     from polyroute.routing import RouteRequest
     from polyroute.types import CompletionRequest
 
@@ -78,7 +78,7 @@ def run(app: App, args: argparse.Namespace) -> int:
     )  # fmt: skip
     try:
         result = asyncio.run(_complete(app, request))
-    except (PolicyDenied, NoRoute, BudgetExceeded) as refused:
+    except (PolicyDenied, NoRoute, BudgetExceeded, QuotaExceeded) as refused:
         if isinstance(refused, NoRoute) and not args.json:
             _print_no_route(refused)
             return 1
@@ -103,10 +103,12 @@ async def _complete(app: App, request: RouteRequest) -> RoutedCompletion:
 
 
 def _extra(refused: Exception) -> dict[str, object]:
-    from polyroute.errors import NoRoute, PolicyDenied
+    from polyroute.errors import NoRoute, PolicyDenied, QuotaExceeded
 
     if isinstance(refused, NoRoute):
         return {"exclusions": refused.exclusions}
+    if isinstance(refused, QuotaExceeded):
+        return {"scope": refused.scope, "retry_after_s": refused.retry_after_s}
     if isinstance(refused, PolicyDenied) and refused.verdict is not None:
         return {"verdict": refused.verdict}
     return {}

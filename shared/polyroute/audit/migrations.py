@@ -213,4 +213,10 @@ ALTER TABLE events ADD COLUMN {_pg_generated("intent_id", "intent_id")};
 CREATE INDEX events_intent_id ON events(intent_id);
 CREATE INDEX events_type_time ON events(event_type, time);
 """,
+    # 5: the request window of requests-per-minute quotas (polyroute.quota, budget_postgres)
+    """
+CREATE TABLE rate_slots (
+  id text NOT NULL, scope text NOT NULL, taken double precision NOT NULL, PRIMARY KEY (id, scope));
+CREATE INDEX rate_slots_scope_taken ON rate_slots (scope, taken);
+""",
 ]

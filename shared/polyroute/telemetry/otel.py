@@ -135,7 +135,7 @@ class _Call(CallTrace):
             self.span.set_attribute(
                 "polyroute.cost.expected_usd", float(plan.candidates[0].expected_cost_usd)
             )
-        headroom = self.router.budgets.headroom(self.request.principal)
+        headroom = self.router.budgets.headroom(self.request.principal, self.request.teams)
         if headroom is not None:
             self.telemetry.metrics.headroom.set(float(headroom.left), {"polyroute.budget": headroom.key.name})
 

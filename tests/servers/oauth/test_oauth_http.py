@@ -19,6 +19,7 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from oauth_serving import make_app, serving
 
 from polyroute.oauthconfig import OAuthSettings
+from polyroute.settings import Budget
 from polyroute_servers.auth import Grant, digest
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -196,3 +197,18 @@ async def test_the_sdks_oauth_client_discovers_the_server_and_signs_in_by_itself
     assert minted["scope"] == ALL_SCOPES  # ...and for the scopes the metadata lists
     assert {"complete", "record_event"} <= offered
     assert status.structured_content and status.structured_content["principal"] == "oauth:agent"
+
+
+async def test_a_team_quota_applies_through_the_tokens_team_claim_without_joining_settings(
+    authserver: AuthServer, oauth_settings: OAuthSettings, port: int, provider_env: object
+) -> None:
+    app = make_app(budgets=[Budget(scope="team:finance", requests_per_minute=1)])
+    token = authserver.token(oauth_settings.resource, ALL_SCOPES)
+    with serving(app, oauth_settings, port=port) as base:
+        async with mcp_with(base, token) as client:
+            first = await client.call_tool("complete", COMPLETE)
+            second = await client.call_tool("complete", COMPLETE)
+    assert not first.is_error and second.is_error
+    assert "quota of team finance is used up" in second.content[0].text  # type: ignore[union-attr]
+    assert (second.structured_content or {})["scope"] == "team:finance"
+    assert "finance" not in app.settings.teams  # the claim counted for this call only
