@@ -84,7 +84,7 @@ async def test_a_commit_retried_after_its_acknowledgement_was_lost_is_not_writte
     await store.append(draft(0))
     event_id = new_event_id()
     template = body_template({**draft(1).model_dump(), "id": event_id})
-    future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
+    future: asyncio.Future[tuple[int, str, str]] = asyncio.get_running_loop().create_future()
     batch = [PgPending(template, event_id, None, future)]
     pool = (await store._writer()).pool  # pyright: ignore[reportPrivateUsage]
     committer = store._committer  # pyright: ignore[reportPrivateUsage]

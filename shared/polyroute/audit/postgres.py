@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from polyroute.audit.chain import Anchor, ChainVerifier
 from polyroute.audit.digest import content_digest
-from polyroute.audit.draft import prepare
+from polyroute.audit.draft import Appended, prepare
 from polyroute.audit.event import (
     AuditEvent,
     EventContent,
@@ -154,10 +154,14 @@ class PostgresAuditStore:
 
     async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
         """Record one event; returns once it is committed and covered by a signed head."""
+        return (await self.append_ack(draft, content=content)).event()
+
+    async def append_ack(self, draft: EventDraft, *, content: EventContent | None = None) -> Appended:
+        """`append`, answering the committed event's id, seq and hash without parsing it back."""
         event_id, template, kept = prepare(self._settings, draft, content, nul_ok=False)
         try:
             state = await self._writer()
-            body, hash_ = await self._committer.submit(state, template, event_id, kept)
+            return Appended.of(event_id, await self._committer.submit(state, template, event_id, kept))
         except PolyrouteError:
             raise
         except psycopg.IntegrityError as error:  # e.g. a head already signed for this seq: tampering
@@ -166,7 +170,6 @@ class PostgresAuditStore:
             ) from None
         except (psycopg.Error, OSError) as error:
             raise PolyrouteError(f"audit store {self.name}: append failed: {error}") from None
-        return event_from_body(body, hash_)
 
     def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
         """Queue one event for the next group commit of this event loop and return its id at once
@@ -224,8 +227,14 @@ class PostgresAuditStore:
     async def summarize(self, group_by: GroupBy, filters: EventQuery | None = None) -> list[UsageSummary]:
         sql, params = summary_sql(group_by, filters or EventQuery())
         return [
-            UsageSummary(key=key, events=events, input_tokens=tin, output_tokens=tout,
-                         cost_usd=Decimal(cost), outcome_unknown=unknown)  # fmt: skip
+            UsageSummary(
+                key=key,
+                events=events,
+                input_tokens=tin,
+                output_tokens=tout,
+                cost_usd=Decimal(cost),
+                outcome_unknown=unknown,
+            )  # fmt: skip
             for key, events, tin, tout, cost, unknown in await self._rows(sql, params)
         ]
 

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from polyroute.audit import scan
 from polyroute.audit.chain import Anchor, ChainVerifier
 from polyroute.audit.digest import content_digest
-from polyroute.audit.draft import prepare
+from polyroute.audit.draft import Appended, prepare
 from polyroute.audit.event import (
     AuditEvent,
     EventContent,
@@ -95,9 +95,13 @@ class SqliteAuditStore:
 
     async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
         """Record one event; returns once it is durable and covered by a signed head."""
+        return (await self.append_ack(draft, content=content)).event()
+
+    async def append_ack(self, draft: EventDraft, *, content: EventContent | None = None) -> Appended:
+        """`append`, answering the committed event's id, seq and hash without parsing it back."""
         event_id, template, kept = prepare(self._settings, draft, content)
         try:
-            body, hash_ = await self._writer.submit(template, event_id, kept)
+            return Appended.of(event_id, await self._writer.submit(template, event_id, kept))
         except PolyrouteError:
             raise
         except sqlite3.IntegrityError as error:  # e.g. a head already signed for this seq: tampering
@@ -106,7 +110,6 @@ class SqliteAuditStore:
             ) from None
         except (sqlite3.Error, OSError) as error:
             raise PolyrouteError(f"audit store {self.path}: append failed: {error}") from None
-        return event_from_body(body, hash_)
 
     def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
         """Queue one event for the next group commit and return its id without waiting for it."""
