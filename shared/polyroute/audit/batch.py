@@ -12,12 +12,15 @@ A batch is the whole side list (older appends first) and what waits on the queue
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_BATCH = 1000
 LINGER_S = 0.005
+log = logging.getLogger("polyroute.audit")
 
 
 Written = tuple[int, str, str]
@@ -81,3 +84,34 @@ def next_batch(jobs: Jobs, take: Take) -> list[Pending] | None:
         _drain(jobs, batch)
         if batch:
             return batch
+
+
+Answer = tuple[asyncio.Future[Written], Written | None, BaseException | None]
+
+
+def _resolve(answers: list[Answer]) -> None:
+    """Runs on the caller's event loop: settle every future of one batch that belongs to it."""
+    for future, value, error in answers:
+        if future.done():  # the caller was cancelled; the event may still have been committed
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            assert value is not None
+            future.set_result(value)
+
+
+def answer(batch: list[Pending], results: list[Written] | None, error: BaseException | None) -> None:
+    """Wake each caller's event loop once (not once per append) with the answers that belong to it."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
+    for index, pending in enumerate(batch):
+        if pending.loop is None or pending.future is None:
+            if error is not None:  # the caller has its answer already; the intent stays, outcome unknown
+                log.error("audit: a queued event %s was not recorded: %s", pending.event_id, error)
+            continue
+        by_loop.setdefault(pending.loop, []).append(
+            (pending.future, results[index] if results else None, error)
+        )
+    for loop, answers in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that event loop may be gone
+            loop.call_soon_threadsafe(_resolve, answers)

@@ -42,6 +42,13 @@ def prepare(
     return event_id, template, kept_content(settings, content, nul_ok=nul_ok)
 
 
+def append_failed(store: object, error: BaseException, *, tampering: bool) -> PolyrouteError:
+    """The error an append that the database refused raises; `tampering`: it broke a constraint the
+    chain relies on (e.g. a head already signed for this seq), which `audit verify` explains."""
+    hint = " (run `polyroute audit verify`)" if tampering else ""
+    return PolyrouteError(f"audit store {store}: append failed: {error}{hint}")
+
+
 def kept_content(settings: Settings, content: EventContent | None, *, nul_ok: bool) -> ContentRow | None:
     """The text to keep (content logging on), checked here so that text the store cannot hold fails
     only its own append."""

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from polyroute.audit.batch import FLUSH, KICK, LINGER_S, ContentRow, Pending, Written, next_batch
+from polyroute.audit.batch import FLUSH, KICK, LINGER_S, ContentRow, Pending, Written, answer, next_batch
 from polyroute.audit.event import GENESIS_HASH, body_hash, fill_template, format_time
 from polyroute.audit.signing import Signer
 from polyroute.sqlitefile import is_busy
@@ -40,37 +40,6 @@ LOCK_TIMEOUT_S = 30.0
 SETTLE_TIMEOUT_S = LOCK_TIMEOUT_S + 10.0
 Connect = Callable[[], sqlite3.Connection]
 log = logging.getLogger("polyroute.audit")
-
-
-Answer = tuple[asyncio.Future[Written], Written | None, BaseException | None]
-
-
-def _resolve(answers: list[Answer]) -> None:
-    """Runs on the caller's event loop: settle every future of one batch that belongs to it."""
-    for future, value, error in answers:
-        if future.done():  # the caller was cancelled; the event may still have been committed
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            assert value is not None
-            future.set_result(value)
-
-
-def _answer(batch: list[Pending], results: list[Written] | None, error: BaseException | None) -> None:
-    """Wake each caller's event loop once (not once per append) with the answers that belong to it."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
-    for index, pending in enumerate(batch):
-        if pending.loop is None or pending.future is None:
-            if error is not None:  # the caller has its answer already; the intent stays, outcome unknown
-                log.error("audit: a queued event %s was not recorded: %s", pending.event_id, error)
-            continue
-        by_loop.setdefault(pending.loop, []).append(
-            (pending.future, results[index] if results else None, error)
-        )
-    for loop, answers in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # that event loop may be gone
-            loop.call_soon_threadsafe(_resolve, answers)
 
 
 class GroupCommitWriter:
@@ -202,7 +171,7 @@ class GroupCommitWriter:
             try:
                 db = self._connect()
             except BaseException as error:  # noqa: BLE001 - the callers must hear about it
-                _answer(batch, None, error)
+                answer(batch, None, error)
                 return None
         if not self._commit_and_answer(db, batch):
             db.close()
@@ -213,9 +182,9 @@ class GroupCommitWriter:
         try:
             results = self._commit(db, batch)
         except BaseException as error:  # noqa: BLE001 - every waiting caller must hear about it
-            _answer(batch, None, error)
+            answer(batch, None, error)
             return False
-        _answer(batch, results, None)
+        answer(batch, results, None)
         return True
 
     def _commit(self, db: sqlite3.Connection, batch: list[Pending]) -> list[Written]:
