@@ -122,7 +122,7 @@ async def run_counting(work: Callable[[], T]) -> T:
     return await anyio.to_thread.run_sync(work, limiter=limiter)
 
 
-INLINE_BYTES = 4096
+INLINE_BYTES = 2048
 INLINE_MESSAGES = 16
 
 
@@ -131,8 +131,8 @@ async def count_off_loop(
 ) -> None:
     """Count the request once per tokenizer family of `pool`, in one worker-thread hop for them all (see
     module docstring) — or right here when it is small (`size` text bytes × families ≤ INLINE_BYTES, at
-    most INLINE_MESSAGES messages): then the hop costs more than the counting, which stays under ~1 ms
-    even at the slowest counting speed measured (4.9 MB/s, a text of one repeated letter)."""
+    most INLINE_MESSAGES messages): then the hop costs more than the counting, which stays around 1 ms
+    even at the slowest counting speed documented (2 MB/s, hostile runs of one repeated letter)."""
     families: dict[str, Deployment] = {}
     for deployment in pool:
         families.setdefault(counting_key(deployment), deployment)
