@@ -20,7 +20,8 @@ import anyio
 import anyio.lowlevel
 
 from polyroute import cost, locations
-from polyroute.audit import AuditEvent, EventContent, EventDraft
+from polyroute.audit import EventContent, EventDraft
+from polyroute.audit.draft import Appended
 from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError, QuotaExceeded
 from polyroute.providers import call_with_retries
 from polyroute.refusal import no_route, refusal
@@ -193,12 +194,12 @@ async def _admit(
         return error, None
 
 
-async def _record_intent(audit: AuditStore, facts: CallFacts, trace: CallTrace) -> AuditEvent:
+async def _record_intent(audit: AuditStore, facts: CallFacts, trace: CallTrace) -> Appended:
     """Durable before any provider sees the request. Shielded: a caller that gives up meanwhile gets
     its cancellation right after, and the outcome then says no provider was reached."""
-    intent: AuditEvent | None = None
+    intent: Appended | None = None
     with anyio.CancelScope(shield=True), trace.appending("intent") as timed:
-        intent = await audit.append(intent_event(facts))
+        intent = await audit.append_ack(intent_event(facts))
         timed.done(intent.seq)
     assert intent is not None
     return intent
@@ -208,7 +209,7 @@ def _record_completion(
     audit: AuditStore,
     router: Router,
     facts: CallFacts,
-    intent: AuditEvent,
+    intent: Appended,
     run: _Run,
     result: RoutedCompletion,
     completion: Completion,
@@ -222,7 +223,7 @@ def _record_completion(
 
 
 def _unfinished(
-    router: Router, facts: CallFacts, intent: AuditEvent | None, error: PolyrouteError, run: _Run
+    router: Router, facts: CallFacts, intent: Appended | None, error: PolyrouteError, run: _Run
 ) -> EventDraft:
     pinned_known = facts.plan.pinned is not None and facts.plan.pinned in router.app.catalog
     return unfinished_event(facts, intent, error, run.attempts, run.failures, pinned_known=pinned_known)

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Protocol
 
-from polyroute.audit import AuditEvent, EventDraft, content_digest
+from polyroute.audit import EventDraft, content_digest
+from polyroute.audit.event import Encoded
 from polyroute.errors import PolyrouteError, QuotaExceeded
 from polyroute.types import Attempt, Completion
 
@@ -25,15 +27,27 @@ if TYPE_CHECKING:
     from polyroute.settings import Settings
 
 
+class Linked(Protocol):
+    """What an outcome names of its intent (an `AuditEvent`, or the `Appended` a store answers)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def seq(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class CallFacts:
-    """What every event of one routed call repeats: who asked, the plan, and digests of the request
-    (computed once per call: HMAC over the whole request is not free)."""
+    """What every event of one routed call repeats: who asked, the plan, digests of the request, and
+    the plan's candidates and exclusions in canonical form (computed once per call, not per event:
+    HMAC over the whole request is not free, and the exclusions are most of a receipt's bytes)."""
 
     request: RouteRequest
     plan: RoutePlan
     request_hash: str
     prompt_digest: str
+    candidates: Encoded
+    exclusions: Encoded
 
     @classmethod
     def of(cls, settings: Settings, request: RouteRequest, plan: RoutePlan) -> CallFacts:
@@ -42,6 +56,18 @@ class CallFacts:
             plan=plan,
             request_hash=content_digest(settings, request.request.model_dump_json()),
             prompt_digest=content_digest(settings, request.request.text()),
+            candidates=Encoded(
+                [
+                    {
+                        "deployment": c.deployment,
+                        "expected_cost_usd": float(c.expected_cost_usd),
+                        "max_cost_usd": float(c.max_cost_usd),
+                        "score": c.score,
+                    }
+                    for c in plan.candidates
+                ]
+            ),  # fmt: skip
+            exclusions=_encoded_exclusions(tuple(_receipt_exclusion(e) for e in plan.exclusions)),
         )
 
     def fields(self, attempts: Sequence[Attempt], failures: Sequence[Exclusion]) -> dict[str, Any]:
@@ -55,17 +81,9 @@ class CallFacts:
             "max_tokens": request.request.max_tokens,  # with the counts below: what a replay needs
             "token_counts": plan.token_counts,
             "catalog_digest": plan.catalog_digest,
-            "candidates": [
-                {
-                    "deployment": c.deployment,
-                    "expected_cost_usd": float(c.expected_cost_usd),
-                    "max_cost_usd": float(c.max_cost_usd),
-                    "score": c.score,
-                }
-                for c in plan.candidates
-            ],  # fmt: skip
+            "candidates": self.candidates,
             "more_candidates": plan.more_candidates,
-            "exclusions": [_receipt_exclusion(e) for e in [*plan.exclusions, *failures]],
+            "exclusions": self._exclusions(failures),
             "attempts": [a.model_dump(mode="json") for a in attempts],
         }
         if plan.task is not None:
@@ -85,18 +103,31 @@ class CallFacts:
             "details": details,
         }
 
+    def _exclusions(self, failures: Sequence[Exclusion]) -> Encoded:
+        if not failures:
+            return self.exclusions
+        return _encode_exclusions([_receipt_exclusion(e) for e in [*self.plan.exclusions, *failures]])
 
-def _receipt_exclusion(exclusion: Exclusion) -> dict[str, str]:
+
+@lru_cache(maxsize=256)
+def _encoded_exclusions(exclusions: tuple[tuple[str, str, str], ...]) -> Encoded:
+    """The plan's exclusions in canonical form, cached: the same classification and policy exclude the
+    same deployments for the same reasons call after call, and encoding them is most of a receipt's cost."""
+    return _encode_exclusions(exclusions)
+
+
+def _encode_exclusions(exclusions: Sequence[tuple[str, str, str]]) -> Encoded:
+    return Encoded([{"deployment": d, "stage": stage, "reason": reason} for d, stage, reason in exclusions])
+
+
+def _receipt_exclusion(exclusion: Exclusion) -> tuple[str, str, str]:
     """An exclusion as the receipt keeps it. A residency denial cites its rule rather than repeating the
     verdict's sentences (the receipt names the policy version, so `check_residency` gives them back);
-    this keeps a receipt a few kB instead of ~15 kB on the bundled catalog, and its append faster."""
+    this keeps a receipt a few kB instead of ~15 kB on the bundled catalog, and its append faster.
+    As (deployment, stage, reason)."""
     if exclusion.stage == "residency" and exclusion.rule:
-        return {
-            "deployment": exclusion.deployment,
-            "stage": "residency",
-            "reason": f"denied by rule {exclusion.rule}",
-        }
-    return {"deployment": exclusion.deployment, "stage": exclusion.stage, "reason": exclusion.reason}
+        return exclusion.deployment, "residency", f"denied by rule {exclusion.rule}"
+    return exclusion.deployment, exclusion.stage, exclusion.reason
 
 
 def intent_event(facts: CallFacts) -> EventDraft:
@@ -115,13 +146,13 @@ def intent_event(facts: CallFacts) -> EventDraft:
     )
 
 
-def _linked(intent: AuditEvent | None) -> dict[str, Any]:
+def _linked(intent: Linked | None) -> dict[str, Any]:
     return {} if intent is None else {"intent_id": intent.id, "intent_seq": intent.seq}
 
 
 def completion_event(
     facts: CallFacts,
-    intent: AuditEvent,
+    intent: Linked,
     result: RoutedCompletion,
     completion: Completion,
     settings: Settings,
@@ -156,7 +187,7 @@ def completion_event(
 
 def unfinished_event(
     facts: CallFacts,
-    intent: AuditEvent | None,
+    intent: Linked | None,
     error: PolyrouteError,
     attempts: Sequence[Attempt],
     failures: Sequence[Exclusion],

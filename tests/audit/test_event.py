@@ -131,3 +131,26 @@ def test_any_recorded_event_reencodes_to_the_same_bytes(details: dict[str, objec
     }
     body = event_body(fields)
     assert canonical_json(json.loads(body)) == body
+
+
+@settings(max_examples=200, deadline=None)
+@given(details=st.dictionaries(st.text(), _json_values, max_size=5))
+def test_pre_encoded_parts_splice_to_exactly_the_canonical_body(details: dict[str, object]) -> None:
+    """A routed call encodes its plan once (`Encoded`) for both its events: the body must not change."""
+    from polyroute.audit.event import Encoded, body_template, fill_template
+
+    spliced = {key: Encoded(value) for key, value in details.items()}
+    fields = {**FIXED, "details": {"plain": [1, "x"], "pre": Encoded(details), "each": spliced}}
+    expected = {**FIXED, "details": {"plain": [1, "x"], "pre": details, "each": details}}
+    assert event_body(fields) == event_body(expected)
+    without = {k: v for k, v in fields.items() if k not in ("seq", "time", "prev_hash")}
+    body = fill_template(body_template(without), 7, "2026-11-25T09:30:00.000000Z", "ab" * 32)
+    assert body == event_body(expected)
+
+
+def test_a_value_that_cannot_be_recorded_is_refused_when_pre_encoded() -> None:
+    from polyroute.audit.event import Encoded
+
+    for bad in (float("nan"), "\ud800", object()):
+        with pytest.raises(ValueError):
+            Encoded({"x": bad})

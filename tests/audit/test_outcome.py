@@ -70,3 +70,27 @@ async def test_ready_refuses_while_the_digest_secret_is_unusable(
     secret.chmod(0o600)  # now private, but 5 bytes, not 32
     with pytest.raises(PolyrouteError, match="holds 5 bytes"):
         await store.ready()
+
+
+async def test_the_acknowledgement_names_the_event_as_stored(store: AuditStore) -> None:
+    """`append_ack` (the routed call's intent) answers id, seq and hash without parsing the event back."""
+    first = await store.append_ack(intent(1))
+    second = await store.append_ack(intent(2))
+    stored = await store.get(second.id)
+    assert stored is not None and (stored.seq, stored.hash) == (first.seq + 1, second.hash)
+    assert second.event() == stored
+
+
+async def test_a_queued_append_is_committed_soon_without_any_read_or_further_append(
+    store: AuditStore, settings: Settings
+) -> None:
+    """Queued appends do not wake the writer; the linger timer does, so nothing waits for a next call."""
+    import anyio
+
+    queued = store.append_later(draft(1))
+    await anyio.sleep(0.3)  # many times the 5 ms linger, and no read that would flush it
+    other = open_store(settings)  # another store object: it does not wait for what this one queued
+    try:
+        assert [e.id for e in await other.tail(5)] == [queued]
+    finally:
+        await other.aclose()

@@ -17,7 +17,6 @@ import asyncio
 import gc
 import os
 import platform
-import random
 import statistics
 import sys
 import tempfile
@@ -29,8 +28,8 @@ from typing import Any
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # LiteLLM: the bundled cost map, no network
 
 from benchkit import figure, require
+from routing_inputs import naive, synthetic
 
-from polyroute import cost
 from polyroute.app import App
 from polyroute.audit import EventDraft
 from polyroute.catalog import Catalog, load_catalog
@@ -64,45 +63,6 @@ def route(jurisdiction: str | None, data_class: str | None, **extra: Any) -> Rou
     )
 
 
-def synthetic(count: int) -> list[dict[str, Any]]:
-    """`count` deployments over 25 models (claude-like, gpt-like, open), 12 locations, random prices."""
-    rng = random.Random(7)
-    models = [f"claude-bench-{i}" for i in range(8)] + [f"gpt-4o-bench-{i}" for i in range(8)]
-    models += [f"open-bench-{i}" for i in range(9)]
-    places = ["SA", "AE", "QA", "DE", "FR", "IE", "GB", "US", "EEA", "GCC", "ANY", "JP"]
-    caps = ["vision", "json", "reasoning", "arabic", "long_context", "tools"]
-    return [
-        {
-            "id": f"synthetic-{i:03d}",
-            "provider": "openai_compatible",
-            "model": rng.choice(models),
-            "base_url": "http://127.0.0.1:9/v1",
-            "location": rng.choice(places),
-            "capabilities": rng.sample(caps, rng.randint(1, 5)),
-            "context_window": rng.choice([8192, 128000, 200000]),
-            "max_output_tokens": 4096,
-            "quality": rng.randint(3, 9),
-            "latency_prior_ms": rng.randint(300, 4000),
-            "price": {
-                "input_per_mtok": str(rng.randint(1, 3000) / 100),
-                "output_per_mtok": str(rng.randint(1, 9000) / 100),
-            },
-        }  # fmt: skip
-        for i in range(count)
-    ]
-
-
-def naive(app: App, request: RouteRequest) -> object:
-    """What a router without caches does: a full quote and a fresh verdict for every deployment."""
-    jurisdiction, data_class = request.jurisdiction or "SA", request.data_class or "public"
-    kept = []
-    for deployment in app.catalog:
-        verdict = app.policy.check(jurisdiction, data_class, deployment, deployment_id=deployment.id)
-        if verdict.allowed:
-            kept.append((cost.quote_request(deployment, request.request).expected_usd, deployment.id))
-    return sorted(kept)
-
-
 def decision_rows(app: App, label: str) -> list[str]:
     rows, worst = [], 0.0
     for jurisdiction, data_class in CASES:
@@ -131,21 +91,28 @@ def decision_rows(app: App, label: str) -> list[str]:
 Call = Callable[[], Awaitable[object]]
 
 
-async def interleaved(calls: dict[str, Call], rounds: int, block: int = 10) -> dict[str, list[float]]:
+async def interleaved(
+    calls: dict[str, Call], rounds: int, block: int = 10, cpu: dict[str, list[float]] | None = None
+) -> dict[str, list[float]]:
     """Samples in ms per call, in alternating blocks (ten As, ten Bs, ten As …) so drift hits all alike.
 
     Blocks rather than single alternation: work a call leaves behind (LiteLLM runs its logging callbacks
     as tasks and in threads) then lands on that system's own next call, as it would in a busy server,
     instead of on whichever other system's call comes next. The first block of each is warm-up.
+    `cpu` collects the process's CPU time per call (ms, each block's mean: every thread counts, the
+    audit writer's and the in-process fake's too), which a loaded machine distorts less than wall time.
     """
     samples: dict[str, list[float]] = {name: [] for name in calls}
     for index in range(rounds // block + 1):
         for name, call in calls.items():
+            spent = time.process_time()
             for _ in range(block):
                 start = time.perf_counter()
                 await call()
                 if index:
                     samples[name].append((time.perf_counter() - start) * 1e3)
+            if index and cpu is not None:
+                cpu.setdefault(name, []).append((time.process_time() - spent) * 1e3 / block)
     return samples
 
 
@@ -164,7 +131,7 @@ def bench_app(fakes: FakeProviders) -> App:
 Samples = dict[str, list[float]]
 
 
-async def overhead(fakes: FakeProviders, rounds: int) -> tuple[Samples, Samples]:
+async def overhead(fakes: FakeProviders, rounds: int, cpu: Samples) -> tuple[Samples, Samples]:
     """Phase 1: raw vs routed (and the breakdown); phase 2: raw vs LiteLLM Router. Same run, same fake.
 
     LiteLLM goes second because its calls leave work behind (logging callbacks on executor threads)
@@ -196,7 +163,7 @@ async def overhead(fakes: FakeProviders, rounds: int) -> tuple[Samples, Samples]
         "receipt": lambda: app.audit.append(receipt),  # breakdown: one durable receipt-sized append
     }
     try:
-        mine = await interleaved(ours, rounds)
+        mine = await interleaved(ours, rounds, cpu=cpu)
         theirs = await interleaved({"raw": raw_call, "litellm": litellm_call(fakes, messages)}, rounds)
         return mine, theirs
     finally:
@@ -245,7 +212,9 @@ def overhead_section() -> None:
     with FakeProviders() as fakes:
         for name, value in fakes.env().items():
             os.environ[name] = value
-        mine, others = asyncio.run(overhead(fakes, rounds=int(os.environ.get("BENCH_ROUNDS", "300"))))
+        cpu: Samples = {}
+        rounds = int(os.environ.get("BENCH_ROUNDS", "300"))
+        mine, others = asyncio.run(overhead(fakes, rounds=rounds, cpu=cpu))
         events, commits = asyncio.run(commits_per_call(fakes))
     ours = {name: statistics.median(values) for name, values in mine.items()}
     theirs = {name: statistics.median(values) for name, values in others.items()}
@@ -275,6 +244,18 @@ def overhead_section() -> None:
     )
     ratio = added / lite_added if lite_added > 0 else float("inf")
     print(f"  polyroute added / LiteLLM added = {ratio:.2f} (target ≤ 0.25)")
+    spent = {name: statistics.median(values) for name, values in cpu.items()}
+    added_cpu = spent["routed"] - spent["raw"]
+    figure(
+        "routed complete, added CPU time per call",
+        added_cpu,
+        "ms",
+        samples=[v - spent["raw"] for v in cpu["routed"]],
+    )
+    print(
+        f"  CPU per call (whole process): routed {spent['routed']:.3f} ms, raw {spent['raw']:.3f} ms, "
+        f"added {added_cpu:.3f} ms; durable receipt-sized append {spent['receipt']:.3f} ms"
+    )
     adapter, plan, receipt = ours["adapter"], ours["plan"], ours["receipt"]
     print(
         f"  breakdown (each its own median, so they need not add up): adapter call {adapter:.3f} ms "

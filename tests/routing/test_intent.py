@@ -231,11 +231,11 @@ def test_a_call_cancelled_while_its_intent_is_written_records_that_no_provider_w
         def __getattr__(self, name: str) -> object:
             return getattr(store, name)
 
-        async def append(self, draft, **kwargs):  # type: ignore[no-untyped-def]
+        async def append_ack(self, draft, **kwargs):  # type: ignore[no-untyped-def]
             if draft.event_type == "intent":
                 slow.set()
                 await anyio.sleep(0.3)
-            return await store.append(draft, **kwargs)
+            return await store.append_ack(draft, **kwargs)
 
     app.__dict__["audit"] = SlowIntents()
 

@@ -44,3 +44,18 @@ def test_a_routed_call_is_refused_before_any_provider_when_postgres_is_unreachab
 
         asyncio.run(routed())
         assert len([r for server in fakes.servers for r in server.seen()]) == 1
+
+        async def lost_while_ready_is_trusted() -> None:
+            """`ready` trusts a commit for a moment (READY_FOR_S); inside it, the intent's own append
+            stops the call (on a slow machine the window may be over: then `ready` does)."""
+            await app.router.complete(request)
+            postgres_cluster.allow_connections(dbname, False)
+            try:
+                with pytest.raises(PolyrouteError, match="append failed|cannot write receipts"):
+                    await app.router.complete(request)
+            finally:
+                postgres_cluster.allow_connections(dbname, True)
+            await app.aclose()
+
+        asyncio.run(lost_while_ready_is_trusted())
+        assert len([r for server in fakes.servers for r in server.seen()]) == 2

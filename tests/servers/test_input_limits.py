@@ -114,7 +114,7 @@ async def test_text_that_cannot_fit_any_candidate_is_refused_before_counting(
     assert compared["quotes"] == [] and "exceeds the context window" in compared["excluded"][0]["reason"]
 
 
-@pytest.mark.attack("true for 1 and \"10\" for 10 in token counts and flags", area="servers")
+@pytest.mark.attack('true for 1 and "10" for 10 in token counts and flags', area="servers")
 @pytest.mark.parametrize(
     ("tool", "args", "wrong"),
     [
@@ -238,3 +238,31 @@ async def test_counting_threads_are_capped_so_audit_writes_and_sdk_calls_keep_th
         assert await anyio.to_thread.run_sync(lambda: "free") == "free"  # the default pool is not taken
         assert time.monotonic() - started < 0.5
     assert most[0] == COUNTING_THREADS
+
+
+async def test_small_requests_are_counted_on_the_loop_and_large_ones_in_one_hop(app: App) -> None:
+    """A thread hop per call cost more than counting a short prompt; a long one still leaves the loop,
+    in one hop for every tokenizer family of the pool, and finds each family's count memoised."""
+    import threading
+
+    from polyroute.tokencount import counting_key, request_tokens
+    from polyroute.types import CompletionRequest
+    from polyroute_servers.bounds import INLINE_BYTES, count_off_loop
+
+    pool = [app.catalog.get(CLAUDE), app.catalog.get(EXACT)]
+    assert len({counting_key(d) for d in pool}) == 2
+    seen: list[str] = []
+
+    def where(*_: object) -> None:
+        seen.append(threading.current_thread().name)
+
+    short, long = "Summarise this in one line.", "Lorem ipsum dolor sit amet. " * (INLINE_BYTES // 20)
+    for text, on_the_loop in ((short, True), (long, False)):
+        seen.clear()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(
+                "polyroute_servers.bounds.request_tokens", lambda d, r: where() or request_tokens(d, r)
+            )
+            await count_off_loop(pool, CompletionRequest.from_prompt(text, max_tokens=10))
+        assert len(seen) == 2 and len(set(seen)) == 1  # both families, in one place
+        assert (seen[0] == threading.current_thread().name) is on_the_loop

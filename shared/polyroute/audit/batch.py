@@ -1,21 +1,30 @@
 """What the group-commit writer thread takes from its queue, and how it gathers one batch.
 
-A batch is everything waiting, up to `MAX_BATCH`. A batch of queued-only work (a routed call's
-outcome, which nobody waits for) lingers up to `LINGER_S` for an append that someone does wait for —
-typically the next call's intent — so that both share one commit: in a sequential stream of calls the
-outcome then costs no fsync of its own ahead of the next intent. A reader that needs the queued work
-(`FLUSH`) or a stop (`None`) ends the lingering at once.
+Two inputs feed a batch. Appends someone waits for (a routed call's intent) go through the thread's
+queue, which wakes it. Appends nobody waits for (a routed call's outcome) go into a side list that
+does *not* wake it: they ride along with the next batch, typically the next call's intent, so in a
+sequential stream of calls the outcome costs neither an fsync nor a thread wake-up of its own. The
+enqueuing event loop arms a timer (`LINGER_S`) that wakes the thread with `KICK` if no batch took
+them meanwhile; a reader that needs the queued work (`FLUSH`) or a stop (`None`) wakes it at once.
+A batch is the whole side list (older appends first) and what waits on the queue, up to `MAX_BATCH`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import queue
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_BATCH = 1000
 LINGER_S = 0.005
+log = logging.getLogger("polyroute.audit")
+
+
+Written = tuple[int, str, str]
+"""What the writer answers for one committed event: its seq, canonical body and hash."""
 
 
 @dataclass(frozen=True)
@@ -32,58 +41,77 @@ class Pending:
     event_id: str
     content: ContentRow | None
     loop: asyncio.AbstractEventLoop | None  # None: queued by `enqueue`, nobody waits for it
-    future: asyncio.Future[tuple[str, str]] | None
+    future: asyncio.Future[Written] | None
 
 
 FLUSH = Pending("", "", None, None, None)
-"""Not an event: tells a lingering batch to commit now (someone is reading)."""
+"""Not an event: wakes the writer to commit what is queued now (someone is reading)."""
+KICK = Pending("", "", None, None, None)
+"""Not an event: the linger timer of queued appends ran out before a batch took them."""
 
 Jobs = queue.SimpleQueue[Pending | None]
+Take = Callable[[], list[Pending]]
+"""Takes every append from the side list (queued without waking the writer), oldest first."""
 
 
-def _drain(jobs: Jobs, batch: list[Pending]) -> bool:
-    """Add whatever is waiting (up to MAX_BATCH); True when told to stop lingering."""
+def _drain(jobs: Jobs, batch: list[Pending]) -> None:
+    """Add whatever is waiting on the queue (up to MAX_BATCH) without blocking."""
     while len(batch) < MAX_BATCH:
         try:
             item = jobs.get_nowait()
         except queue.Empty:
-            return False
+            return
         if item is None:
             jobs.put(None)  # stop after this batch
-            return True
-        if item is FLUSH:
-            return True
-        batch.append(item)
-    return True
+            return
+        if item is not FLUSH and item is not KICK:
+            batch.append(item)
 
 
-def _first(jobs: Jobs) -> Pending | None:
-    while (item := jobs.get()) is FLUSH:
-        continue
-    return item
-
-
-def next_batch(jobs: Jobs) -> list[Pending] | None:
-    """Everything waiting (up to MAX_BATCH), blocking for the first; None once told to stop."""
-    first = _first(jobs)
-    if first is None:
-        return None
-    batch = [first]
-    stop = _drain(jobs, batch)
-    deadline = time.monotonic() + LINGER_S
-    while not stop and len(batch) < MAX_BATCH and all(p.future is None for p in batch):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        try:
-            item = jobs.get(timeout=remaining)
-        except queue.Empty:
-            break
+def next_batch(jobs: Jobs, take: Take) -> list[Pending] | None:
+    """Everything waiting, blocking until something is; None once told to stop and nothing is left
+    (the side list is committed before stopping)."""
+    while True:
+        item = jobs.get()
+        batch = take()
         if item is None:
-            jobs.put(None)
-            break
-        if item is FLUSH:
-            break
-        batch.append(item)
-        stop = _drain(jobs, batch)
-    return batch
+            if batch:
+                jobs.put(None)
+                return batch
+            return None
+        if item is not FLUSH and item is not KICK:
+            batch.append(item)
+        _drain(jobs, batch)
+        if batch:
+            return batch
+
+
+Answer = tuple[asyncio.Future[Written], Written | None, BaseException | None]
+
+
+def _resolve(answers: list[Answer]) -> None:
+    """Runs on the caller's event loop: settle every future of one batch that belongs to it."""
+    for future, value, error in answers:
+        if future.done():  # the caller was cancelled; the event may still have been committed
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            assert value is not None
+            future.set_result(value)
+
+
+def answer(batch: list[Pending], results: list[Written] | None, error: BaseException | None) -> None:
+    """Wake each caller's event loop once (not once per append) with the answers that belong to it."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
+    for index, pending in enumerate(batch):
+        if pending.loop is None or pending.future is None:
+            if error is not None:  # the caller has its answer already; the intent stays, outcome unknown
+                log.error("audit: a queued event %s was not recorded: %s", pending.event_id, error)
+            continue
+        by_loop.setdefault(pending.loop, []).append(
+            (pending.future, results[index] if results else None, error)
+        )
+    for loop, answers in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that event loop may be gone
+            loop.call_soon_threadsafe(_resolve, answers)

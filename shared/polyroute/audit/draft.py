@@ -1,4 +1,5 @@
-"""What every store does to a draft before its writer sees it: digests, id, body template, kept text.
+"""What every store does to a draft before its writer sees it (digests, id, body template, kept text),
+and what it answers once the writer has committed it.
 
 Shared by the SQLite and PostgreSQL stores, and done in the caller's task so that a bad value fails
 only its own append, never the group commit it would have joined.
@@ -6,9 +7,18 @@ only its own append, never the group commit it would have joined.
 
 from __future__ import annotations
 
-from polyroute.audit.batch import ContentRow
+from typing import Any, NamedTuple
+
+from polyroute.audit.batch import ContentRow, Written
 from polyroute.audit.digest import content_digest
-from polyroute.audit.event import EventContent, EventDraft, body_template, new_event_id
+from polyroute.audit.event import (
+    AuditEvent,
+    EventContent,
+    EventDraft,
+    body_template,
+    event_from_body,
+    new_event_id,
+)
 from polyroute.errors import PolyrouteError
 from polyroute.settings import Settings
 
@@ -18,7 +28,7 @@ def prepare(
 ) -> tuple[str, str, ContentRow | None]:
     """(event id, body template, text to keep): digests of `content` filled in, everything checked.
     `nul_ok=False` for a store that cannot keep a NUL character in text (PostgreSQL)."""
-    fields = draft.model_dump()
+    fields: dict[str, Any] = dict(draft)  # shallow: the encoder dumps nested models itself
     if content is not None:
         for kind in ("prompt", "completion"):
             text = getattr(content, kind)
@@ -30,6 +40,13 @@ def prepare(
     except ValueError as error:
         raise PolyrouteError(f"cannot record audit event: {error}") from None
     return event_id, template, kept_content(settings, content, nul_ok=nul_ok)
+
+
+def append_failed(store: object, error: BaseException, *, tampering: bool) -> PolyrouteError:
+    """The error an append that the database refused raises; `tampering`: it broke a constraint the
+    chain relies on (e.g. a head already signed for this seq), which `audit verify` explains."""
+    hint = " (run `polyroute audit verify`)" if tampering else ""
+    return PolyrouteError(f"audit store {store}: append failed: {error}{hint}")
 
 
 def kept_content(settings: Settings, content: EventContent | None, *, nul_ok: bool) -> ContentRow | None:
@@ -47,3 +64,21 @@ def kept_content(settings: Settings, content: EventContent | None, *, nul_ok: bo
         if not nul_ok and "\x00" in (text or ""):
             raise PolyrouteError("cannot record audit event: content with a NUL character")
     return ContentRow(content.prompt, content.completion)
+
+
+class Appended(NamedTuple):
+    """A committed event as its writer answers it: what an outcome needs to name its intent, without
+    parsing the event back (`event()` does that, for callers that want the whole `AuditEvent`)."""
+
+    id: str
+    seq: int
+    hash: str
+    body: str
+
+    @classmethod
+    def of(cls, event_id: str, written: Written) -> Appended:
+        seq, body, hash_ = written
+        return cls(event_id, seq, hash_, body)
+
+    def event(self) -> AuditEvent:
+        return event_from_body(self.body, self.hash)

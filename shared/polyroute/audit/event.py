@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,6 +49,8 @@ GroupBy = Literal["provider", "model", "principal", "day", "deployment"]
 
 GENESIS_HASH = "0" * 64
 """The `prev_hash` of event 1."""
+_TOKEN = secrets.token_hex(16)  # placeholders hold it: random per process, never in a recorded value
+_SEQ, _TIME, _PREV = (f"{_TOKEN}-{name}" for name in ("seq", "time", "prev_hash"))
 
 
 class EventDraft(BaseModel):
@@ -163,8 +166,28 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _default(value: Any) -> Any:
+class Encoded:
+    """A value already in canonical form, spliced into a larger encoding as is: what every event of a
+    routed call repeats (its plan's candidates and exclusions) is encoded once per call, not per event."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, value: Any) -> None:
+        """ValueError if `value` cannot be recorded (as `body_template` would raise it)."""
+        try:
+            self.text = canonical_json(value)
+            self.text.encode()  # a lone surrogate would fail later, inside the writer's batch
+        except UnicodeEncodeError:
+            raise ValueError("text that is not valid Unicode (a lone surrogate)") from None
+        except (TypeError, ValueError, RecursionError) as error:
+            raise ValueError(str(error)) from None
+
+
+def _default(spliced: list[Encoded], value: Any) -> Any:
     """`json.dumps` hook for what JSON lacks, under the canonical rules (the C encoder does the rest)."""
+    if isinstance(value, Encoded):  # a placeholder, replaced by the fragment once encoded
+        spliced.append(value)
+        return f"{_TOKEN}-encoded-{len(spliced) - 1}"
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"audit values must be finite, got {value}")
@@ -186,9 +209,18 @@ def _default(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     """The canonical text of a value (see the module docstring)."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
+    spliced: list[Encoded] = []
+    text = json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=partial(_default, spliced),
     )
+    for index, fragment in enumerate(spliced):
+        text = text.replace(f'"{_TOKEN}-encoded-{index}"', fragment.text, 1)
+    return text
 
 
 def canonical_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -204,10 +236,6 @@ def canonical_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
 def event_body(fields: Mapping[str, Any]) -> str:
     """The canonical encoding of an event (everything but `hash`): what is stored and hashed."""
     return canonical_json(canonical_fields(fields))
-
-
-_TOKEN = secrets.token_hex(16)
-_SEQ, _TIME, _PREV = (f"{_TOKEN}-{name}" for name in ("seq", "time", "prev_hash"))
 
 
 def body_template(fields: Mapping[str, Any]) -> str:

@@ -12,7 +12,7 @@ A verifier needs only these lines and the public key: it re-encodes each `event`
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -28,6 +28,15 @@ EXPORT_FORMAT = "polyroute-audit-export/1"
 def event_line(body: str, hash_: str) -> str:
     """An event line; `body` is already canonical JSON, embedded as is."""
     return f'{{"type":"event","hash":"{hash_}","event":{body}}}'
+
+
+async def write_lines(lines: AsyncIterator[str], write: Callable[[str], Any]) -> int:
+    """Write every export line (with its newline) through `write`; returns the number of lines."""
+    count = 0
+    async for line in lines:
+        write(line + "\n")
+        count += 1
+    return count
 
 
 def head_line(head: SignedHead) -> str:

@@ -26,7 +26,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
-from polyroute.audit.batch import MAX_BATCH, ContentRow
+from polyroute.audit.batch import MAX_BATCH, ContentRow, Written
 from polyroute.audit.event import GENESIS_HASH, body_hash, fill_template, format_time
 from polyroute.audit.signing import Signer
 from polyroute.audit.writer import PURGE_EVERY_S
@@ -42,7 +42,7 @@ class PgPending:
     template: str
     event_id: str
     content: ContentRow | None
-    future: asyncio.Future[tuple[str, str]]
+    future: asyncio.Future[Written]
 
 
 @dataclass
@@ -83,14 +83,14 @@ class PgCommitter:
 
     async def submit(
         self, state: LoopWriter, template: str, event_id: str, content: ContentRow | None
-    ) -> tuple[str, str]:
+    ) -> Written:
         return await asyncio.shield(self.enqueue(state, template, event_id, content))
 
     def enqueue(
         self, state: LoopWriter, template: str, event_id: str, content: ContentRow | None
-    ) -> asyncio.Future[tuple[str, str]]:
+    ) -> asyncio.Future[Written]:
         """Queue one event for the next batch; the future is its (canonical body, hash)."""
-        future: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Written] = asyncio.get_running_loop().create_future()
         state.pending.append(PgPending(template, event_id, content, future))
         if state.task is None or state.task.done():
             # not the caller's task: a caller cancelled mid-commit must not stop the others' commit
@@ -129,9 +129,7 @@ class PgCommitter:
                 if not pending.future.done():
                     pending.future.set_result(result)
 
-    async def _commit_retrying(
-        self, pool: AsyncConnectionPool[Any], batch: list[PgPending]
-    ) -> list[tuple[str, str]]:
+    async def _commit_retrying(self, pool: AsyncConnectionPool[Any], batch: list[PgPending]) -> list[Written]:
         signer = await self._signer()
         deadline = time.monotonic() + RETRY_FOR_S
         retry = False
@@ -149,7 +147,7 @@ class PgCommitter:
 
     async def _commit(
         self, db: psycopg.AsyncConnection[Any], signer: Signer, batch: list[PgPending], *, retry: bool
-    ) -> list[tuple[str, str]]:
+    ) -> list[Written]:
         """Three round trips: BEGIN and the head read under the chain lock; every insert; COMMIT."""
         try:
             cursor = await db.execute(b"BEGIN; SELECT * FROM polyroute_chain_head()")
@@ -173,11 +171,11 @@ class PgCommitter:
 
     async def _already_committed(
         self, db: psycopg.AsyncConnection[Any], batch: list[PgPending]
-    ) -> list[tuple[str, str]] | None:
+    ) -> list[Written] | None:
         """The stored (body, hash) of a batch whose commit landed before its connection was lost."""
         ids = [pending.event_id for pending in batch]
-        cursor = await db.execute("SELECT id, body, hash FROM events WHERE id = ANY(%s)", (ids,))
-        found = {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
+        cursor = await db.execute("SELECT id, seq, body, hash FROM events WHERE id = ANY(%s)", (ids,))
+        found: dict[str, Written] = {row[0]: (int(row[1]), row[2], row[3]) for row in await cursor.fetchall()}
         if not found:
             return None
         if len(found) != len(ids):  # one transaction per batch: all or nothing, never part
@@ -186,7 +184,7 @@ class PgCommitter:
 
     async def _insert(
         self, db: psycopg.AsyncConnection[Any], signer: Signer, batch: list[PgPending], row: Any
-    ) -> list[tuple[str, str]]:
+    ) -> list[Written]:
         seq, prev = (int(row[0]), str(row[1])) if row and row[0] is not None else (0, GENESIS_HASH)
         now = datetime.now(UTC)
         stamp = format_time(now)
@@ -209,7 +207,7 @@ class PgCommitter:
                 head.seq, head.hash, head.key_id, stamp, head.signature,
             ),
         )  # fmt: skip
-        return [(body, hash_) for _, hash_, body in rows]
+        return [(seq_, body, hash_) for seq_, hash_, body in rows]
 
     async def _maybe_purge(self, db: psycopg.AsyncConnection[Any]) -> None:
         """Drop stored content past its retention; the chain holds digests only, so it stays intact."""

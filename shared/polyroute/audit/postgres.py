@@ -10,8 +10,8 @@ runs one loop per command); its size and timeout are in polyroute.pgconfig.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from decimal import Decimal
 from functools import partial
 from typing import Any, LiteralString, TypeVar, cast
 
@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from polyroute.audit.chain import Anchor, ChainVerifier
 from polyroute.audit.digest import content_digest
-from polyroute.audit.draft import prepare
+from polyroute.audit.draft import Appended, append_failed, prepare
 from polyroute.audit.event import (
     AuditEvent,
     EventContent,
@@ -36,10 +36,11 @@ from polyroute.audit.event import (
     VerifyResult,
     event_from_body,
 )
+from polyroute.audit.export import write_lines
 from polyroute.audit.pgmigrate import migrate_pg
 from polyroute.audit.pgscan import export_page_pg, verify_pg
 from polyroute.audit.pgwriter import Later, LoopWriter, PgCommitter
-from polyroute.audit.query import summary_sql, where_clause
+from polyroute.audit.query import summaries, summary_sql, where_clause
 from polyroute.audit.scan import HEADS, HeadRow, head_of
 from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
 from polyroute.errors import PolyrouteError
@@ -48,6 +49,7 @@ from polyroute.settings import Settings
 
 T = TypeVar("T")
 EXPORT_PAGE = 2000
+READY_FOR_S = 1.0
 _LAST_SEQ = (
     "SELECT GREATEST((SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(seq), 0) FROM heads))"
 )
@@ -66,6 +68,7 @@ class PostgresAuditStore:
         self._migrating = anyio.Lock()
         self._writers: dict[asyncio.AbstractEventLoop, LoopWriter] = {}
         self._later: dict[asyncio.AbstractEventLoop, Later] = {}
+        self._ready_until = 0.0  # monotonic time until which `ready` trusts the last success
         retention = settings.audit.content_retention_days
         self._committer = PgCommitter(self._load_signer_async, retention_days=retention)
 
@@ -141,32 +144,39 @@ class PostgresAuditStore:
     # -- writing ---------------------------------------------------------------------------------
 
     async def ready(self) -> None:
-        """A round trip to the database (so a lost connection or a down server stops the call before
-        any provider sees it), a usable signing key and the digest secret (every receipt holds
-        digests)."""
-        try:
-            # not behind the outcomes queued by earlier calls: they are off the response path
+        """A round trip to the database, a usable signing key and the digest secret — unless a commit
+        or a check succeeded within `READY_FOR_S` and no append failed since. Safe: this is the early
+        refusal, not the guarantee; every routed call awaits its durable intent before any provider
+        sees it, so a database lost inside the window fails that append ("append failed") first."""
+        if time.monotonic() < self._ready_until:
+            return
+        try:  # not behind the outcomes queued by earlier calls: they are off the response path
             await self._run(lambda db: db.execute("SELECT 1"), settle=False)
         except (PolyrouteError, psycopg.Error, OSError) as error:
             raise PolyrouteError(f"audit store {self.name}: cannot write receipts: {error}") from None
         await self._load_signer_async()
         await anyio.to_thread.run_sync(content_digest, self._settings, "")
+        self._ready_until = time.monotonic() + READY_FOR_S
 
     async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
         """Record one event; returns once it is committed and covered by a signed head."""
+        return (await self.append_ack(draft, content=content)).event()
+
+    async def append_ack(self, draft: EventDraft, *, content: EventContent | None = None) -> Appended:
+        """`append`, answering the committed event's id, seq and hash without parsing it back."""
         event_id, template, kept = prepare(self._settings, draft, content, nul_ok=False)
         try:
             state = await self._writer()
-            body, hash_ = await self._committer.submit(state, template, event_id, kept)
-        except PolyrouteError:
-            raise
-        except psycopg.IntegrityError as error:  # e.g. a head already signed for this seq: tampering
-            raise PolyrouteError(
-                f"audit store {self.name}: append failed: {error} (run `polyroute audit verify`)"
+            written = await self._committer.submit(state, template, event_id, kept)
+        except BaseException as error:  # the next `ready` asks the database again
+            self._ready_until = 0.0
+            if not isinstance(error, psycopg.Error | OSError):
+                raise
+            raise append_failed(
+                self.name, error, tampering=isinstance(error, psycopg.IntegrityError)
             ) from None
-        except (psycopg.Error, OSError) as error:
-            raise PolyrouteError(f"audit store {self.name}: append failed: {error}") from None
-        return event_from_body(body, hash_)
+        self._ready_until = time.monotonic() + READY_FOR_S  # a commit is proof enough for a while
+        return Appended.of(event_id, written)
 
     def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
         """Queue one event for the next group commit of this event loop and return its id at once
@@ -181,8 +191,7 @@ class PostgresAuditStore:
         return event_id
 
     async def _settled(self) -> None:
-        later = self._later.get(asyncio.get_running_loop())
-        if later is not None:
+        if (later := self._later.get(asyncio.get_running_loop())) is not None:
             await later.settled()
 
     # -- reading ---------------------------------------------------------------------------------
@@ -218,16 +227,11 @@ class PostgresAuditStore:
 
     async def tail(self, n: int = 20) -> list[AuditEvent]:
         """The last `n` events, oldest first (like `tail`)."""
-        events = await self.query(EventQuery(limit=max(1, min(n, 10_000))))
-        return list(reversed(events))
+        return list(reversed(await self.query(EventQuery(limit=max(1, min(n, 10_000))))))
 
     async def summarize(self, group_by: GroupBy, filters: EventQuery | None = None) -> list[UsageSummary]:
         sql, params = summary_sql(group_by, filters or EventQuery())
-        return [
-            UsageSummary(key=key, events=events, input_tokens=tin, output_tokens=tout,
-                         cost_usd=Decimal(cost), outcome_unknown=unknown)  # fmt: skip
-            for key, events, tin, tout, cost, unknown in await self._rows(sql, params)
-        ]
+        return summaries(await self._rows(sql, params))
 
     async def content(self, event_id: str) -> EventContent | None:
         """Stored prompt/completion text for an event, if content logging kept it and it is not purged."""
@@ -276,11 +280,7 @@ class PostgresAuditStore:
 
     async def export(self, write: Callable[[str], Any]) -> int:
         """Write every export line (with its newline) through `write`; returns the number of lines."""
-        count = 0
-        async for line in self.export_lines():
-            write(line + "\n")
-            count += 1
-        return count
+        return await write_lines(self.export_lines(), write)
 
     async def public_key_pem(self) -> str:
         return public_pem((await self._load_signer_async()).public_key)

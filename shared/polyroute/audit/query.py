@@ -5,10 +5,12 @@ Only fixed column names are ever interpolated; every value is a bound parameter.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from polyroute.audit.event import EventQuery, GroupBy, format_time
+from polyroute.audit.event import EventQuery, GroupBy, UsageSummary, format_time
 from polyroute.errors import PolyrouteError
 
 GROUP_KEYS: dict[str, str] = {
@@ -76,3 +78,18 @@ def summary_sql(group_by: GroupBy, filters: EventQuery) -> tuple[str, list[Any]]
         f"FROM events {where} GROUP BY k) AS groups WHERE n > 0 OR unknown > 0 ORDER BY k"
     )
     return sql, params
+
+
+def summaries(rows: Iterable[Any]) -> list[UsageSummary]:
+    """The rows of `summary_sql` (either database) as summaries."""
+    return [
+        UsageSummary(
+            key=key,
+            events=events,
+            input_tokens=tin,
+            output_tokens=tout,
+            cost_usd=Decimal(cost),
+            outcome_unknown=unknown,
+        )  # fmt: skip
+        for key, events, tin, tout, cost, unknown in rows
+    ]

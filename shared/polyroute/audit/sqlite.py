@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
-from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +21,7 @@ from pydantic import ValidationError
 from polyroute.audit import scan
 from polyroute.audit.chain import Anchor, ChainVerifier
 from polyroute.audit.digest import content_digest
-from polyroute.audit.draft import prepare
+from polyroute.audit.draft import Appended, append_failed, prepare
 from polyroute.audit.event import (
     AuditEvent,
     EventContent,
@@ -34,8 +33,9 @@ from polyroute.audit.event import (
     VerifyResult,
     event_from_body,
 )
+from polyroute.audit.export import write_lines
 from polyroute.audit.migrations import connect
-from polyroute.audit.query import summary_sql, where_clause
+from polyroute.audit.query import summaries, summary_sql, where_clause
 from polyroute.audit.scan import export_page, verify_snapshot
 from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
 from polyroute.audit.writer import GroupCommitWriter, open_path
@@ -95,18 +95,17 @@ class SqliteAuditStore:
 
     async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
         """Record one event; returns once it is durable and covered by a signed head."""
+        return (await self.append_ack(draft, content=content)).event()
+
+    async def append_ack(self, draft: EventDraft, *, content: EventContent | None = None) -> Appended:
+        """`append`, answering the committed event's id, seq and hash without parsing it back."""
         event_id, template, kept = prepare(self._settings, draft, content)
         try:
-            body, hash_ = await self._writer.submit(template, event_id, kept)
-        except PolyrouteError:
-            raise
-        except sqlite3.IntegrityError as error:  # e.g. a head already signed for this seq: tampering
-            raise PolyrouteError(
-                f"audit store {self.path}: append failed: {error} (run `polyroute audit verify`)"
-            ) from None
+            return Appended.of(event_id, await self._writer.submit(template, event_id, kept))
         except (sqlite3.Error, OSError) as error:
-            raise PolyrouteError(f"audit store {self.path}: append failed: {error}") from None
-        return event_from_body(body, hash_)
+            raise append_failed(
+                self.path, error, tampering=isinstance(error, sqlite3.IntegrityError)
+            ) from None
 
     def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
         """Queue one event for the next group commit and return its id without waiting for it."""
@@ -155,26 +154,12 @@ class SqliteAuditStore:
 
     async def tail(self, n: int = 20) -> list[AuditEvent]:
         """The last `n` events, oldest first (like `tail`)."""
-        events = await self.query(EventQuery(limit=max(1, min(n, 10_000))))
-        return list(reversed(events))
+        return list(reversed(await self.query(EventQuery(limit=max(1, min(n, 10_000))))))
 
     async def summarize(self, group_by: GroupBy, filters: EventQuery | None = None) -> list[UsageSummary]:
         sql, params = summary_sql(group_by, filters or EventQuery())
 
-        def work(db: sqlite3.Connection) -> list[UsageSummary]:
-            return [
-                UsageSummary(
-                    key=key,
-                    events=events,
-                    input_tokens=tin,
-                    output_tokens=tout,
-                    cost_usd=Decimal(cost),
-                    outcome_unknown=unknown,
-                )  # fmt: skip
-                for key, events, tin, tout, cost, unknown in db.execute(sql, params)
-            ]
-
-        return await self._read(work, [])
+        return await self._read(lambda db: summaries(db.execute(sql, params)), [])
 
     async def content(self, event_id: str) -> EventContent | None:
         """Stored prompt/completion text for an event, if content logging kept it and it is not purged."""
@@ -231,11 +216,7 @@ class SqliteAuditStore:
 
     async def export(self, write: Callable[[str], Any]) -> int:
         """Write every export line (with its newline) through `write`; returns the number of lines."""
-        count = 0
-        async for line in self.export_lines():
-            write(line + "\n")
-            count += 1
-        return count
+        return await write_lines(self.export_lines(), write)
 
     async def public_key_pem(self) -> str:
         signer = await anyio.to_thread.run_sync(self._load_signer)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from polyroute.audit.chain import Anchor
+from polyroute.audit.draft import Appended
 from polyroute.audit.event import (
     AuditEvent,
     EventContent,
@@ -35,6 +36,11 @@ class AuditStore(Protocol):
 
     async def append(self, draft: EventDraft, *, content: EventContent | None = None) -> AuditEvent:
         """Record one event; returns once it is durable and covered by a signed head."""
+        ...
+
+    async def append_ack(self, draft: EventDraft, *, content: EventContent | None = None) -> Appended:
+        """`append`, answering only the committed event's id, seq, hash and body (the routed call's
+        intent needs no more, and parsing a receipt back is not free)."""
         ...
 
     def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:

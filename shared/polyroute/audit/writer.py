@@ -7,8 +7,9 @@ inserts the events, signs the new head and commits. With WAL and `synchronous=FU
 fsynced, so an append returns only once its event is durable and covered by a signed head.
 
 An append can also be queued without waiting (`enqueue`): a routed call's outcome joins the next
-group commit off the response path. Reads wait for what this process queued before them (`settled`),
-so a receipt id handed out is readable at once, and `close` commits everything queued.
+group commit off the response path, without waking the thread (see batch.py). Reads wait for what
+this process queued before them (`settled`), so a receipt id handed out is readable at once, and
+`close` commits everything queued.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ import sqlite3
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from polyroute.audit.batch import FLUSH, ContentRow, Pending, next_batch
+from polyroute.audit.batch import FLUSH, KICK, LINGER_S, ContentRow, Pending, Written, answer, next_batch
 from polyroute.audit.event import GENESIS_HASH, body_hash, fill_template, format_time
 from polyroute.audit.signing import Signer
 from polyroute.sqlitefile import is_busy
@@ -40,37 +42,6 @@ Connect = Callable[[], sqlite3.Connection]
 log = logging.getLogger("polyroute.audit")
 
 
-Answer = tuple[asyncio.Future[tuple[str, str]], tuple[str, str] | None, BaseException | None]
-
-
-def _resolve(answers: list[Answer]) -> None:
-    """Runs on the caller's event loop: settle every future of one batch that belongs to it."""
-    for future, value, error in answers:
-        if future.done():  # the caller was cancelled; the event may still have been committed
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            assert value is not None
-            future.set_result(value)
-
-
-def _answer(batch: list[Pending], results: list[tuple[str, str]] | None, error: BaseException | None) -> None:
-    """Wake each caller's event loop once (not once per append) with the answers that belong to it."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
-    for index, pending in enumerate(batch):
-        if pending.loop is None or pending.future is None:
-            if error is not None:  # the caller has its answer already; the intent stays, outcome unknown
-                log.error("audit: a queued event %s was not recorded: %s", pending.event_id, error)
-            continue
-        by_loop.setdefault(pending.loop, []).append(
-            (pending.future, results[index] if results else None, error)
-        )
-    for loop, answers in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # that event loop may be gone
-            loop.call_soon_threadsafe(_resolve, answers)
-
-
 class GroupCommitWriter:
     """The one thread that writes to one SQLite file from this process."""
 
@@ -79,6 +50,8 @@ class GroupCommitWriter:
         self._signer = signer
         self._retention = retention_days
         self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
+        self._later: deque[Pending] = deque()  # queued by `enqueue`: taken by the next batch
+        self._taken = 0  # how many times the side list was emptied (a timer armed before is moot)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._purged_at = 0.0
@@ -87,27 +60,69 @@ class GroupCommitWriter:
         self._finished = 0
         self._at_exit = False
 
-    async def submit(self, template: str, event_id: str, content: ContentRow | None) -> tuple[str, str]:
-        """Queue one event; returns (canonical body, hash) once it is committed and signed."""
+    async def submit(self, template: str, event_id: str, content: ContentRow | None) -> Written:
+        """Queue one event; returns (seq, canonical body, hash) once it is committed and signed."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[tuple[str, str]] = loop.create_future()
+        future: asyncio.Future[Written] = loop.create_future()
         self._put(Pending(template, event_id, content, loop, future))
         return await future
 
     def enqueue(self, template: str, event_id: str, content: ContentRow | None) -> None:
-        """Queue one event for the next group commit and return at once (a failure is logged)."""
-        self._put(Pending(template, event_id, content, None, None))
+        """Queue one event for the next group commit and return at once (a failure is logged).
+
+        The writer is not woken: the next batch takes it. The first event queued since the side list
+        was last emptied arms a timer on the caller's event loop that wakes the writer if no batch
+        has taken it within `LINGER_S` (no event loop: the writer is woken now).
+        """
+        with self._lock:
+            self._start()
+            with self._progress:
+                self._queued += 1
+            self._later.append(Pending(template, event_id, content, None, None))
+            if len(self._later) > 1:
+                return
+            taken = self._taken
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._wake(KICK)
+            return
+        loop.call_later(LINGER_S, self._linger_over, taken)
+
+    def _linger_over(self, taken: int) -> None:
+        """The timer of queued events: wake the writer unless a batch took them meanwhile."""
+        if self._taken == taken:
+            self._wake(KICK)
+
+    def _wake(self, marker: Pending) -> None:
+        with self._lock:
+            if self._thread is not None:
+                self._queue.put(marker)
+
+    def _take(self) -> list[Pending]:
+        """The writer thread's side of `enqueue`: every queued event, oldest first."""
+        with self._lock:
+            later = self._later
+            if not later:
+                return []
+            self._taken += 1
+            self._later = deque()
+            return list(later)
+
+    def _start(self) -> None:
+        """Start the thread if it is not running (with `_lock` held)."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, args=(self._queue,), name="polyroute-audit-writer", daemon=True
+            )
+            self._thread.start()
+            if not self._at_exit:  # a process that never closes its store still commits what it queued
+                atexit.register(_close_at_exit, weakref.ref(self))
+                self._at_exit = True
 
     def _put(self, pending: Pending) -> None:
         with self._lock:  # queue and thread change together in `close`, so nothing is stranded
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, args=(self._queue,), name="polyroute-audit-writer", daemon=True
-                )
-                self._thread.start()
-                if not self._at_exit:  # a process that never closes its store still commits what it queued
-                    atexit.register(_close_at_exit, weakref.ref(self))
-                    self._at_exit = True
+            self._start()
             with self._progress:
                 self._queued += 1
             self._queue.put(pending)
@@ -118,8 +133,7 @@ class GroupCommitWriter:
             target = self._queued
             if self._finished >= target:
                 return
-        with self._lock:
-            self._queue.put(FLUSH)  # a reader is waiting: no lingering for more work
+        self._wake(FLUSH)  # a reader is waiting: no lingering for more work
         with self._progress:
             self._progress.wait_for(lambda: self._finished >= target, timeout=SETTLE_TIMEOUT_S)
 
@@ -142,7 +156,7 @@ class GroupCommitWriter:
         """The writer thread: batches from its own queue, its own connection, until told to stop."""
         db: sqlite3.Connection | None = None
         try:
-            while (batch := next_batch(jobs)) is not None:
+            while (batch := next_batch(jobs, self._take)) is not None:
                 try:
                     db = self._batch(db, batch)
                 finally:
@@ -157,7 +171,7 @@ class GroupCommitWriter:
             try:
                 db = self._connect()
             except BaseException as error:  # noqa: BLE001 - the callers must hear about it
-                _answer(batch, None, error)
+                answer(batch, None, error)
                 return None
         if not self._commit_and_answer(db, batch):
             db.close()
@@ -168,12 +182,12 @@ class GroupCommitWriter:
         try:
             results = self._commit(db, batch)
         except BaseException as error:  # noqa: BLE001 - every waiting caller must hear about it
-            _answer(batch, None, error)
+            answer(batch, None, error)
             return False
-        _answer(batch, results, None)
+        answer(batch, results, None)
         return True
 
-    def _commit(self, db: sqlite3.Connection, batch: list[Pending]) -> list[tuple[str, str]]:
+    def _commit(self, db: sqlite3.Connection, batch: list[Pending]) -> list[Written]:
         """One transaction for the batch, retried whole while another process holds a lock.
 
         Beyond `BEGIN IMMEDIATE`, a WAL read lock or the commit itself can be briefly busy while
@@ -198,7 +212,7 @@ class GroupCommitWriter:
                     raise
             _pause()
 
-    def _insert(self, db: sqlite3.Connection, signer: Signer, batch: list[Pending]) -> list[tuple[str, str]]:
+    def _insert(self, db: sqlite3.Connection, signer: Signer, batch: list[Pending]) -> list[Written]:
         row = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
         now = datetime.now(UTC)
@@ -222,7 +236,7 @@ class GroupCommitWriter:
             "INSERT INTO heads (seq, hash, key_id, signed_at, signature) VALUES (?, ?, ?, ?, ?)",
             (head.seq, head.hash, head.key_id, stamp, head.signature),
         )
-        return [(body, hash_) for _, hash_, body in rows]
+        return [(seq_, body, hash_) for seq_, hash_, body in rows]
 
     def _maybe_purge(self, db: sqlite3.Connection) -> None:
         """Drop stored content past its retention; the chain holds digests only, so it stays intact."""
