@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from decimal import Decimal
 from functools import partial
 from typing import Any, LiteralString, TypeVar, cast
 
@@ -39,7 +38,7 @@ from polyroute.audit.event import (
 from polyroute.audit.pgmigrate import migrate_pg
 from polyroute.audit.pgscan import export_page_pg, verify_pg
 from polyroute.audit.pgwriter import Later, LoopWriter, PgCommitter
-from polyroute.audit.query import summary_sql, where_clause
+from polyroute.audit.query import POSTGRES, summary_row, summary_sql, where_clause
 from polyroute.audit.scan import HEADS, HeadRow, head_of
 from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
 from polyroute.errors import PolyrouteError
@@ -222,12 +221,8 @@ class PostgresAuditStore:
         return list(reversed(events))
 
     async def summarize(self, group_by: GroupBy, filters: EventQuery | None = None) -> list[UsageSummary]:
-        sql, params = summary_sql(group_by, filters or EventQuery())
-        return [
-            UsageSummary(key=key, events=events, input_tokens=tin, output_tokens=tout,
-                         cost_usd=Decimal(cost), outcome_unknown=unknown)  # fmt: skip
-            for key, events, tin, tout, cost, unknown in await self._rows(sql, params)
-        ]
+        sql, params = summary_sql(group_by, filters or EventQuery(), POSTGRES)
+        return [summary_row(row) for row in await self._rows(sql, params)]
 
     async def content(self, event_id: str) -> EventContent | None:
         """Stored prompt/completion text for an event, if content logging kept it and it is not purged."""

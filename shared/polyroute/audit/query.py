@@ -5,10 +5,12 @@ Only fixed column names are ever interpolated; every value is a bound parameter.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
-from polyroute.audit.event import EventQuery, GroupBy, format_time
+from polyroute.audit.event import EventQuery, GroupBy, UsageSummary, format_time
 from polyroute.errors import PolyrouteError
 
 GROUP_KEYS: dict[str, str] = {
@@ -54,9 +56,58 @@ def where_clause(query: EventQuery) -> tuple[str, list[Any]]:
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-def summary_sql(group_by: GroupBy, filters: EventQuery) -> tuple[str, list[Any]]:
-    """Events (each routed call once: its outcome, not its intent), tokens and exact cost per group, and
-    the calls whose outcome is unknown (counted under the deployment their intent planned first).
+class Dialect(NamedTuple):
+    """How a store reads a completion's body in a summary: `parsed` is the body as JSON (parsed once
+    per row), `path` a text value inside it (dotted path), `fence` keeps that parse from being inlined."""
+
+    parsed: str
+    path: Callable[[str], str]
+    fence: str = ""
+
+
+def _sqlite_path(path: str) -> str:
+    return f"(b ->> '$.{path}')"
+
+
+def _postgres_path(path: str) -> str:
+    return f"(b #>> '{{{path.replace('.', ',')}}}')"
+
+
+SQLITE = Dialect("body", _sqlite_path)
+POSTGRES = Dialect("polyroute_body(body)", _postgres_path, fence=" OFFSET 0")
+"""PostgreSQL would inline the parse into every use without the `OFFSET 0` fence."""
+
+
+def _estimate_columns(dialect: Dialect) -> str:
+    """Estimate against actual, over the completions that carry both: estimated USD, actual USD, the
+    sum and count of (actual − estimate) / estimate and of its absolute value; then the same for the
+    input tokens (receipts since the estimate error was added record `estimated_input_tokens`)."""
+    real = "DOUBLE PRECISION"
+    est = dialect.path("estimated_cost_usd")
+    paid = f"event_type = 'completion' AND cost_usd IS NOT NULL AND {est} IS NOT NULL"
+    relative = f"(CAST(cost_usd AS {real}) / CAST({est} AS {real}) - 1)"
+    positive = f"{paid} AND CAST({est} AS {real}) > 0"
+    tokens = f"CAST({dialect.path('details.estimated_input_tokens')} AS {real})"
+    whole = " + ".join(
+        f"COALESCE(CAST({dialect.path('usage.' + name)} AS {real}), 0)"
+        for name in ("input_tokens", "cache_read_tokens", "cache_write_tokens")
+    )
+    counted = f"event_type = 'completion' AND {tokens} > 0 AND {dialect.path('usage')} IS NOT NULL"
+    token_error = f"(({whole}) / {tokens} - 1)"
+    return (
+        f"decimal_sum(CASE WHEN {paid} THEN {est} END), decimal_sum(CASE WHEN {paid} THEN cost_usd END), "
+        f"SUM(CASE WHEN {paid} THEN 1 ELSE 0 END), SUM(CASE WHEN {positive} THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {positive} THEN {relative} END), SUM(CASE WHEN {positive} THEN ABS({relative}) END), "
+        f"SUM(CASE WHEN {counted} THEN 1 ELSE 0 END), SUM(CASE WHEN {counted} THEN {tokens} END), "
+        f"SUM(CASE WHEN {counted} THEN {whole} END), SUM(CASE WHEN {counted} THEN {token_error} END), "
+        f"SUM(CASE WHEN {counted} THEN ABS({token_error}) END)"
+    )
+
+
+def summary_sql(group_by: GroupBy, filters: EventQuery, dialect: Dialect = SQLITE) -> tuple[str, list[Any]]:
+    """Events (each routed call once: its outcome, not its intent), tokens and exact cost per group, the
+    calls whose outcome is unknown (counted under the deployment their intent planned first), and the
+    estimate error of the completions (`_estimate_columns`, read from each completion's body).
 
     Plain SQL both stores run (PostgreSQL has no boolean SUM nor output names in HAVING); each store
     defines the exact `decimal_sum` aggregate."""
@@ -64,10 +115,32 @@ def summary_sql(group_by: GroupBy, filters: EventQuery) -> tuple[str, list[Any]]
     if key is None:
         raise PolyrouteError(f"cannot group by {group_by!r}; use one of {', '.join(GROUP_KEYS)}")
     where, params = where_clause(filters)
+    rows = (
+        f"(SELECT events.*, CASE WHEN event_type = 'completion' THEN {dialect.parsed} END AS b "
+        f"FROM events {where}{dialect.fence}) AS events"
+    )
     sql = (
         f"SELECT * FROM (SELECT {key} AS k, SUM(CASE WHEN event_type = 'intent' THEN 0 ELSE 1 END) AS n, "
         "COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), decimal_sum(cost_usd), "
-        f"SUM(CASE WHEN {UNRESOLVED} THEN 1 ELSE 0 END) AS unknown "
-        f"FROM events {where} GROUP BY k) AS groups WHERE n > 0 OR unknown > 0 ORDER BY k"
+        f"SUM(CASE WHEN {UNRESOLVED} THEN 1 ELSE 0 END) AS unknown, {_estimate_columns(dialect)} "
+        f"FROM {rows} GROUP BY k) AS groups WHERE n > 0 OR unknown > 0 ORDER BY k"
     )
     return sql, params
+
+
+def summary_row(row: Sequence[Any]) -> UsageSummary:
+    """One `summary_sql` row as a `UsageSummary` (the means divide the sums by their counts)."""
+    key, events, tin, tout, cost, unknown, est, paid, pairs, priced, rel, rel_abs = row[:12]
+    counted, tokens, whole, tok_rel, tok_abs = row[12:]
+
+    def mean(total: Any, count: Any) -> float | None:
+        return round(float(total) / count, 6) if count and total is not None else None
+
+    return UsageSummary(
+        key=key, events=events, input_tokens=tin, output_tokens=tout, cost_usd=Decimal(cost),
+        outcome_unknown=unknown, estimated_calls=pairs or 0, estimated_cost_usd=Decimal(est),
+        estimate_error_usd=Decimal(paid) - Decimal(est), estimate_error_mean=mean(rel, priced),
+        estimate_error_mean_abs=mean(rel_abs, priced), token_estimated_calls=counted or 0,
+        estimated_input_tokens=round(tokens or 0), actual_input_tokens=round(whole or 0),
+        input_token_error_mean=mean(tok_rel, counted), input_token_error_mean_abs=mean(tok_abs, counted),
+    )  # fmt: skip

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
-from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,7 +34,7 @@ from polyroute.audit.event import (
     event_from_body,
 )
 from polyroute.audit.migrations import connect
-from polyroute.audit.query import summary_sql, where_clause
+from polyroute.audit.query import summary_row, summary_sql, where_clause
 from polyroute.audit.scan import export_page, verify_snapshot
 from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
 from polyroute.audit.writer import GroupCommitWriter, open_path
@@ -162,17 +161,7 @@ class SqliteAuditStore:
         sql, params = summary_sql(group_by, filters or EventQuery())
 
         def work(db: sqlite3.Connection) -> list[UsageSummary]:
-            return [
-                UsageSummary(
-                    key=key,
-                    events=events,
-                    input_tokens=tin,
-                    output_tokens=tout,
-                    cost_usd=Decimal(cost),
-                    outcome_unknown=unknown,
-                )  # fmt: skip
-                for key, events, tin, tout, cost, unknown in db.execute(sql, params)
-            ]
+            return [summary_row(row) for row in db.execute(sql, params)]
 
         return await self._read(work, [])
 
