@@ -13,6 +13,7 @@ from routing_fixtures import Clock, make_app
 
 from polyroute import cost
 from polyroute.app import App
+from polyroute.audit import EventQuery, UsageSummary
 from polyroute.routing import RouteRequest
 from polyroute.testing import FakeProviders, Fault
 from polyroute.tokencount import request_tokens
@@ -45,6 +46,7 @@ async def _route_with_usage(app: App, fakes: FakeProviders, ratios: tuple[float,
 
 
 def test_observed_usage_moves_the_estimate_and_narrows_its_band(app: App, fakes: FakeProviders) -> None:
+    from polyroute_servers import audit as audit_server
     from polyroute_servers import cost as cost_server
 
     target = app.catalog.get("sa-mid")
@@ -71,11 +73,17 @@ def test_observed_usage_moves_the_estimate_and_narrows_its_band(app: App, fakes:
         # the observed figures sit inside the calibrated range, the old centre below it
         assert after.input_tokens_min <= before.input_tokens * 1.28 <= after.input_tokens_max
         assert before.input_tokens < after.input_tokens_min
-        rows = {row.key: row for row in await app.audit.summarize("deployment")}
-        row = rows["sa-mid"]
-        assert (row.events, row.token_estimated_calls, row.estimated_calls) == (6, 6, 6)
+        async with Client(audit_server.build(app)) as client:  # the tool's outputSchema holds the new fields
+            usage = await client.call_tool("summarize_usage", {"group_by": "deployment"})
+        assert not usage.is_error and usage.structured_content is not None
+        row = UsageSummary.model_validate(usage.structured_content["rows"][0])
+        assert (row.key, row.events, row.token_estimated_calls, row.estimated_calls) == ("sa-mid", 6, 6, 6)
         assert row.input_token_error_mean == pytest.approx(sum(RATIOS) / len(RATIOS) - 1, abs=0.01)
         assert row.estimate_error_mean is not None and row.actual_input_tokens > row.estimated_input_tokens
+        assert row.estimate_error_usd == sum(
+            (e.cost_usd or 0) - (e.estimated_cost_usd or 0)
+            for e in await app.audit.query(EventQuery(event_type="completion"))
+        )
         await app.aclose()
 
     asyncio.run(scenario())
