@@ -6,6 +6,8 @@ move `estimate_cost` for that model toward what was observed, with a narrower ba
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 import pytest
 from mcp import Client
@@ -119,3 +121,45 @@ def test_another_process_seeds_from_the_audit_log(
     table = capsys.readouterr().out
     line = next(row for row in table.splitlines() if row.startswith("sa-mid"))
     assert "+30." in line and "6 calls" in line  # the input token estimate was ~30 % low
+
+
+def test_the_cli_quotes_from_the_calls_other_commands_routed(
+    fakes: FakeProviders, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each `polyroute complete` is its own process: `polyroute cost estimate` learns from their receipts."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[[deployments]]\nid = "onprem-sa"\nprovider = "openai_compatible"\nmodel = "onprem-sa-model"\n'
+        f'base_url = "{fakes.openai.url}/v1"\nlocation = "SA"\ncontext_window = 32000\n'
+        'max_output_tokens = 4000\nprice = { input_per_mtok = "0.5", output_per_mtok = "1.5" }\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("POLYROUTE_CONFIG", str(config))
+    for name, value in fakes.env().items():
+        monkeypatch.setenv(name, value)
+    fakes.clear()
+
+    def estimate(prompt: str, *extra: str) -> list[str]:
+        return ["cost", "estimate", "--deployment", "onprem-sa", "--prompt", prompt, "--output-tokens", "10",
+                *extra]  # fmt: skip
+
+    before = json.loads(_cli(capsys, estimate(PROMPT, "--json")))
+    for n in range(MIN_CALLS):
+        prompt = f"{PROMPT} (version {n})"
+        raw = json.loads(_cli(capsys, estimate(prompt, "--json")))  # fewer than MIN_CALLS yet: the heuristic
+        fakes.openai.inject("onprem-sa-model", Fault(input_tokens=round(raw["input_tokens"] * 1.5)))
+        assert _cli(capsys, ["complete", "--model", "onprem-sa", "--prompt", prompt, "--json"])
+    after = json.loads(_cli(capsys, estimate(PROMPT, "--json")))
+    assert before["calibrated_calls"] == 0 and after["calibrated_calls"] == MIN_CALLS
+    assert after["input_tokens"] == pytest.approx(before["input_tokens"] * 1.5, abs=1)
+    assert after["error_band"] < before["error_band"]
+    compare = ["cost", "compare", "--deployment", "onprem-sa", "--prompt", PROMPT, "--output-tokens", "10"]
+    assert f"(calibrated, {MIN_CALLS} calls)" in _cli(capsys, compare)
+    assert f"calibrated ×1.500 from {MIN_CALLS} calls" in _cli(capsys, estimate(PROMPT))
+
+
+def _cli(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    from polyroute_servers.cli import main
+
+    assert main(argv) == 0
+    return capsys.readouterr().out
