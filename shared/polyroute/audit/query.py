@@ -56,50 +56,84 @@ def where_clause(query: EventQuery) -> tuple[str, list[Any]]:
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
+ESTIMATE_VALUES = (
+    "estimated_cost_usd",
+    "details.estimated_input_tokens",
+    "usage.input_tokens",
+    "usage.cache_read_tokens",
+    "usage.cache_write_tokens",
+)
+"""What a summary reads from each completion's body (no generated column holds them)."""
+
+
 class Dialect(NamedTuple):
-    """How a store reads a completion's body in a summary: `parsed` is the body as JSON (parsed once
-    per row), `path` a text value inside it (dotted path), `fence` keeps that parse from being inlined."""
+    """How a store reads `ESTIMATE_VALUES` in a summary: `parsed` reads a completion's body once into
+    `v`, `value(i)` takes the i-th value from `v` as text, and `fence` stops the query planner from
+    inlining `parsed` into every use (a subquery with OFFSET is not flattened, in either store)."""
 
     parsed: str
-    path: Callable[[str], str]
-    fence: str = ""
+    value: Callable[[int], str]
+    fence: str
 
 
-def _sqlite_path(path: str) -> str:
-    return f"(b ->> '$.{path}')"
+def _sqlite_value(index: int) -> str:
+    return f"(v ->> {index})"
 
 
-def _postgres_path(path: str) -> str:
-    return f"(b #>> '{{{path.replace('.', ',')}}}')"
+def _postgres_value(index: int) -> str:
+    return f"(v #>> '{{{ESTIMATE_VALUES[index].replace('.', ',')}}}')"
 
 
-SQLITE = Dialect("body", _sqlite_path)
-POSTGRES = Dialect("polyroute_body(body)", _postgres_path, fence=" OFFSET 0")
-"""PostgreSQL would inline the parse into every use without the `OFFSET 0` fence."""
+SQLITE = Dialect(
+    f"json_extract(body, {', '.join(repr('$.' + path) for path in ESTIMATE_VALUES)})",  # one parse: an array
+    _sqlite_value,
+    " LIMIT -1 OFFSET 0",
+)
+POSTGRES = Dialect("polyroute_body(body)", _postgres_value, " OFFSET 0")
+"""`polyroute_body` reads a body that is not JSON (a tampered row) as NULL, as the generated columns do
+(a plain `body::jsonb` would fail the whole summary, and was measured no faster)."""
 
 
-def _estimate_columns(dialect: Dialect) -> str:
-    """Estimate against actual, over the completions that carry both: estimated USD, actual USD, the
-    sum and count of (actual − estimate) / estimate and of its absolute value; then the same for the
-    input tokens (receipts since the estimate error was added record `estimated_input_tokens`)."""
+_COLUMNS = ", ".join(
+    ("id", "time", "event_type", "principal", "provider", "deployment", "model", "cost_usd", "input_tokens",
+     "output_tokens")
+)  # fmt: skip
+"""The columns a summary reads (every `GROUP_KEYS` column and what the aggregates and UNRESOLVED use)."""
+
+
+def _estimated_rows(where: str, dialect: Dialect) -> str:
+    """The filtered events with `est_usd` (text), `est_in` and `whole_in` (input tokens estimated for
+    the answering deployment, and the whole input reported) read from each completion's body once; both
+    levels fenced, so the parsed body is neither re-parsed per use nor carried into the grouping sort."""
     real = "DOUBLE PRECISION"
-    est = dialect.path("estimated_cost_usd")
-    paid = f"event_type = 'completion' AND cost_usd IS NOT NULL AND {est} IS NOT NULL"
-    relative = f"(CAST(cost_usd AS {real}) / CAST({est} AS {real}) - 1)"
-    positive = f"{paid} AND CAST({est} AS {real}) > 0"
-    tokens = f"CAST({dialect.path('details.estimated_input_tokens')} AS {real})"
-    whole = " + ".join(
-        f"COALESCE(CAST({dialect.path('usage.' + name)} AS {real}), 0)"
-        for name in ("input_tokens", "cache_read_tokens", "cache_write_tokens")
+    whole = " + ".join(f"COALESCE(CAST({dialect.value(i)} AS {real}), 0)" for i in (2, 3, 4))
+    parsed = (
+        f"SELECT {_COLUMNS}, CASE WHEN event_type = 'completion' THEN {dialect.parsed} END AS v "
+        f"FROM events {where}{dialect.fence}"
     )
-    counted = f"event_type = 'completion' AND {tokens} > 0 AND {dialect.path('usage')} IS NOT NULL"
-    token_error = f"(({whole}) / {tokens} - 1)"
     return (
-        f"decimal_sum(CASE WHEN {paid} THEN {est} END), decimal_sum(CASE WHEN {paid} THEN cost_usd END), "
+        f"(SELECT {_COLUMNS}, {dialect.value(0)} AS est_usd, CAST({dialect.value(1)} AS {real}) AS est_in, "
+        f"CASE WHEN {dialect.value(2)} IS NOT NULL THEN {whole} END AS whole_in "
+        f"FROM ({parsed}) AS events{dialect.fence}) AS events"
+    )
+
+
+def _estimate_columns() -> str:
+    """Estimate against actual, over the completions that carry both: estimated USD, actual USD, the
+    count of those, the count, sum and absolute sum of (actual − estimate) / estimate where the estimate
+    is positive; then the same for the input tokens (receipts record `estimated_input_tokens`)."""
+    real = "DOUBLE PRECISION"
+    paid = "event_type = 'completion' AND cost_usd IS NOT NULL AND est_usd IS NOT NULL"
+    relative = f"(CAST(cost_usd AS {real}) / CAST(est_usd AS {real}) - 1)"
+    positive = f"{paid} AND CAST(est_usd AS {real}) > 0"
+    counted = "est_in > 0 AND whole_in IS NOT NULL"
+    token_error = "(whole_in / est_in - 1)"
+    return (
+        f"decimal_sum(CASE WHEN {paid} THEN est_usd END), decimal_sum(CASE WHEN {paid} THEN cost_usd END), "
         f"SUM(CASE WHEN {paid} THEN 1 ELSE 0 END), SUM(CASE WHEN {positive} THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN {positive} THEN {relative} END), SUM(CASE WHEN {positive} THEN ABS({relative}) END), "
-        f"SUM(CASE WHEN {counted} THEN 1 ELSE 0 END), SUM(CASE WHEN {counted} THEN {tokens} END), "
-        f"SUM(CASE WHEN {counted} THEN {whole} END), SUM(CASE WHEN {counted} THEN {token_error} END), "
+        f"SUM(CASE WHEN {counted} THEN 1 ELSE 0 END), SUM(CASE WHEN {counted} THEN est_in END), "
+        f"SUM(CASE WHEN {counted} THEN whole_in END), SUM(CASE WHEN {counted} THEN {token_error} END), "
         f"SUM(CASE WHEN {counted} THEN ABS({token_error}) END)"
     )
 
@@ -115,15 +149,11 @@ def summary_sql(group_by: GroupBy, filters: EventQuery, dialect: Dialect = SQLIT
     if key is None:
         raise PolyrouteError(f"cannot group by {group_by!r}; use one of {', '.join(GROUP_KEYS)}")
     where, params = where_clause(filters)
-    rows = (
-        f"(SELECT events.*, CASE WHEN event_type = 'completion' THEN {dialect.parsed} END AS b "
-        f"FROM events {where}{dialect.fence}) AS events"
-    )
     sql = (
         f"SELECT * FROM (SELECT {key} AS k, SUM(CASE WHEN event_type = 'intent' THEN 0 ELSE 1 END) AS n, "
         "COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), decimal_sum(cost_usd), "
-        f"SUM(CASE WHEN {UNRESOLVED} THEN 1 ELSE 0 END) AS unknown, {_estimate_columns(dialect)} "
-        f"FROM {rows} GROUP BY k) AS groups WHERE n > 0 OR unknown > 0 ORDER BY k"
+        f"SUM(CASE WHEN {UNRESOLVED} THEN 1 ELSE 0 END) AS unknown, {_estimate_columns()} "
+        f"FROM {_estimated_rows(where, dialect)} GROUP BY k) AS groups WHERE n > 0 OR unknown > 0 ORDER BY k"
     )
     return sql, params
 
