@@ -129,7 +129,9 @@ async def summarize_usage(
     since: Since = None,
     until: Until = None,
 ) -> UsageReport:
-    """Calls, tokens and USD spent, grouped; calls whose outcome is unknown are counted apart."""
+    """Calls, tokens and USD spent, grouped, with the estimate error of the completions (estimated USD,
+    actual − estimate, mean relative error; input tokens' mean relative error where recorded); calls
+    whose outcome is unknown are counted apart."""
     from polyroute.audit.event import EventQuery
     from polyroute.audit.receipt import unknown_outcome
 

@@ -109,7 +109,8 @@ async def estimate_cost(
     """Min / expected / max USD for one request on one deployment, with how the tokens were counted.
     Offline by default: no part of the prompt leaves. With exact=true, the provider's count-tokens API
     when a key is configured and the residency policy lets this data (jurisdiction, data_class; default:
-    the config's, else public) go to that deployment, else offline with a note saying why."""
+    the config's, else public) go to that deployment, else offline with a note saying why. An offline
+    estimate follows the input tokens past calls to the model really used (`calibrated_calls`)."""
     from polyroute import cost
 
     app = app_of(ctx)
@@ -138,6 +139,7 @@ async def estimate_cost(
             expected_output_tokens=expected_output_tokens,
             send_refusal=refusal,
             exact=exact,
+            calibration=await app.seeded_calibration(),
         )
     await note_query(
         app,
@@ -184,6 +186,7 @@ async def compare_costs(
         request.text(),
         max_tokens=max_tokens,
         expected_output_tokens=expected_output_tokens,
+        calibration=await app.seeded_calibration(),
     )
     quotes = await run_counting(work)  # counting and quoting a large prompt: off the loop
     cheapest = (

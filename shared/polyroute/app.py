@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from polyroute.residency import Policy
     from polyroute.routing import Router
     from polyroute.telemetry import Telemetry
+    from polyroute.usagecalibration import UsageCalibration
 
 
 def local_principal() -> str:
@@ -65,6 +66,19 @@ class App:
         from polyroute.routing import Router
 
         return Router(self)
+
+    @cached_property
+    def calibration(self) -> UsageCalibration:
+        """Real usage of completed calls, per model, moving later offline quotes (docs/cost.md)."""
+        from polyroute.usagecalibration import UsageCalibration
+
+        return UsageCalibration(self.catalog)
+
+    async def seeded_calibration(self) -> UsageCalibration:
+        """`calibration`, seeded once from the audit log's recent receipts (a bounded read)."""
+        if not self.calibration.seeded:
+            await self.calibration.seed(self.audit)
+        return self.calibration
 
     @cached_property
     def telemetry(self) -> Telemetry:

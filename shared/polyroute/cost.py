@@ -4,7 +4,9 @@ Counting lives in `tokencount` (re-exported here): exact offline for OpenAI mode
 otherwise a heuristic calibrated against o200k with an error band. Only `estimate(exact=True)` asks a
 provider's count-tokens API (Anthropic, when a key is configured); a plain quote and routing never
 do, so no prompt leaves the machine for a quote. Prices come from `pricing` (genai-prices, uplift,
-overrides), cached per deployment.
+overrides), cached per deployment. Given a `usagecalibration.UsageCalibration`, a quote's heuristic
+count and band follow the input tokens past calls to the model really used (`calibrated_calls` says
+how many); routing's own estimates and budget reservations stay on the uncalibrated count and band.
 
 A quote, for `tokens` input tokens counted with relative error band `b`, and `max_tokens`:
 - input range: min = ⌊tokens·(1−b)⌋ but at least 1 for non-empty text, max = ⌈tokens·(1+b)⌉ (equal to
@@ -39,6 +41,7 @@ from polyroute.types import CompletionRequest, Money, Usage
 
 if TYPE_CHECKING:
     from polyroute.settings import Settings
+    from polyroute.usagecalibration import UsageCalibration
 
 DEFAULT_EXPECTED_OUTPUT = 500
 PROVISIONED_CAVEAT = (
@@ -66,6 +69,11 @@ class Quote(BaseModel):
     context_window: int
     batch: bool = False
     price_source: str = ""
+    calibrated_calls: int = Field(
+        default=0,
+        description="the input count and band come from the heuristic moved by the real usage of this "
+        "many completed calls to the model (see notes); 0: not calibrated",
+    )
     price_caveat: str | None = Field(
         default=None,
         description="set when the per-token figures are not how the deployment is billed (Azure PTU)",
@@ -101,6 +109,7 @@ def quote(
         input_method=tokens.method,
         tokenizer=tokens.tokenizer,
         error_band=tokens.error_band,
+        calibrated_calls=tokens.calibrated_calls,
         input_tokens_min=low,
         input_tokens_max=high,
         expected_output_tokens=expected_out,
@@ -164,6 +173,11 @@ def _count_notes(
         notes.append(
             f"input tokens estimated (no offline tokenizer for {deployment.model}): ±{tokens.error_band:.0%}"
         )
+        if tokens.calibrated_calls:
+            notes.append(
+                f"calibrated from {tokens.calibrated_calls} completed calls to {deployment.model}: the "
+                f"estimate and its band follow the input tokens those calls really used"
+            )
     start = rates.tier_start
     if start is not None and high > start:
         where = "input" if tokens.tokens > start else "max input"
@@ -189,18 +203,19 @@ def compare(
     *,
     max_tokens: int,
     expected_output_tokens: int | None = None,
+    calibration: UsageCalibration | None = None,
 ) -> list[Quote]:
-    """One prompt quoted on many deployments, cheapest expected cost first; each count done once."""
+    """One prompt quoted on many deployments, cheapest expected cost first; each count done once, then
+    moved per model by `calibration` (the usage of past calls) when given."""
     counts: dict[str, TokenCount] = {}
     quotes: list[Quote] = []
     for deployment in deployments:
         key = counting_key(deployment)
         if key not in counts:
             counts[key] = count_tokens(text, deployment)
+        counted = counts[key] if calibration is None else calibration.adjust(deployment, counts[key])
         quotes.append(
-            quote(
-                deployment, counts[key], max_tokens=max_tokens, expected_output_tokens=expected_output_tokens
-            )
+            quote(deployment, counted, max_tokens=max_tokens, expected_output_tokens=expected_output_tokens)
         )
     quotes.sort(key=lambda q: (q.expected_usd, q.deployment))
     return quotes
@@ -222,12 +237,14 @@ async def estimate(
     expected_output_tokens: int | None = None,
     send_refusal: str | None = None,
     exact: bool = False,
+    calibration: UsageCalibration | None = None,
 ) -> Quote:
     """A quote for `estimate_cost`: offline unless the caller asks for an `exact` count.
 
     A quote is a governance answer, so by default no byte of the prompt leaves the machine. With
     `exact`, the prompt goes to the provider's count-tokens API (Anthropic, when a key is configured)
-    unless `send_refusal` (from `tokencount.api_count_refusal`) says the policy forbids that.
+    unless `send_refusal` (from `tokencount.api_count_refusal`) says the policy forbids that. An offline
+    heuristic count is moved by `calibration` (the usage of past calls to the model) when given.
     """
     from polyroute.errors import ProviderError
 
@@ -241,6 +258,8 @@ async def estimate(
         counted = request_tokens(deployment, request)
         if exact and note is None and counted.method != "exact":
             note = f"no count-tokens API for {deployment.id} (or no key): counted offline"
+        if calibration is not None:
+            counted = calibration.adjust(deployment, counted)
     result = quote(
         deployment, counted, max_tokens=request.max_tokens, expected_output_tokens=expected_output_tokens
     )

@@ -220,6 +220,7 @@ def _record_completion(
     if settings.audit.store_content:  # opt-in: the store keeps the text (digests always)
         content = EventContent(prompt=facts.request.request.text(), completion=result.text)
     audit.append_later(draft, content=content)
+    router.app.calibration.learn(draft)  # real input tokens move later quotes: in memory, µs
 
 
 def _unfinished(

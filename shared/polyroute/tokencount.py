@@ -36,6 +36,10 @@ class TokenCount(BaseModel):
     method: Literal["exact", "provider_api", "heuristic"]
     tokenizer: str
     error_band: float = Field(ge=0, le=1, description="relative, e.g. 0.15 = ±15 %; 0 when exact")
+    calibrated_calls: int = Field(
+        default=0, ge=0, description="completed calls to the model this heuristic count was calibrated "
+        "from (`usagecalibration`); 0: not calibrated",
+    )  # fmt: skip
 
 
 def _family(deployment: Deployment) -> heuristic.Family:

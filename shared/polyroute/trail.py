@@ -165,6 +165,9 @@ def completion_event(
         provider_request_id=completion.request_id,
         processing_locations=result.processing_locations,
         cost_gap_usd=float(result.cost_usd - result.estimated_cost_usd),  # actual − estimate, for calibration
+        estimated_input_tokens=next(  # the chosen deployment's count, for the estimate error
+            (c.input_tokens for c in facts.plan.candidates if c.deployment == result.deployment), None
+        ),
     )
     mismatch = f"residency mismatch: the provider reports inference in {result.inference_geo}"
     return EventDraft(

@@ -25,6 +25,7 @@ from polyroute.audit import (
 from polyroute.audit.store import sqlite_path
 from polyroute.errors import ConfigError, PolyrouteError
 from polyroute.settings import Settings
+from polyroute.types import Usage
 
 pytestmark = pytest.mark.anyio
 
@@ -98,6 +99,38 @@ async def test_summaries_group_and_sum_exactly(store: AuditStore) -> None:
     assert [(s.key, s.events) for s in day] == [(datetime.now(UTC).strftime("%Y-%m-%d"), 2)]
     with pytest.raises(PolyrouteError, match="group by"):
         await store.summarize("colour")  # type: ignore[arg-type]
+
+
+async def test_summaries_show_the_estimate_error_of_completions(store: AuditStore) -> None:
+    """Estimated against actual, per group: USD (exact sum, mean relative error) and input tokens where
+    the receipt records the estimate; a failure, and a completion without an estimate, add nothing."""
+    low = draft(0, estimated_cost_usd=Decimal("0.0010"), cost_usd=Decimal("0.0012"),
+                usage=Usage(input_tokens=90, cache_read_tokens=30, output_tokens=5),
+                details={"estimated_input_tokens": 100})  # fmt: skip
+    high = draft(2, estimated_cost_usd=Decimal("0.0020"), cost_usd=Decimal("0.0015"),
+                 usage=Usage(input_tokens=80, output_tokens=5),
+                 details={"estimated_input_tokens": 100})  # fmt: skip
+    for event in (low, high, draft(4, estimated_cost_usd=None), draft(6, event_type="failure", usage=None)):
+        await store.append(event)
+    by_provider = {s.key: s for s in await store.summarize("provider")}
+    row = by_provider["anthropic"]
+    assert (row.events, row.estimated_calls, row.token_estimated_calls) == (4, 2, 2)
+    assert row.estimated_cost_usd == Decimal("0.0030")
+    assert row.estimate_error_usd == Decimal("0.0027") - Decimal("0.0030")  # exact: actual − estimate
+    assert row.estimate_error_mean == pytest.approx((0.2 - 0.25) / 2)
+    assert row.estimate_error_mean_abs == pytest.approx((0.2 + 0.25) / 2)
+    assert (row.estimated_input_tokens, row.actual_input_tokens) == (200, 200)  # cache reads are input
+    assert row.input_token_error_mean == pytest.approx(0.0)
+    assert row.input_token_error_mean_abs == pytest.approx(0.2)
+    day = await store.summarize("day")
+    assert day[0].estimated_calls == 2 and day[0].estimate_error_usd == Decimal("-0.0003")
+
+
+async def test_summaries_without_estimates_say_so(store: AuditStore) -> None:
+    await store.append(draft(1, estimated_cost_usd=None))
+    (row,) = await store.summarize("provider")
+    assert (row.estimated_calls, row.estimated_cost_usd, row.estimate_error_usd) == (0, 0, 0)
+    assert row.estimate_error_mean is None and row.input_token_error_mean is None
 
 
 async def test_tail_is_oldest_first(store: AuditStore) -> None:

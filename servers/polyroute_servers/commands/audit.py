@@ -1,4 +1,5 @@
-"""`polyroute audit {verify|export|tail|pubkey}`: check, copy out and read the audit log."""
+"""`polyroute audit {verify|export|tail|pubkey|summarize}`: check, copy out and read the audit log
+(`summarize` lives in `audit_summary`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
-from polyroute_servers.commands import Subparsers
+from polyroute_servers.commands import Subparsers, audit_summary
 from polyroute_servers.output import print_json, print_table, usd
 
 if TYPE_CHECKING:
@@ -49,9 +50,10 @@ def register(subparsers: Subparsers) -> None:
     pubkey = actions.add_parser("pubkey", help="print the public key that verifies this log (PEM)")
     pubkey.add_argument("--json", action="store_true", help="one JSON document")
     pubkey.set_defaults(handler=run_pubkey)
+    audit_summary.register(actions)
 
 
-def _run(app: App, work: Callable[[], Awaitable[T]]) -> T:
+def run_closing(app: App, work: Callable[[], Awaitable[T]]) -> T:
     """Run `work` on an event loop, closing the store (and its writer thread) afterwards."""
 
     async def main() -> T:
@@ -101,7 +103,8 @@ def run_verify(app: App, args: argparse.Namespace) -> int:
     if args.file is None:
         from polyroute.audit.witness import verify_store
 
-        result = _run(app, lambda: verify_store(app.audit, app.settings, public_key=key, anchor=anchor))
+        check = lambda: verify_store(app.audit, app.settings, public_key=key, anchor=anchor)  # noqa: E731
+        result = run_closing(app, check)
     else:
         if key is None:
             key = _local_public_key(app)
@@ -165,7 +168,7 @@ def run_export(app: App, args: argparse.Namespace) -> int:
 
     if args.output is None:
         try:
-            _run(app, lambda: app.audit.export(sys.stdout.write))
+            run_closing(app, lambda: app.audit.export(sys.stdout.write))
             sys.stdout.flush()
         except BrokenPipeError:  # `polyroute audit export | head`: the reader left, which is fine
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -184,7 +187,7 @@ def _export_to_file(app: App, path: Path) -> int:
     try:
         try:
             with partial.open("w", encoding="utf-8") as handle:
-                count = _run(app, lambda: app.audit.export(handle.write))
+                count = run_closing(app, lambda: app.audit.export(handle.write))
             os.replace(partial, path)
         except OSError as error:
             raise ConfigError(f"cannot write export {path}: {error.strerror}") from None
@@ -204,7 +207,7 @@ def run_tail(app: App, args: argparse.Namespace) -> int:
         events = await app.audit.tail(args.n)
         return events, await unknown_among(app.audit, events)
 
-    events, unknown = _run(app, read)
+    events, unknown = run_closing(app, read)
     if args.json:
         print_json({"events": [event.model_dump(mode="json") for event in events],
                     "outcome_unknown": [u.model_dump(mode="json") for u in unknown]})  # fmt: skip
@@ -249,7 +252,7 @@ def run_pubkey(app: App, args: argparse.Namespace) -> int:
     async def both() -> tuple[str, str]:
         return await app.audit.public_key_pem(), await app.audit.key_id()
 
-    pem, key_id = _run(app, both)
+    pem, key_id = run_closing(app, both)
     if args.json:
         print_json({"key_id": key_id, "public_key_pem": pem})
     else:

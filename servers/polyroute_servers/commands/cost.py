@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from polyroute.app import App
     from polyroute.catalog import Deployment
     from polyroute.cost import Quote
+    from polyroute.usagecalibration import UsageCalibration
 
 EXIT_USAGE = 2
 ABSURD = 10**9
@@ -93,7 +94,9 @@ def _max_tokens(args: argparse.Namespace) -> int:
     return int(args.max_tokens if args.max_tokens is not None else max(1, args.output_tokens))
 
 
-def _quote_offline(deployment: Deployment, args: argparse.Namespace) -> Quote:
+def _quote_offline(
+    deployment: Deployment, args: argparse.Namespace, calibration: UsageCalibration | None = None
+) -> Quote:
     from polyroute import cost
     from polyroute.types import CompletionRequest
 
@@ -102,6 +105,8 @@ def _quote_offline(deployment: Deployment, args: argparse.Namespace) -> Quote:
     else:
         request = CompletionRequest.from_prompt(args.prompt, system=args.system, max_tokens=_max_tokens(args))
         counted = cost.request_tokens(deployment, request)
+        if calibration is not None:
+            counted = calibration.adjust(deployment, counted)
     return cost.quote(
         deployment,
         counted,
@@ -120,12 +125,26 @@ def run_estimate(app: App, args: argparse.Namespace) -> int:
     if args.prompt is not None and args.exact and not args.offline and not args.batch:
         quote = _quote_prompt(app, deployment, args)
     else:
-        quote = _quote_offline(deployment, args)
+        quote = _quote_offline(deployment, args, _calibration(app) if args.prompt is not None else None)
     if args.json:
         print_json(quote)
     else:
         _print_quote(quote, deployment)
     return 0
+
+
+def _calibration(app: App) -> UsageCalibration:
+    """The usage calibration seeded from the audit log's recent receipts (one bounded read; nothing
+    when there is no log yet). The store is closed again: this command writes nothing."""
+    import asyncio
+
+    async def seeded() -> UsageCalibration:
+        try:
+            return await app.seeded_calibration()
+        finally:
+            await app.audit.aclose()
+
+    return asyncio.run(seeded())
 
 
 def _quote_prompt(app: App, deployment: Deployment, args: argparse.Namespace) -> Quote:
@@ -146,6 +165,7 @@ def _quote_prompt(app: App, deployment: Deployment, args: argparse.Namespace) ->
         expected_output_tokens=args.output_tokens,
         send_refusal=refusal,
         exact=True,
+        calibration=_calibration(app),
     )
     return asyncio.run(estimate)
 
@@ -156,7 +176,8 @@ def run_compare(app: App, args: argparse.Namespace) -> int:
         error(problem)
         return EXIT_USAGE
     targets = [app.catalog.get(d) for d in args.deployment] if args.deployment else list(app.catalog)
-    quotes, unpriced = _quote_all(targets, args, skip_unpriced=not args.deployment)
+    calibration = _calibration(app) if args.prompt is not None else None
+    quotes, unpriced = _quote_all(targets, args, calibration, skip_unpriced=not args.deployment)
     quotes.sort(key=lambda q: (q.expected_usd, q.deployment))
     if args.json:
         print_json({"quotes": quotes, "unpriced": unpriced})
@@ -181,7 +202,11 @@ def run_compare(app: App, args: argparse.Namespace) -> int:
 
 
 def _quote_all(
-    targets: list[Deployment], args: argparse.Namespace, *, skip_unpriced: bool
+    targets: list[Deployment],
+    args: argparse.Namespace,
+    calibration: UsageCalibration | None,
+    *,
+    skip_unpriced: bool,
 ) -> tuple[list[Quote], list[dict[str, str]]]:
     """Quotes for the targets; over the whole catalog, one deployment without a price is set aside."""
     from polyroute.errors import ConfigError
@@ -190,7 +215,7 @@ def _quote_all(
     unpriced: list[dict[str, str]] = []
     for target in targets:
         try:
-            quotes.append(_quote_offline(target, args))
+            quotes.append(_quote_offline(target, args, calibration))
         except ConfigError as problem:
             if not skip_unpriced:
                 raise
@@ -201,7 +226,8 @@ def _quote_all(
 def _tokens(quote: Quote) -> str:
     if quote.error_band == 0:
         return f"{quote.input_tokens:,} {quote.input_method}"
-    return f"{quote.input_tokens:,} ±{quote.error_band:.0%}"
+    calibrated = f" (calibrated, {quote.calibrated_calls} calls)" if quote.calibrated_calls else ""
+    return f"{quote.input_tokens:,} ±{quote.error_band:.0%}{calibrated}"
 
 
 def _print_quote(quote: Quote, deployment: Deployment) -> None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from polyroute.report import EvidenceReport
 
 
-def _moment(text: str) -> datetime:
+def moment_arg(text: str) -> datetime:
     """ISO 8601; a date alone is midnight UTC, a time without an offset is UTC."""
     try:
         moment = datetime.fromisoformat(text)
@@ -30,8 +30,8 @@ def _moment(text: str) -> datetime:
 
 def register(subparsers: Subparsers) -> None:
     report = subparsers.add_parser("report", help="the evidence report for a period (HTML, PDF or JSON)")
-    report.add_argument("--since", type=_moment, metavar="ISO", help="from this time (UTC unless it says)")
-    report.add_argument("--until", type=_moment, metavar="ISO", help="up to (not including) this time")
+    report.add_argument("--since", type=moment_arg, metavar="ISO", help="from this time (UTC unless it says)")
+    report.add_argument("--until", type=moment_arg, metavar="ISO", help="up to (not including) this time")
     report.add_argument("--format", choices=("html", "pdf", "json"), default="html", help="default: html")
     report.add_argument("--output", type=Path, metavar="FILE", help="write here instead of stdout")
     report.set_defaults(handler=run_report)

@@ -127,6 +127,31 @@ class UsageSummary(BaseModel):
         default=0, description="routed calls whose intent is logged but whose outcome is not (tokens and "
         "cost unknown; grouped by the deployment planned first)",
     )  # fmt: skip
+    estimated_calls: int = Field(default=0, description="completions carrying both an estimate and a cost")
+    estimated_cost_usd: Money = Field(default=Decimal(0), description="what those calls were estimated at")
+    estimate_error_usd: Money = Field(
+        default=Decimal(0), description="actual − estimated cost of those calls (positive: estimates low)"
+    )
+    estimate_error_mean: float | None = Field(
+        default=None, description="mean of (actual − estimate) / estimate over those calls (bias)"
+    )
+    estimate_error_mean_abs: float | None = Field(
+        default=None, description="mean of |actual − estimate| / estimate over those calls"
+    )
+    token_estimated_calls: int = Field(
+        default=0, description="completions whose receipt records the input tokens estimated for the "
+        "deployment that answered (`details.estimated_input_tokens`)",
+    )  # fmt: skip
+    estimated_input_tokens: int = Field(default=0, description="input tokens those calls were estimated at")
+    actual_input_tokens: int = Field(
+        default=0, description="their whole input as reported (uncached + cache reads + cache writes)"
+    )
+    input_token_error_mean: float | None = Field(
+        default=None, description="mean of (actual − estimated) / estimated input tokens (bias)"
+    )
+    input_token_error_mean_abs: float | None = Field(
+        default=None, description="mean of |actual − estimated| / estimated input tokens"
+    )
 
 
 class VerifyResult(BaseModel):

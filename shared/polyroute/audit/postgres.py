@@ -40,7 +40,7 @@ from polyroute.audit.export import write_lines
 from polyroute.audit.pgmigrate import migrate_pg
 from polyroute.audit.pgscan import export_page_pg, verify_pg
 from polyroute.audit.pgwriter import Later, LoopWriter, PgCommitter
-from polyroute.audit.query import summaries, summary_sql, where_clause
+from polyroute.audit.query import POSTGRES, summaries, summary_sql, where_clause
 from polyroute.audit.scan import HEADS, HeadRow, head_of
 from polyroute.audit.signing import Signer, key_id_of, load_signer, public_pem
 from polyroute.errors import PolyrouteError
@@ -230,7 +230,7 @@ class PostgresAuditStore:
         return list(reversed(await self.query(EventQuery(limit=max(1, min(n, 10_000))))))
 
     async def summarize(self, group_by: GroupBy, filters: EventQuery | None = None) -> list[UsageSummary]:
-        sql, params = summary_sql(group_by, filters or EventQuery())
+        sql, params = summary_sql(group_by, filters or EventQuery(), POSTGRES)
         return summaries(await self._rows(sql, params))
 
     async def content(self, event_id: str) -> EventContent | None:
