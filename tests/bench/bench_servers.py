@@ -3,16 +3,22 @@
 1. cold start: spawn → tools/list answered over stdio, each server vs the empty server
    (targets: governance servers ≤ 1.3×, router ≤ 1.5×; i.e. no vendor SDK, price data, tokenizer or
    keyring loads at start);
-2. tool round trip over stdio: `check_residency` vs the empty server's no-op tool (target ≤ 1.25×);
+2. tool round trip over stdio: `check_residency` vs the empty server's no-op tool with the same
+   arguments (target ≤ 1.25×), raw JSON-RPC and through the SDK client, calls to the servers taking
+   turns; beside it, for the record, an empty server whose tool returns the same verdict: the gap to it is
+   our layer's own cost, the rest is what a larger answer costs the transport and the SDK client (which
+   validates every result against the output schema);
 3. HTTP throughput with 8 concurrent clients: `check_residency` (behind a bearer token) vs the no-op
    tool (target ≥ 0.8×).
 
-Runs are interleaved so machine load hits both sides alike. Prints medians and ratios; ~60 s.
+Runs (cold starts, HTTP) and single calls (stdio) are interleaved so machine load hits both sides
+alike. Prints medians and ratios; ~60 s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -24,7 +30,8 @@ import sys
 import tempfile
 import time
 from asyncio.subprocess import PIPE
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +63,23 @@ if len(sys.argv) > 1:
 else:
     server.run("stdio")
 '''
+SAME_ANSWER = '''
+import json, sys
+from mcp.server.mcpserver import MCPServer
+from polyroute.residency import Verdict
+
+ANSWER = Verdict.model_validate_json(open(sys.argv[1]).read())
+server = MCPServer("same-answer")
+
+@server.tool()
+async def noop(jurisdiction: str, data_class: str, deployment: str) -> Verdict:
+    """Returns check_residency's answer, computed once before."""
+    return ANSWER
+
+server.run("stdio")
+'''
 INFO = {"name": "bench", "version": "1"}
-COLD_ROUNDS, CALLS, HTTP_SECONDS, HTTP_CLIENTS = 7, 300, 3.0, 8
+COLD_ROUNDS, WARM_UP, CALLS, HTTP_SECONDS, HTTP_CLIENTS = 7, 30, 400, 3.0, 8
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -84,48 +106,122 @@ async def cold_start(argv: list[str], env: dict[str, str]) -> float:
         return time.perf_counter() - started
 
 
-async def round_trips(argv: list[str], env: dict[str, str], tool: str) -> list[float]:
+Call = Callable[[], Awaitable[float]]
+Session = tuple[Call, int]  # a timed call and the server's process id
+
+
+def children() -> set[int]:
+    """This process's child process ids (Linux /proc; empty elsewhere, and CPU figures are then skipped)."""
+    found: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():
+            found.add(int(stat.parent.name))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (0 where /proc is missing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@asynccontextmanager
+async def sdk_session(argv: list[str], env: dict[str, str], tool: str) -> AsyncIterator[Session]:
+    """A server behind the SDK client (which also re-validates every result against the tool's output
+    schema); yields a function making one timed tool call, and the server's process id."""
     params = StdioServerParameters(command=argv[0], args=argv[1:], env=env)
+    before = children()
     async with Client(stdio_client(params, errlog=subprocess.DEVNULL)) as client:  # type: ignore[arg-type]
-        for _ in range(30):  # warm up: first-use imports and caches are not a round trip
-            await client.call_tool(tool, ARGS)
-        times: list[float] = []
-        for _ in range(CALLS):
+        spawned = children() - before
+
+        async def call() -> float:
             started = time.perf_counter()
             result = await client.call_tool(tool, ARGS)
-            times.append(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
             assert not result.is_error, result
-        return times
+            return elapsed
+
+        yield call, spawned.pop() if len(spawned) == 1 else 0
 
 
-async def raw_round_trips(argv: list[str], env: dict[str, str], tool: str) -> list[float]:
-    """Round trips with JSON-RPC lines written straight to the pipe: the server and transport, without
-    the SDK client's own work (it re-validates every result against the tool's output schema)."""
+@asynccontextmanager
+async def raw_session(argv: list[str], env: dict[str, str], tool: str) -> AsyncIterator[Session]:
+    """A server with JSON-RPC lines written straight to its pipe: the server and transport, without the
+    SDK client's own work."""
     proc = await asyncio.create_subprocess_exec(
         *argv, env=env, stdin=PIPE, stdout=PIPE, stderr=asyncio.subprocess.DEVNULL, limit=1 << 20
     )
     assert proc.stdin and proc.stdout
     stdin, stdout = proc.stdin, proc.stdout
+    numbers = itertools.count()
 
-    async def ask(number: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        stdin.write(
-            json.dumps({"jsonrpc": "2.0", "id": number, "method": method, "params": params}).encode() + b"\n"
-        )
+    async def ask(method: str, params: dict[str, Any]) -> dict[str, Any]:
+        line = {"jsonrpc": "2.0", "id": next(numbers), "method": method, "params": params}
+        stdin.write(json.dumps(line).encode() + b"\n")
         await stdin.drain()
         return json.loads(await stdout.readline())
 
-    await ask(0, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": INFO})
-    stdin.write(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
-    times: list[float] = []
-    for number in range(1, CALLS + 31):
+    async def call() -> float:
         started = time.perf_counter()
-        answer = await ask(number, "tools/call", {"name": tool, "arguments": ARGS})
-        if number > 30:  # the first calls warm up first-use imports and caches
-            times.append(time.perf_counter() - started)
+        answer = await ask("tools/call", {"name": tool, "arguments": ARGS})
+        elapsed = time.perf_counter() - started
         assert not answer["result"].get("isError"), answer
-    stdin.close()
-    await proc.wait()
-    return times
+        return elapsed
+
+    await ask("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": INFO})
+    stdin.write(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
+    try:
+        yield call, proc.pid
+    finally:
+        stdin.close()
+        await proc.wait()
+
+
+class Side:
+    """One server's round trips: wall times, and CPU per call in the client (this process: only one call
+    is in flight at a time) and in the server (from /proc) — CPU is what machine load does not inflate."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.times, self.client_cpu, self.server_cpu = pid, list[float](), 0.0, 0.0
+
+    def cpu_ms(self) -> float:
+        return (self.client_cpu + self.server_cpu) / len(self.times) * 1000
+
+
+async def paired_round_trips(
+    session: Callable[[list[str], dict[str, str], str], AbstractAsyncContextManager[Session]],
+    servers: dict[str, tuple[list[str], str]],
+    env: dict[str, str],
+) -> dict[str, Side]:
+    """Round trips to every server, one call each in turn (the first in each round rotating), so load
+    from other work on the machine falls on all sides alike; the first calls (first-use imports and
+    caches) are not counted."""
+    async with AsyncExitStack() as stack:
+        opened: dict[str, Session] = {}
+        for name, (argv, tool) in servers.items():
+            opened[name] = await stack.enter_async_context(session(argv, env, tool))
+        sides = {name: Side(pid) for name, (_, pid) in opened.items()}
+        order = list(opened)
+        for number in range(WARM_UP + CALLS):
+            if number == WARM_UP:
+                for side in sides.values():
+                    side.server_cpu = -cpu_seconds(side.pid)
+            for name in order[number % len(order) :] + order[: number % len(order)]:
+                cpu = time.process_time()
+                elapsed = await opened[name][0]()
+                if number >= WARM_UP:
+                    sides[name].times.append(elapsed)
+                    sides[name].client_cpu += time.process_time() - cpu
+        for side in sides.values():
+            side.server_cpu += cpu_seconds(side.pid)
+    return sides
 
 
 def free_port() -> int:
@@ -197,18 +293,34 @@ async def bench_cold(cmds: dict[str, list[str]], env: dict[str, str]) -> None:
         ratio_line(f"cold start {name}", ours, base, f"<= {limit}x", ours / base <= limit, "ms")
 
 
+async def same_answer(cmds: dict[str, list[str]], env: dict[str, str]) -> list[str]:
+    """An empty MCPServer whose tool returns the verdict `check_residency` gives (asked once here): what
+    the answer's size costs the transport and the SDK client, apart from anything our layer does."""
+    home = Path(env["HOME"])
+    params = StdioServerParameters(command=cmds["residency"][0], args=cmds["residency"][1:], env=env)
+    async with Client(stdio_client(params, errlog=subprocess.DEVNULL)) as client:  # type: ignore[arg-type]
+        answer = (await client.call_tool("check_residency", ARGS)).structured_content
+    (home / "answer.json").write_text(json.dumps(answer))
+    (home / "same_answer_server.py").write_text(SAME_ANSWER)
+    return [sys.executable, str(home / "same_answer_server.py"), str(home / "answer.json")]
+
+
 async def bench_stdio(cmds: dict[str, list[str]], env: dict[str, str]) -> None:
-    for label, measure in (
-        ("stdio round trip (raw JSON-RPC)", raw_round_trips),
-        ("  same, SDK client", round_trips),
-    ):
-        empty: list[float] = []
-        ours: list[float] = []
-        for _ in range(2):
-            empty += await measure(cmds["empty"], env, "noop")
-            ours += await measure(cmds["residency"], env, "check_residency")
-        base, mine = statistics.median(empty) * 1000, statistics.median(ours) * 1000
+    servers = {"empty": (cmds["empty"], "noop"), "ours": (cmds["residency"], "check_residency"),
+               "same": (await same_answer(cmds, env), "noop")}  # fmt: skip
+    kinds = (("stdio round trip (raw JSON-RPC)", raw_session), ("  same, SDK client", sdk_session))
+    for label, session in kinds:
+        sides = await paired_round_trips(session, servers, env)
+        base, mine, same = (statistics.median(sides[name].times) * 1000 for name in ("empty", "ours", "same"))
         ratio_line(label, mine, base, "<= 1.25x", mine / base <= 1.25, "ms")
+        figure(f"{label.strip()}, vs an empty server with the same answer", mine, "ms", baseline=same,
+               baseline_name="empty MCPServer returning the same verdict")  # fmt: skip
+        cpu = {name: side.cpu_ms() for name, side in sides.items()}
+        figure(f"{label.strip()}, CPU (client + server)", cpu["ours"], "ms", baseline=cpu["empty"],
+               baseline_name="empty MCPServer")  # fmt: skip
+        print(f"{'':<4}empty server with the same answer {same:6.2f} ms (ours / it {mine / same:4.2f}); "
+              f"CPU per call, client + server: ours {cpu['ours']:.2f} ms, empty {cpu['empty']:.2f} ms "
+              f"({cpu['ours'] / cpu['empty']:.2f}x), same answer {cpu['same']:.2f} ms")  # fmt: skip
 
 
 async def bench_http(cmds: dict[str, list[str]], env: dict[str, str]) -> None:
