@@ -57,6 +57,8 @@ class Gate:
         self.app = app
         self.hosts = HostCheck(names)
         self.grants = tuple(grants)
+        # The user each static token acts as, built once: a grant never changes while the server runs.
+        self._users = {grant: _user(grant) for grant in self.grants}
         self.oauth = oauth
         self.metrics = metrics
         self.dashboard: ASGIApp | None = None  # /dashboard (dashboard.py): authenticates through this gate
@@ -150,6 +152,10 @@ class Gate:
             return await self.oauth.authenticate(token.strip())
         if grant is None:
             return _challenge("invalid_token", "the bearer token is not one this server knows")
-        # The raw token is never kept: tools and logs see only the principal and scopes.
-        access = AccessToken(token="", client_id=grant.caller, scopes=sorted(grant.scopes))
-        return AuthenticatedUser(access)
+        return self._users[grant]
+
+
+def _user(grant: Grant) -> AuthenticatedUser:
+    """The user a static token acts as. The raw token is never kept: tools and logs see only the
+    principal and scopes."""
+    return AuthenticatedUser(AccessToken(token="", client_id=grant.caller, scopes=sorted(grant.scopes)))

@@ -54,14 +54,34 @@ class AllowedDeployments(BaseModel):
     )
 
 
+_VerdictKey = tuple[str, str, str, str]
+_verdicts: dict[_VerdictKey, tuple[Deployment | None, Verdict]] = {}
+VERDICTS_KEPT = 1024
+
+
+def _verdict(app: App, jurisdiction: str, data_class: str, deployment_id: str) -> Verdict:
+    """The policy's verdict, remembered per (policy version, jurisdiction, data class, deployment) as the
+    router's Screener does: it is a pure function of those, judging costs ~30 µs (a third of this tool's
+    own time), and an assistant asks the same few questions again and again. A different catalog entry
+    under the same id (another App's catalog) is judged afresh; the memory is bounded."""
+    entry = app.catalog.find(deployment_id)
+    key = (app.policy.version, jurisdiction, data_class, deployment_id)
+    known = _verdicts.get(key)
+    if known is not None and known[0] is entry:
+        return known[1]
+    verdict = app.policy.check(jurisdiction, data_class, entry, deployment_id=deployment_id)
+    if len(_verdicts) >= VERDICTS_KEPT:
+        _verdicts.clear()
+    _verdicts[key] = (entry, verdict)
+    return verdict
+
+
 async def check_residency(
     ctx: Context, jurisdiction: Jurisdiction, data_class: DataClass, deployment: DeploymentId
 ) -> Verdict:
     """May data of this class, under this jurisdiction, be sent to this deployment? Fails closed."""
     app = app_of(ctx)
-    verdict = app.policy.check(
-        jurisdiction, data_class, app.catalog.find(deployment), deployment_id=deployment
-    )
+    verdict = _verdict(app, jurisdiction, data_class, deployment)
     await note_query(
         app,
         event_type="residency_check",

@@ -3,11 +3,16 @@
 1. cold start: spawn → tools/list answered over stdio, each server vs the empty server
    (targets: governance servers ≤ 1.3×, router ≤ 1.5×; i.e. no vendor SDK, price data, tokenizer or
    keyring loads at start);
-2. tool round trip over stdio: `check_residency` vs the empty server's no-op tool (target ≤ 1.25×);
+2. tool round trip over stdio: `check_residency` vs the empty server's no-op tool with the same
+   arguments (target ≤ 1.25×), raw JSON-RPC and through the SDK client, calls to the servers taking
+   turns; beside it, for the record, an empty server whose tool returns the same verdict: the gap to it is
+   our layer's own cost, the rest is what a larger answer costs the transport and the SDK client (which
+   validates every result against the output schema);
 3. HTTP throughput with 8 concurrent clients: `check_residency` (behind a bearer token) vs the no-op
    tool (target ≥ 0.8×).
 
-Runs are interleaved so machine load hits both sides alike. Prints medians and ratios; ~60 s.
+Runs (cold starts, HTTP) and single calls (stdio) are interleaved so machine load hits both sides
+alike. Prints medians and ratios; ~60 s.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from asyncio.subprocess import PIPE
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ from typing import Any
 import httpx2
 from benchkit import figure
 from mcp import Client, StdioServerParameters, stdio_client
+from stdio_pairs import paired_round_trips, raw_session, sdk_session
 
 BIN = Path(sys.executable).parent
 ARGS = {"jurisdiction": "SA", "data_class": "personal", "deployment": "bedrock-eu-claude-sonnet-4-6"}
@@ -56,8 +61,22 @@ if len(sys.argv) > 1:
 else:
     server.run("stdio")
 '''
-INFO = {"name": "bench", "version": "1"}
-COLD_ROUNDS, CALLS, HTTP_SECONDS, HTTP_CLIENTS = 7, 300, 3.0, 8
+SAME_ANSWER = '''
+import sys
+from mcp.server.mcpserver import MCPServer
+from polyroute.residency import Verdict
+
+ANSWER = Verdict.model_validate_json(open(sys.argv[1]).read())
+server = MCPServer("same-answer")
+
+@server.tool()
+async def noop(jurisdiction: str, data_class: str, deployment: str) -> Verdict:
+    """Returns check_residency's answer, computed once before."""
+    return ANSWER
+
+server.run("stdio")
+'''
+COLD_ROUNDS, WARM_UP, CALLS, HTTP_SECONDS, HTTP_CLIENTS = 7, 30, 400, 3.0, 8
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -82,50 +101,6 @@ async def cold_start(argv: list[str], env: dict[str, str]) -> float:
     async with Client(stdio_client(params, errlog=subprocess.DEVNULL)) as client:  # type: ignore[arg-type]
         await client.list_tools()
         return time.perf_counter() - started
-
-
-async def round_trips(argv: list[str], env: dict[str, str], tool: str) -> list[float]:
-    params = StdioServerParameters(command=argv[0], args=argv[1:], env=env)
-    async with Client(stdio_client(params, errlog=subprocess.DEVNULL)) as client:  # type: ignore[arg-type]
-        for _ in range(30):  # warm up: first-use imports and caches are not a round trip
-            await client.call_tool(tool, ARGS)
-        times: list[float] = []
-        for _ in range(CALLS):
-            started = time.perf_counter()
-            result = await client.call_tool(tool, ARGS)
-            times.append(time.perf_counter() - started)
-            assert not result.is_error, result
-        return times
-
-
-async def raw_round_trips(argv: list[str], env: dict[str, str], tool: str) -> list[float]:
-    """Round trips with JSON-RPC lines written straight to the pipe: the server and transport, without
-    the SDK client's own work (it re-validates every result against the tool's output schema)."""
-    proc = await asyncio.create_subprocess_exec(
-        *argv, env=env, stdin=PIPE, stdout=PIPE, stderr=asyncio.subprocess.DEVNULL, limit=1 << 20
-    )
-    assert proc.stdin and proc.stdout
-    stdin, stdout = proc.stdin, proc.stdout
-
-    async def ask(number: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        stdin.write(
-            json.dumps({"jsonrpc": "2.0", "id": number, "method": method, "params": params}).encode() + b"\n"
-        )
-        await stdin.drain()
-        return json.loads(await stdout.readline())
-
-    await ask(0, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": INFO})
-    stdin.write(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
-    times: list[float] = []
-    for number in range(1, CALLS + 31):
-        started = time.perf_counter()
-        answer = await ask(number, "tools/call", {"name": tool, "arguments": ARGS})
-        if number > 30:  # the first calls warm up first-use imports and caches
-            times.append(time.perf_counter() - started)
-        assert not answer["result"].get("isError"), answer
-    stdin.close()
-    await proc.wait()
-    return times
 
 
 def free_port() -> int:
@@ -197,18 +172,34 @@ async def bench_cold(cmds: dict[str, list[str]], env: dict[str, str]) -> None:
         ratio_line(f"cold start {name}", ours, base, f"<= {limit}x", ours / base <= limit, "ms")
 
 
+async def same_answer(cmds: dict[str, list[str]], env: dict[str, str]) -> list[str]:
+    """An empty MCPServer whose tool returns the verdict `check_residency` gives (asked once here): what
+    the answer's size costs the transport and the SDK client, apart from anything our layer does."""
+    home = Path(env["HOME"])
+    params = StdioServerParameters(command=cmds["residency"][0], args=cmds["residency"][1:], env=env)
+    async with Client(stdio_client(params, errlog=subprocess.DEVNULL)) as client:  # type: ignore[arg-type]
+        answer = (await client.call_tool("check_residency", ARGS)).structured_content
+    (home / "answer.json").write_text(json.dumps(answer))
+    (home / "same_answer_server.py").write_text(SAME_ANSWER)
+    return [sys.executable, str(home / "same_answer_server.py"), str(home / "answer.json")]
+
+
 async def bench_stdio(cmds: dict[str, list[str]], env: dict[str, str]) -> None:
-    for label, measure in (
-        ("stdio round trip (raw JSON-RPC)", raw_round_trips),
-        ("  same, SDK client", round_trips),
-    ):
-        empty: list[float] = []
-        ours: list[float] = []
-        for _ in range(2):
-            empty += await measure(cmds["empty"], env, "noop")
-            ours += await measure(cmds["residency"], env, "check_residency")
-        base, mine = statistics.median(empty) * 1000, statistics.median(ours) * 1000
+    servers = {"empty": (cmds["empty"], "noop"), "ours": (cmds["residency"], "check_residency"),
+               "same": (await same_answer(cmds, env), "noop")}  # fmt: skip
+    kinds = (("stdio round trip (raw JSON-RPC)", raw_session), ("  same, SDK client", sdk_session))
+    for label, session in kinds:
+        sides = await paired_round_trips(session, servers, env, ARGS, warm_up=WARM_UP, calls=CALLS)
+        base, mine, same = (statistics.median(sides[name].times) * 1000 for name in ("empty", "ours", "same"))
         ratio_line(label, mine, base, "<= 1.25x", mine / base <= 1.25, "ms")
+        figure(f"{label.strip()}, vs an empty server with the same answer", mine, "ms", baseline=same,
+               baseline_name="empty MCPServer returning the same verdict")  # fmt: skip
+        cpu = {name: side.cpu_ms() for name, side in sides.items()}
+        figure(f"{label.strip()}, CPU (client + server)", cpu["ours"], "ms", baseline=cpu["empty"],
+               baseline_name="empty MCPServer")  # fmt: skip
+        print(f"{'':<4}empty server with the same answer {same:6.2f} ms (ours / it {mine / same:4.2f}); "
+              f"CPU per call, client + server: ours {cpu['ours']:.2f} ms, empty {cpu['empty']:.2f} ms "
+              f"({cpu['ours'] / cpu['empty']:.2f}x), same answer {cpu['same']:.2f} ms")  # fmt: skip
 
 
 async def bench_http(cmds: dict[str, list[str]], env: dict[str, str]) -> None:

@@ -31,3 +31,19 @@ async def test_undeliverable_progress_never_cancels_the_provider_call() -> None:
     gone = GoneClient()
     assert await with_heartbeat(cast(Context, gone), provider_call(), total=2, every=0.05) == "answer"
     assert gone.tries == 1  # it stops trying after the first failure
+
+
+async def test_a_tool_finds_the_app_of_the_server_answering_it() -> None:
+    from mcp import Client
+
+    from polyroute.app import App
+    from polyroute_servers import residency
+
+    args = {"jurisdiction": "SA", "data_class": "public", "deployment": "bedrock-eu-claude-sonnet-4-6"}
+    first, second = App(principal="local:one"), App(principal="local:two")
+    async with Client(residency.build(first)) as one, Client(residency.build(second)) as two:
+        for client, app in ((one, first), (two, second)):
+            result = await client.call_tool("check_residency", args)
+            assert not result.is_error and result.structured_content
+            assert result.structured_content["policy_version"] == app.policy.version
+    assert "policy" in first.__dict__ and "policy" in second.__dict__  # each server used its own App
