@@ -20,6 +20,7 @@ from polyroute import pricing
 from polyroute.catalog import Deployment
 from polyroute.cost import default_expected_output
 from polyroute.errors import ConfigError
+from polyroute.lineup import Lineup
 from polyroute.screen import Passed, Screen
 
 _MAX_ROWS = 512
@@ -65,7 +66,7 @@ class PriceBook:
         self._day = -1
         self._rates: dict[str, _Priced] = {}
         self._problems: dict[str, tuple[Deployment, str]] = {}
-        self._rows: dict[int, tuple[Screen, tuple[PricedRow, ...]]] = {}
+        self._rows: dict[int, tuple[Screen, Lineup]] = {}
 
     def refresh(self) -> None:
         """Drop yesterday's rates (prices are dated); called once per routing decision."""
@@ -94,17 +95,21 @@ class PriceBook:
         )
         return found
 
-    def rows(self, screen: Screen) -> tuple[PricedRow, ...]:
+    def lineup(self, screen: Screen) -> Lineup:
         """The screen's deployments, unpacked and priced once per screen per day: a cached screen (one
         per classification) is priced once, not once per request."""
         found = self._rows.get(id(screen))
         if found is not None and found[0] is screen:
             return found[1]
-        rows = tuple(self._row(passed) for passed in screen.passed)
+        lineup = Lineup(self.rows(screen), self.unpriced)
         if len(self._rows) >= _MAX_ROWS:
             self._rows.clear()
-        self._rows[id(screen)] = (screen, rows)
-        return rows
+        self._rows[id(screen)] = (screen, lineup)
+        return lineup
+
+    def rows(self, screen: Screen) -> tuple[PricedRow, ...]:
+        """The screen's deployments (in its order) with what ranking reads of each, uncached."""
+        return tuple(self._row(passed) for passed in screen.passed)
 
     def _row(self, passed: Passed) -> PricedRow:
         d = passed.deployment
@@ -162,6 +167,14 @@ class PriceBook:
         expected_out = default_expected_output(max_tokens)
         fits = deployment.fits(count, max_tokens)
         rate_in, rate_out = rates.input, rates.output
+        tier_start = rates.tier_start
+        if tier_start is None or max(count, high) <= tier_start:  # `at` would give the base rates
+            base_in, base_out = rate_in.base, rate_out.base
+            expected, maximum = (
+                base_in * count + base_out * expected_out,
+                base_in * high + base_out * max_tokens,
+            )
+            return Estimate(expected, maximum, fits)
         expected = rate_in.at(count) * count + rate_out.at(count) * expected_out
         maximum = rate_in.at(high) * high + rate_out.at(high) * max_tokens
         return Estimate(expected, maximum, fits)
