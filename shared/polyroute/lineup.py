@@ -117,6 +117,18 @@ class Lineup:
         from polyroute.planning import context_reason
 
         found: dict[int, Exclusion] = {}
+        for i in self.misfit_rows(facts):
+            if i not in found:
+                row = self.rows[i]
+                reason = context_reason(
+                    row.passed.deployment, facts.tokens[row.counting_key], facts.max_tokens
+                )
+                found[i] = Exclusion(deployment=row.id, stage="context", reason=reason)
+        return found
+
+    def misfit_rows(self, facts: PlanFacts) -> list[int]:
+        """The rows whose context limits the request exceeds (a row may be named more than once)."""
+        found: list[int] = []
         max_tokens = facts.max_tokens
         for group in self.groups:
             count = facts.tokens[group.key]
@@ -125,12 +137,28 @@ class Lineup:
                 (group.window, count + max_tokens),
                 (group.output, max_tokens),
             ):
-                for i in limit.rows[: bisect_left(limit.values, bound)]:
-                    if i not in found:
-                        row = self.rows[i]
-                        reason = context_reason(row.passed.deployment, count, max_tokens)
-                        found[i] = Exclusion(deployment=row.id, stage="context", reason=reason)
+                if limit.values[0] < bound:
+                    found += limit.rows[: bisect_left(limit.values, bound)]
         return found
+
+    def winner(self, facts: PlanFacts, expected_output: int) -> str | None:
+        """The deployment `select` would rank first with no conditions, or None when none is left:
+        what a replay asks of every past call, without building the exclusions it does not read."""
+        excluded = {*self.misfit_rows(facts), *self.unpriced}
+        ids, expected, quality = self.ids, self.expected(facts, expected_output), self.quality_for(facts.task)
+        latency, logs, parts = self.latency, self.latency_logs, None
+        if excluded:
+            keep = [i not in excluded for i in range(len(self.rows))]
+            ids, expected = list(compress(ids, keep)), list(compress(expected, keep))
+            quality, latency, logs = (
+                list(compress(quality, keep)),
+                list(compress(latency, keep)),
+                list(compress(logs, keep)),
+            )
+        elif facts.strategy == "balanced":
+            parts = self._parts(facts.task)
+        ranked = rank_columns(ids, expected, latency, logs, quality, facts.strategy, 1, parts)
+        return ids[ranked[0][0]] if ranked else None
 
     def select(
         self, facts: PlanFacts, screen: Screen, conditions: Conditions | None, limit: int | None,

@@ -27,6 +27,7 @@ _FLOOR = 1e-12  # no log of zero: a latency of 0 ms (unreported) counts as the f
 _LOG_FLOOR = math.log10(_FLOOR)
 COST_DECADES = 2.0  # a candidate this many powers of ten dearer than the cheapest scores 0 on cost
 LATENCY_DECADES = 1.0
+_FEW = 64  # options that are cheaper to compare whole than to narrow down first
 
 
 class Option(NamedTuple):
@@ -148,6 +149,8 @@ def _best(
     value is within the `limit` smallest can be among them, so only those get a whole key."""
     n = len(first)
     columns: tuple[Sequence[Any], ...] = (first, *rest, ids, range(n))
+    if limit == 1 and n <= _FEW:
+        return [min(zip(*columns, strict=True))[-1]]
     if limit is not None and limit < n:
         bound = min(first) if limit == 1 else sorted(first)[limit - 1]
         near = [i for i, v in enumerate(first) if v <= bound]
