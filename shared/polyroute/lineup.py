@@ -74,6 +74,8 @@ class Lineup:
         self.groups = [self._group(key) for key in keys]
         self._by_task: dict[str, list[int]] = {}
         self._balanced: dict[str | None, Parts] = {}
+        self._negated: dict[str | None, list[int]] = {}
+        self._orders: dict[tuple[str, str | None], list[int]] = {}
 
     def _group(self, key: str) -> _Group:
         span = [i for i, row in enumerate(self.rows) if row.counting_key == key]
@@ -145,6 +147,8 @@ class Lineup:
         """The deployment `select` would rank first with no conditions, or None when none is left:
         what a replay asks of every past call, without building the exclusions it does not read."""
         excluded = {*self.misfit_rows(facts), *self.unpriced}
+        if facts.strategy in ("fastest", "best"):
+            return self._first_by_criterion(facts, expected_output, excluded)
         ids, expected, quality = self.ids, self.expected(facts, expected_output), self.quality_for(facts.task)
         latency, logs, parts = self.latency, self.latency_logs, None
         if excluded:
@@ -159,6 +163,45 @@ class Lineup:
             parts = self._parts(facts.task)
         ranked = rank_columns(ids, expected, latency, logs, quality, facts.strategy, 1, parts)
         return ids[ranked[0][0]] if ranked else None
+
+    def _first_by_criterion(self, facts: PlanFacts, expected_output: int, excluded: set[int]) -> str | None:
+        """`fastest` and `best` rank by one criterion the request does not change (latency prior,
+        quality for the task): walk the rows in that order, stop at the first compliant one, and price
+        only the rows tied with it (cost breaks the tie, then latency, then id)."""
+        fastest = facts.strategy == "fastest"
+        first = self.latency if fastest else self._negated_quality(facts.task)
+        key = (facts.strategy, facts.task)
+        order = self._orders.get(key)
+        if order is None:
+            order = self._orders[key] = sorted(range(len(self.rows)), key=first.__getitem__)
+        tied: list[int] = []
+        for i in order:
+            if i in excluded:
+                continue
+            if tied and first[i] != first[tied[0]]:
+                break
+            tied.append(i)
+        if len(tied) <= 1:
+            return self.ids[tied[0]] if tied else None
+        costs = [self._expected_at(i, facts, expected_output) for i in tied]
+        if fastest:
+            return min(zip(costs, (self.ids[i] for i in tied), strict=True))[1]
+        return min(zip(costs, (self.latency[i] for i in tied), (self.ids[i] for i in tied), strict=True))[2]
+
+    def _negated_quality(self, task: str | None) -> list[int]:
+        found = self._negated.get(task)
+        if found is None:
+            found = self._negated[task] = [-q for q in self.quality_for(task)]
+        return found
+
+    def _expected_at(self, i: int, facts: PlanFacts, expected_output: int) -> float:
+        """One row's value of `expected` (the same float)."""
+        row = self.rows[i]
+        count = facts.tokens[row.counting_key]
+        rate_in, rate_out = row.input_rate, row.output_rate
+        if count > row.tier_from:
+            _, rate_in, rate_out = next(tier for tier in row.tiers if count > tier[0])
+        return rate_in * count + rate_out * expected_output
 
     def select(
         self, facts: PlanFacts, screen: Screen, conditions: Conditions | None, limit: int | None,
