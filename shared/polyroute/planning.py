@@ -18,12 +18,13 @@ from pydantic import BaseModel, Field
 
 from polyroute.catalog import Catalog, Deployment
 from polyroute.cost import default_expected_output
+from polyroute.pricebook import bounds
 from polyroute.ranking import Option, Strategy
 from polyroute.screen import Exclusion, Passed, Screen
 from polyroute.types import Money
 
 if TYPE_CHECKING:
-    from polyroute.pricebook import PriceBook
+    from polyroute.pricebook import PriceBook, PricedRow
 
 MAX_CANDIDATES = 32
 """How many ranked candidates a plan lists and a call may fall back through; the rest are counted."""
@@ -138,7 +139,12 @@ def plan_from_facts(
     Candidates go in as plain fields and are validated with the plan in one pass (a third cheaper
     than one `Candidate(...)` each, which counts at 32 candidates)."""
     choice = choose(facts, screen, prices, conditions, MAX_CANDIDATES)
-    candidates = [_candidate(facts, choice.kept[o.deployment], o, s, prices) for o, s in choice.ranked]
+    lineup, expected_out = prices.lineup(screen), default_expected_output(facts.max_tokens)
+    rows = [lineup.rows[lineup.index[option.deployment]] for option, _ in choice.ranked]
+    candidates = [
+        _candidate(facts, row, option, score, expected_out)
+        for row, (option, score) in zip(rows, choice.ranked, strict=True)
+    ]
     counts = dict(facts.tokens)
     return RoutePlan.model_validate({
         "jurisdiction": facts.jurisdiction,
@@ -160,20 +166,20 @@ def plan_from_facts(
 
 
 def _candidate(
-    facts: PlanFacts, passed: Passed, option: Option, score: float, prices: PriceBook
+    facts: PlanFacts, row: PricedRow, option: Option, score: float, expected_out: int
 ) -> dict[str, Any]:
-    """A `Candidate`'s fields."""
-    deployment = passed.deployment
-    key = passed.counting_key
+    """A `Candidate`'s fields; its money as `PriceBook.estimate` computes it."""
+    deployment, key = row.passed.deployment, row.counting_key
     tokens = facts.tokens[key]
-    estimate = prices.estimate(deployment, tokens, facts.bands.get(key, 0.0), facts.max_tokens)
+    assert row.rates is not None  # ranked rows are priced
+    expected, maximum = bounds(row.rates, tokens, facts.bands.get(key, 0.0), expected_out, facts.max_tokens)
     return {
         "deployment": deployment.id,
         "provider": deployment.provider,
         "model": deployment.model,
-        "processing_locations": list(passed.verdict.processing_locations),
-        "expected_cost_usd": estimate.expected_usd,
-        "max_cost_usd": estimate.max_usd,
+        "processing_locations": list(row.passed.verdict.processing_locations),
+        "expected_cost_usd": expected,
+        "max_cost_usd": maximum,
         "score": score,
         "latency_ms": option.latency_ms,
         "quality": option.quality,

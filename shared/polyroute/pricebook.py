@@ -50,6 +50,7 @@ class PricedRow(NamedTuple):
     output_rate: float
     tier_from: int
     tiers: tuple[tuple[int, float, float], ...]
+    rates: pricing.Rates | None  # exact, for the money a plan shows
 
 
 class _Priced(NamedTuple):
@@ -117,7 +118,7 @@ class PriceBook:
         if priced is None:
             return PricedRow(passed, d.id, passed.counting_key, d.context_window, d.max_output_tokens,
                              d.input_limit, d.latency_prior_ms, d.quality, False, 0.0, 0.0, sys.maxsize,
-                             ())  # fmt: skip
+                             (), None)  # fmt: skip
         rate_in, rate_out = priced.rates.input, priced.rates.output
         starts = sorted({start for rate in (rate_in, rate_out) for start, _ in rate.tiers}, reverse=True)
         tiers = tuple(
@@ -126,7 +127,7 @@ class PriceBook:
         return PricedRow(
             passed, d.id, passed.counting_key, d.context_window, d.max_output_tokens, d.input_limit,
             d.latency_prior_ms, d.quality, True, float(rate_in.base), float(rate_out.base),
-            starts[-1] if starts else sys.maxsize, tiers,
+            starts[-1] if starts else sys.maxsize, tiers, priced.rates,
         )  # fmt: skip
 
     def unpriced(self, deployment: Deployment) -> str:
@@ -162,19 +163,21 @@ class PriceBook:
 
         No cache tokens before the call, so `Rates.cost` reduces to input × rate + output × rate.
         """
-        rates = self.rates(deployment)
-        high = math.ceil(count * (1 + band)) if band else count
-        expected_out = default_expected_output(max_tokens)
-        fits = deployment.fits(count, max_tokens)
-        rate_in, rate_out = rates.input, rates.output
-        tier_start = rates.tier_start
-        if tier_start is None or max(count, high) <= tier_start:  # `at` would give the base rates
-            base_in, base_out = rate_in.base, rate_out.base
-            expected, maximum = (
-                base_in * count + base_out * expected_out,
-                base_in * high + base_out * max_tokens,
-            )
-            return Estimate(expected, maximum, fits)
-        expected = rate_in.at(count) * count + rate_out.at(count) * expected_out
-        maximum = rate_in.at(high) * high + rate_out.at(high) * max_tokens
-        return Estimate(expected, maximum, fits)
+        expected, maximum = bounds(
+            self.rates(deployment), count, band, default_expected_output(max_tokens), max_tokens
+        )
+        return Estimate(expected, maximum, deployment.fits(count, max_tokens))
+
+
+def bounds(
+    rates: pricing.Rates, count: int, band: float, expected_out: int, max_tokens: int
+) -> tuple[Decimal, Decimal]:
+    """(expected, maximum) USD of `PriceBook.estimate`, from the rates (a plan prices each candidate)."""
+    high = math.ceil(count * (1 + band)) if band else count
+    rate_in, rate_out = rates.input, rates.output
+    tier_start = rates.tier_start
+    if tier_start is None or max(count, high) <= tier_start:  # `at` would give the base rates
+        base_in, base_out = rate_in.base, rate_out.base
+        return base_in * count + base_out * expected_out, base_in * high + base_out * max_tokens
+    expected = rate_in.at(count) * count + rate_out.at(count) * expected_out
+    return expected, rate_in.at(high) * high + rate_out.at(high) * max_tokens
