@@ -10,14 +10,21 @@ import json
 from typing import Any
 
 from polyroute import pricing
-from polyroute.catalog import Catalog
+from polyroute.catalog import Catalog, Deployment
 from polyroute.errors import ConfigError
 
 
 def catalog_digest(catalog: Catalog) -> str:
-    """SHA-256 of the catalog's canonical JSON (deployments sorted by id)."""
-    entries = sorted((d.model_dump(mode="json") for d in catalog), key=lambda d: str(d["id"]))
+    """SHA-256 of the catalog's canonical JSON (deployments sorted by id, capabilities sorted: a
+    frozenset dumps in an order that changes from process to process with string hashing)."""
+    entries = sorted((_entry(d) for d in catalog), key=lambda d: str(d["id"]))
     return _digest(entries)
+
+
+def _entry(deployment: Deployment) -> dict[str, Any]:
+    entry = deployment.model_dump(mode="json")
+    entry["capabilities"] = sorted(deployment.capabilities)
+    return entry
 
 
 def prices_digest(catalog: Catalog) -> str:

@@ -138,6 +138,12 @@ class Health:
         failures = sum(1 for ok in breaker.outcomes if not ok)
         return samples >= self.config.min_samples and failures / samples >= self.config.failure_rate
 
+    def tracked(self) -> list[str]:
+        """The deployments with a breaker or an observed latency: for every other one `blocked` is
+        None and `latency_ms` the catalog's prior (so a routing decision asks only about these)."""
+        with self._lock:
+            return list(self._breakers)
+
     def latency_ms(self, deployment: Deployment) -> float:
         """Latency estimate: the EWMA of observed calls, else the catalog's prior."""
         breaker = self._breakers.get(deployment.id)

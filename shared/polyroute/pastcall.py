@@ -78,7 +78,7 @@ def past_call(event: Mapping[str, Any], default_strategy: Strategy) -> PastCall:
         data_class=event.get("data_class") or "public",
         defaulted=bool(event.get("classification_defaulted")),
         strategy=strategy if strategy in STRATEGIES else default_strategy,
-        required=tuple(sorted(str(c) for c in details.get("required") or ())),
+        required=_required(details.get("required")),
         pinned=details.get("pinned"),
         task=details.get("task"),
         max_tokens=int(max_tokens) if isinstance(max_tokens, int) and max_tokens > 0 else DEFAULT_MAX_TOKENS,
@@ -102,6 +102,12 @@ def past_call(event: Mapping[str, Any], default_strategy: Strategy) -> PastCall:
     )
 
 
+def _required(raw: Any) -> tuple[str, ...]:
+    if not raw:  # most calls require nothing
+        return ()
+    return tuple(sorted(str(c) for c in raw))  # pyright: ignore[reportUnknownVariableType]
+
+
 def _where(event: Mapping[str, Any], details: Mapping[str, Any]) -> str | None:
     kind = event.get("event_type")
     if kind == "completion":
@@ -121,5 +127,10 @@ def _field(value: Any, name: str) -> Any:
 def _usage(raw: Any) -> tuple[int, int, int, int] | None:
     if not isinstance(raw, dict):
         return None
-    fields = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-    return tuple(int(raw.get(name) or 0) for name in fields)  # pyright: ignore[reportReturnType, reportUnknownMemberType, reportUnknownArgumentType]
+    get: Any = raw.get  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    return (
+        int(get("input_tokens") or 0),
+        int(get("output_tokens") or 0),
+        int(get("cache_read_tokens") or 0),
+        int(get("cache_write_tokens") or 0),
+    )

@@ -10,20 +10,21 @@ so a replay decides exactly as the router would.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, Field
 
 from polyroute.catalog import Catalog, Deployment
 from polyroute.cost import default_expected_output
-from polyroute.ranking import Option, Strategy, rank
+from polyroute.pricebook import bounds
+from polyroute.ranking import Option, Strategy
 from polyroute.screen import Exclusion, Passed, Screen
 from polyroute.types import Money
 
 if TYPE_CHECKING:
-    from polyroute.pricebook import PriceBook
+    from polyroute.pricebook import PriceBook, PricedRow
 
 MAX_CANDIDATES = 32
 """How many ranked candidates a plan lists and a call may fall back through; the rest are counted."""
@@ -86,12 +87,17 @@ class Conditions(Protocol):
 
     def exclude(self, passed: Passed, tokens: int, band: float, max_tokens: int) -> Exclusion | None: ...
 
+    def watched(self) -> Collection[str] | None:
+        """The deployments `exclude` might exclude, or `latency_ms` give other than the catalog's prior,
+        besides those with per-minute limits (always asked); None: every deployment must be asked."""
+        ...
+
 
 class Choice(NamedTuple):
     """The ranked options (best first, at most the limit asked), and why every other one was dropped."""
 
     ranked: list[tuple[Option, float]]
-    kept: dict[str, Passed]
+    kept: dict[str, Passed]  # the ranked options' screen entries
     exclusions: list[Exclusion]
     compliant: int  # options that passed every check, ranked or not
 
@@ -113,41 +119,10 @@ def pool(catalog: Catalog, model: str | None) -> list[Deployment]:
 def choose(
     facts: PlanFacts, screen: Screen, prices: PriceBook, conditions: Conditions | None, limit: int | None
 ) -> Choice:
-    """Filter what passed the screen by context fit, price and `conditions`, then rank by strategy."""
-    max_tokens, task, tokens = facts.max_tokens, facts.task, facts.tokens
-    expected_output = default_expected_output(max_tokens)
-    kept: dict[str, Passed] = {}
-    options: list[Option] = []
-    exclusions: list[Exclusion] = list(screen.excluded)
-    for row in prices.rows(screen):
-        count = tokens[row.counting_key]
-        too_long = count > row.input_limit or count + max_tokens > row.context_window
-        if too_long or max_tokens > row.max_output_tokens:
-            reason = _context_reason(row.passed.deployment, count, max_tokens)
-            exclusions.append(Exclusion(deployment=row.id, stage="context", reason=reason))
-            continue
-        if not row.priced:
-            reason = prices.unpriced(row.passed.deployment)
-            exclusions.append(Exclusion(deployment=row.id, stage="price", reason=reason))
-            continue
-        if count <= row.tier_from:
-            expected = row.input_rate * count + row.output_rate * expected_output
-        else:  # a long-context tier applies to the whole request
-            _, input_rate, output_rate = next(tier for tier in row.tiers if count > tier[0])
-            expected = input_rate * count + output_rate * expected_output
-        latency = row.latency_prior_ms
-        if conditions is not None:
-            passed = row.passed
-            band = facts.bands.get(row.counting_key, 0.0)
-            excluded = conditions.exclude(passed, count, band, max_tokens)
-            if excluded is not None:
-                exclusions.append(excluded)
-                continue
-            latency = conditions.latency_ms(passed.deployment)
-        kept[row.id] = row.passed
-        quality = row.quality if task is None else row.passed.deployment.quality_for(task)
-        options.append(Option(row.id, expected, latency, quality))
-    return Choice(rank(options, facts.strategy, limit), kept, exclusions, len(options))
+    """Filter what passed the screen by context fit, price and `conditions`, then rank by strategy
+    (over the screen's `Lineup`, laid out once per screen and price day)."""
+    expected_output = default_expected_output(facts.max_tokens)
+    return prices.lineup(screen).select(facts, screen, conditions, limit, expected_output)
 
 
 def plan_from_facts(
@@ -159,51 +134,60 @@ def plan_from_facts(
     conditions: Conditions | None,
     catalog_digest: str | None = None,
 ) -> RoutePlan:
-    """The ranked candidates and every exclusion with its reason; never calls a provider."""
+    """The ranked candidates and every exclusion with its reason; never calls a provider.
+
+    Candidates go in as plain fields and are validated with the plan in one pass (a third cheaper
+    than one `Candidate(...)` each, which counts at 32 candidates)."""
     choice = choose(facts, screen, prices, conditions, MAX_CANDIDATES)
-    candidates = [_candidate(facts, choice.kept[o.deployment], o, s, prices) for o, s in choice.ranked]
+    lineup, expected_out = prices.lineup(screen), default_expected_output(facts.max_tokens)
+    rows = [lineup.rows[lineup.index[option.deployment]] for option, _ in choice.ranked]
+    candidates = [
+        _candidate(facts, row, option, score, expected_out)
+        for row, (option, score) in zip(rows, choice.ranked, strict=True)
+    ]
     counts = dict(facts.tokens)
-    return RoutePlan(
-        jurisdiction=facts.jurisdiction,
-        data_class=facts.data_class,
-        classification_defaulted=facts.defaulted,
-        strategy=facts.strategy,
-        input_tokens=candidates[0].input_tokens if candidates else next(iter(counts.values()), 0),
-        policy_version=policy_version,
-        candidates=candidates,
-        exclusions=choice.exclusions,
-        more_candidates=choice.compliant - len(choice.ranked),
-        pinned=facts.pinned,
-        task=facts.task,
-        required=list(facts.required),
-        max_tokens=facts.max_tokens,
-        token_counts=counts,
-        catalog_digest=catalog_digest,
-    )
+    return RoutePlan.model_validate({
+        "jurisdiction": facts.jurisdiction,
+        "data_class": facts.data_class,
+        "classification_defaulted": facts.defaulted,
+        "strategy": facts.strategy,
+        "input_tokens": candidates[0]["input_tokens"] if candidates else next(iter(counts.values()), 0),
+        "policy_version": policy_version,
+        "candidates": candidates,
+        "exclusions": choice.exclusions,
+        "more_candidates": choice.compliant - len(choice.ranked),
+        "pinned": facts.pinned,
+        "task": facts.task,
+        "required": list(facts.required),
+        "max_tokens": facts.max_tokens,
+        "token_counts": counts,
+        "catalog_digest": catalog_digest,
+    })  # fmt: skip
 
 
 def _candidate(
-    facts: PlanFacts, passed: Passed, option: Option, score: float, prices: PriceBook
-) -> Candidate:
-    deployment = passed.deployment
-    key = passed.counting_key
+    facts: PlanFacts, row: PricedRow, option: Option, score: float, expected_out: int
+) -> dict[str, Any]:
+    """A `Candidate`'s fields; its money as `PriceBook.estimate` computes it."""
+    deployment, key = row.passed.deployment, row.counting_key
     tokens = facts.tokens[key]
-    estimate = prices.estimate(deployment, tokens, facts.bands.get(key, 0.0), facts.max_tokens)
-    return Candidate(
-        deployment=deployment.id,
-        provider=deployment.provider,
-        model=deployment.model,
-        processing_locations=list(passed.verdict.processing_locations),
-        expected_cost_usd=estimate.expected_usd,
-        max_cost_usd=estimate.max_usd,
-        score=score,
-        latency_ms=option.latency_ms,
-        quality=option.quality,
-        input_tokens=tokens,
-    )
+    assert row.rates is not None  # ranked rows are priced
+    expected, maximum = bounds(row.rates, tokens, facts.bands.get(key, 0.0), expected_out, facts.max_tokens)
+    return {
+        "deployment": deployment.id,
+        "provider": deployment.provider,
+        "model": deployment.model,
+        "processing_locations": list(row.passed.verdict.processing_locations),
+        "expected_cost_usd": expected,
+        "max_cost_usd": maximum,
+        "score": score,
+        "latency_ms": option.latency_ms,
+        "quality": option.quality,
+        "input_tokens": tokens,
+    }
 
 
-def _context_reason(deployment: Deployment, tokens: int, max_tokens: int) -> str:
+def context_reason(deployment: Deployment, tokens: int, max_tokens: int) -> str:
     if max_tokens > deployment.max_output_tokens:
         return f"max_tokens {max_tokens} exceeds its output limit of {deployment.max_output_tokens}"
     if tokens > deployment.input_limit:

@@ -20,6 +20,7 @@ from polyroute import pricing
 from polyroute.catalog import Deployment
 from polyroute.cost import default_expected_output
 from polyroute.errors import ConfigError
+from polyroute.lineup import Lineup
 from polyroute.screen import Passed, Screen
 
 _MAX_ROWS = 512
@@ -49,6 +50,7 @@ class PricedRow(NamedTuple):
     output_rate: float
     tier_from: int
     tiers: tuple[tuple[int, float, float], ...]
+    rates: pricing.Rates | None  # exact, for the money a plan shows
 
 
 class _Priced(NamedTuple):
@@ -65,7 +67,7 @@ class PriceBook:
         self._day = -1
         self._rates: dict[str, _Priced] = {}
         self._problems: dict[str, tuple[Deployment, str]] = {}
-        self._rows: dict[int, tuple[Screen, tuple[PricedRow, ...]]] = {}
+        self._rows: dict[int, tuple[Screen, Lineup]] = {}
 
     def refresh(self) -> None:
         """Drop yesterday's rates (prices are dated); called once per routing decision."""
@@ -94,17 +96,21 @@ class PriceBook:
         )
         return found
 
-    def rows(self, screen: Screen) -> tuple[PricedRow, ...]:
+    def lineup(self, screen: Screen) -> Lineup:
         """The screen's deployments, unpacked and priced once per screen per day: a cached screen (one
         per classification) is priced once, not once per request."""
         found = self._rows.get(id(screen))
         if found is not None and found[0] is screen:
             return found[1]
-        rows = tuple(self._row(passed) for passed in screen.passed)
+        lineup = Lineup(self.rows(screen), self.unpriced)
         if len(self._rows) >= _MAX_ROWS:
             self._rows.clear()
-        self._rows[id(screen)] = (screen, rows)
-        return rows
+        self._rows[id(screen)] = (screen, lineup)
+        return lineup
+
+    def rows(self, screen: Screen) -> tuple[PricedRow, ...]:
+        """The screen's deployments (in its order) with what ranking reads of each, uncached."""
+        return tuple(self._row(passed) for passed in screen.passed)
 
     def _row(self, passed: Passed) -> PricedRow:
         d = passed.deployment
@@ -112,7 +118,7 @@ class PriceBook:
         if priced is None:
             return PricedRow(passed, d.id, passed.counting_key, d.context_window, d.max_output_tokens,
                              d.input_limit, d.latency_prior_ms, d.quality, False, 0.0, 0.0, sys.maxsize,
-                             ())  # fmt: skip
+                             (), None)  # fmt: skip
         rate_in, rate_out = priced.rates.input, priced.rates.output
         starts = sorted({start for rate in (rate_in, rate_out) for start, _ in rate.tiers}, reverse=True)
         tiers = tuple(
@@ -121,7 +127,7 @@ class PriceBook:
         return PricedRow(
             passed, d.id, passed.counting_key, d.context_window, d.max_output_tokens, d.input_limit,
             d.latency_prior_ms, d.quality, True, float(rate_in.base), float(rate_out.base),
-            starts[-1] if starts else sys.maxsize, tiers,
+            starts[-1] if starts else sys.maxsize, tiers, priced.rates,
         )  # fmt: skip
 
     def unpriced(self, deployment: Deployment) -> str:
@@ -157,11 +163,21 @@ class PriceBook:
 
         No cache tokens before the call, so `Rates.cost` reduces to input × rate + output × rate.
         """
-        rates = self.rates(deployment)
-        high = math.ceil(count * (1 + band)) if band else count
-        expected_out = default_expected_output(max_tokens)
-        fits = deployment.fits(count, max_tokens)
-        rate_in, rate_out = rates.input, rates.output
-        expected = rate_in.at(count) * count + rate_out.at(count) * expected_out
-        maximum = rate_in.at(high) * high + rate_out.at(high) * max_tokens
-        return Estimate(expected, maximum, fits)
+        expected, maximum = bounds(
+            self.rates(deployment), count, band, default_expected_output(max_tokens), max_tokens
+        )
+        return Estimate(expected, maximum, deployment.fits(count, max_tokens))
+
+
+def bounds(
+    rates: pricing.Rates, count: int, band: float, expected_out: int, max_tokens: int
+) -> tuple[Decimal, Decimal]:
+    """(expected, maximum) USD of `PriceBook.estimate`, from the rates (a plan prices each candidate)."""
+    high = math.ceil(count * (1 + band)) if band else count
+    rate_in, rate_out = rates.input, rates.output
+    tier_start = rates.tier_start
+    if tier_start is None or max(count, high) <= tier_start:  # `at` would give the base rates
+        base_in, base_out = rate_in.base, rate_out.base
+        return base_in * count + base_out * expected_out, base_in * high + base_out * max_tokens
+    expected = rate_in.at(count) * count + rate_out.at(count) * expected_out
+    return expected, rate_in.at(high) * high + rate_out.at(high) * max_tokens

@@ -14,11 +14,10 @@ twice the price and twice the latency, with five.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections.abc import Sequence
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 Strategy = Literal["cheapest", "fastest", "best", "balanced"]
 STRATEGIES: tuple[Strategy, ...] = ("cheapest", "fastest", "best", "balanced")
@@ -28,6 +27,7 @@ _FLOOR = 1e-12  # no log of zero: a latency of 0 ms (unreported) counts as the f
 _LOG_FLOOR = math.log10(_FLOOR)
 COST_DECADES = 2.0  # a candidate this many powers of ten dearer than the cheapest scores 0 on cost
 LATENCY_DECADES = 1.0
+_FEW = 64  # options that are cheaper to compare whole than to narrow down first
 
 
 class Option(NamedTuple):
@@ -45,32 +45,60 @@ def _log_scores(logs: list[float], decades: float) -> list[float]:
     return [1.0 - drop if (drop := (log - best) * per) < 1.0 else 0.0 for log in logs]
 
 
+def latency_log(latency_ms: float) -> float:
+    """The log10 a latency scores on (a latency of 0 ms, unreported, counts as the fastest)."""
+    return math.log10(latency_ms) if latency_ms > _FLOOR else _LOG_FLOOR
+
+
 def scores(options: Sequence[Option], strategy: Strategy) -> list[float]:
-    """One score per option (same order), in [0, 1], higher is better. Written as few flat passes:
-    it runs over every candidate of every routing decision."""
-    if not options:
+    """One score per option (same order), in [0, 1], higher is better."""
+    return column_scores(
+        [o.expected_usd for o in options], [latency_log(o.latency_ms) for o in options],
+        [o.quality for o in options], strategy,
+    )  # fmt: skip
+
+
+def column_scores(
+    expected: Sequence[float], latency_logs: Sequence[float], quality: Sequence[int], strategy: Strategy
+) -> list[float]:
+    """`scores` over columns (one value per option in each)."""
+    if not expected:
         return []
     if strategy == "best":
-        return [o.quality / 10 for o in options]
-    log10 = math.log10
-    cost: list[float] = []
-    if strategy != "fastest":
-        cost = _log_scores([log10(o.expected_usd + _EPSILON_USD) for o in options], COST_DECADES)
-        if strategy == "cheapest":
-            return cost
-    latency = _log_scores(
-        [log10(o.latency_ms) if o.latency_ms > _FLOOR else _LOG_FLOOR for o in options], LATENCY_DECADES
-    )
+        return [q / 10 for q in quality]
     if strategy == "fastest":
-        return latency
-    w_cost, w_latency, w_quality = (
-        BALANCED_WEIGHTS["cost"],
-        BALANCED_WEIGHTS["latency"],
-        BALANCED_WEIGHTS["quality"],
+        return _log_scores(list(latency_logs), LATENCY_DECADES)
+    costs = [math.log10(e + _EPSILON_USD) for e in expected]
+    if strategy == "cheapest":
+        return _log_scores(costs, COST_DECADES)
+    return [-v for v in _balanced_negated(costs, balanced_parts(latency_logs, quality))]
+
+
+class Parts(NamedTuple):
+    """What a balanced score adds to the weighted cost score: the weighted latency and quality scores
+    (fixed for a set of options whose latencies do not change: worth keeping)."""
+
+    latency: list[float]
+    quality: list[float]
+
+
+def balanced_parts(latency_logs: Sequence[float], quality: Sequence[int]) -> Parts:
+    w_latency, w_quality = BALANCED_WEIGHTS["latency"], BALANCED_WEIGHTS["quality"]
+    if not latency_logs:
+        return Parts([], [])
+    return Parts(
+        [w_latency * score for score in _log_scores(list(latency_logs), LATENCY_DECADES)],
+        [w_quality * q / 10 for q in quality],
     )
+
+
+def _balanced_negated(costs: list[float], parts: Parts) -> list[float]:
+    """Minus each balanced score, from the options' log10 costs: one flat pass over every compliant
+    candidate of a balanced routing decision (negated, so that the smallest rank first)."""
+    w_cost, best, per = BALANCED_WEIGHTS["cost"], min(costs), 1.0 / COST_DECADES
     return [
-        w_cost * c + w_latency * lat + w_quality * o.quality / 10
-        for c, lat, o in zip(cost, latency, options, strict=True)
+        -(w_cost * (1.0 - drop if (drop := (c - best) * per) < 1.0 else 0.0) + lat + q)
+        for c, lat, q in zip(costs, parts.latency, parts.quality, strict=True)
     ]
 
 
@@ -79,32 +107,70 @@ def rank(
 ) -> list[tuple[Option, float]]:
     """The best `limit` options (all by default), best first; ties (e.g. past the score floor) broken
     by cost then latency — for `fastest` by latency then cost — then id, so the order is deterministic."""
-    if limit == 1 and options and strategy != "balanced":
-        return [_first(options, strategy)]
-    values = scores(options, strategy)
+    ranked = rank_columns(
+        [o.deployment for o in options], [o.expected_usd for o in options],
+        [o.latency_ms for o in options], [latency_log(o.latency_ms) for o in options],
+        [o.quality for o in options], strategy, limit,
+    )  # fmt: skip
+    return [(options[i], score) for i, score in ranked]
+
+
+def rank_columns(
+    ids: Sequence[str], expected: Sequence[float], latency: Sequence[float], latency_logs: Sequence[float],
+    quality: Sequence[int], strategy: Strategy, limit: int | None, parts: Parts | None = None,
+) -> list[tuple[int, float]]:  # fmt: skip
+    """`rank` over columns: (position, score) of the best `limit`, best first. `parts`: the
+    `balanced_parts` of these latencies and qualities, when known.
+
+    Only `balanced` needs every option's score to order them. Each other strategy's score falls as
+    one criterion worsens, so ordering by (score, tie-breaks) is ordering by (criterion, tie-breaks):
+    the best are picked on the raw columns, and only they are scored (against the best option, which
+    is the first one picked)."""
+    if not ids:
+        return []
+    if strategy == "balanced":
+        costs = [math.log10(e + _EPSILON_USD) for e in expected]
+        first = _balanced_negated(costs, parts or balanced_parts(latency_logs, quality))
+        order = _best(first, (expected, latency), ids, limit)
+        return [(i, -first[i]) for i in order]
     if strategy == "fastest":
-        keys = [
-            (-v, o.latency_ms, o.expected_usd, o.deployment, i)
-            for i, (o, v) in enumerate(zip(options, values, strict=True))
-        ]
+        order = _best(latency, (expected,), ids, limit)
+    elif strategy == "cheapest":
+        order = _best(expected, (latency,), ids, limit)
     else:
-        keys = [
-            (-v, o.expected_usd, o.latency_ms, o.deployment, i)
-            for i, (o, v) in enumerate(zip(options, values, strict=True))
-        ]
-    ordered = heapq.nsmallest(limit, keys) if limit is not None and limit < len(keys) else sorted(keys)
-    return [(options[key[4]], -key[0]) for key in ordered]
+        order = _best([-q for q in quality], (expected, latency), ids, limit)
+    return list(zip(order, _picked_scores(order, expected, latency_logs, quality, strategy), strict=True))
 
 
-def _first(options: Sequence[Option], strategy: Strategy) -> tuple[Option, float]:
-    """The option `rank` puts first, without scoring the rest: a single-criterion score falls as its
-    criterion worsens, so the best is the minimum of the same tie-break key (what a replay asks for)."""
-    if strategy == "cheapest":
-        return min(options, key=lambda o: (o.expected_usd, o.latency_ms, o.deployment)), 1.0
+def _best(
+    first: Sequence[float], rest: tuple[Sequence[float], ...], ids: Sequence[str], limit: int | None
+) -> list[int]:
+    """Positions of the `limit` smallest keys (first, *rest, id), in order. Only the options whose first
+    value is within the `limit` smallest can be among them, so only those get a whole key."""
+    n = len(first)
+    columns: tuple[Sequence[Any], ...] = (first, *rest, ids, range(n))
+    if limit == 1 and n <= _FEW:
+        return [min(zip(*columns, strict=True))[-1]]
+    if limit is not None and limit < n:
+        bound = min(first) if limit == 1 else sorted(first)[limit - 1]
+        near = [i for i, v in enumerate(first) if v <= bound]
+        columns = tuple([column[i] for i in near] for column in columns)
+    keys = sorted(zip(*columns, strict=True))
+    return [key[-1] for key in keys[:limit]]
+
+
+def _picked_scores(
+    order: list[int], expected: Sequence[float], latency_logs: Sequence[float], quality: Sequence[int],
+    strategy: Strategy,
+) -> list[float]:  # fmt: skip
+    """The scores `column_scores` gives the picked options (best first) for a single-criterion strategy."""
+    if strategy == "best":
+        return [quality[i] / 10 for i in order]
     if strategy == "fastest":
-        return min(options, key=lambda o: (o.latency_ms, o.expected_usd, o.deployment)), 1.0
-    top = min(options, key=lambda o: (-o.quality, o.expected_usd, o.latency_ms, o.deployment))
-    return top, top.quality / 10
+        logs, decades = [latency_logs[i] for i in order], LATENCY_DECADES
+    else:
+        logs, decades = [math.log10(expected[i] + _EPSILON_USD) for i in order], COST_DECADES
+    return _log_scores(logs, decades)  # the first picked has the smallest log of all: the same best
 
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")

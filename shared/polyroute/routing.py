@@ -186,6 +186,11 @@ class _LiveConditions:
     def latency_ms(self, deployment: Deployment) -> float:
         return self.health.latency_ms(deployment)
 
+    def watched(self) -> list[str] | None:
+        """A budget check prices every deployment; otherwise only those with a breaker or a latency
+        observed can be excluded (or re-timed), besides those with per-minute limits."""
+        return None if self.headroom is not None else self.health.tracked()
+
     def exclude(self, passed: Passed, tokens: int, band: float, max_tokens: int) -> Exclusion | None:
         deployment = passed.deployment
         blocked = self.health.blocked(deployment.id)

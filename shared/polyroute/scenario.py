@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from polyroute.app import App
 from polyroute.catalog import Catalog, Deployment, Price, load_catalog
+from polyroute.cost import default_expected_output
 from polyroute.errors import ConfigError, UnknownDeployment
 from polyroute.fingerprint import catalog_digest, prices_digest
 from polyroute.planning import PlanFacts, choose, pool
@@ -53,6 +54,7 @@ class Scenario:
         self.screener = Screener(view)
         self.prices = PriceBook()
         self._screens: dict[tuple[str | None, str, str, tuple[str, ...]], Screen | Decision] = {}
+        self._refused: dict[int, tuple[Screen, Decision]] = {}
         self.catalog_digest = catalog_digest(catalog)
         self.prices_digest = prices_digest(catalog)
 
@@ -82,9 +84,17 @@ class Scenario:
         screen = self.screen(facts)
         if isinstance(screen, Decision):
             return screen
+        if not screen.passed:  # refused whatever the call's size: the reason is worked out once
+            found = self._refused.get(id(screen))
+            if found is None or found[0] is not screen:
+                found = self._refused[id(screen)] = (screen, self._refusal(facts, screen))
+            return found[1]
+        winner = self.prices.lineup(screen).winner(facts, default_expected_output(facts.max_tokens))
+        return Decision(winner) if winner is not None else self._refusal(facts, screen)
+
+    def _refusal(self, facts: PlanFacts, screen: Screen) -> Decision:
+        """Why no deployment is left: the exclusions counted by stage, and the residency rule if any."""
         choice = choose(facts, screen, self.prices, None, 1)
-        if choice.ranked:
-            return Decision(choice.ranked[0][0].deployment)
         stages: dict[str, int] = {}
         for exclusion in choice.exclusions:
             stages[exclusion.stage] = stages.get(exclusion.stage, 0) + 1

@@ -124,3 +124,15 @@ def test_no_limits_means_no_capacity_bookkeeping() -> None:
     for _ in range(1000):
         health.record_use(d, 10**6)
     assert health.capacity_blocked(d, 10**9) is None
+
+
+def test_tracked_names_every_deployment_whose_health_differs_from_the_catalog() -> None:
+    """A routing decision asks health only about these: all others are unblocked at their prior."""
+    health = Health(BreakerConfig(consecutive_failures=1))
+    timed, failed, untouched = deployment(id="timed"), deployment(id="failed"), deployment(id="untouched")
+    assert health.tracked() == []
+    health.record_success(timed.id, 120.0)
+    health.record_failure(failed.id)
+    assert sorted(health.tracked()) == ["failed", "timed"]
+    assert health.blocked(failed.id) and health.latency_ms(timed) == 120.0
+    assert health.blocked(untouched.id) is None and health.latency_ms(untouched) == 800

@@ -206,3 +206,28 @@ async def test_a_log_cut_short_behind_the_witness_gets_no_report(recorded: App) 
     record_witness(recorded.settings, head.seq + 5, "ab" * 32, head.key_id)  # it once reached further
     with pytest.raises(PolyrouteError, match="failed verification"):
         await simulate(recorded, Proposal(), Window())
+
+
+def test_the_catalog_digest_is_the_same_in_every_process() -> None:
+    """String hashing differs per process; a frozenset of capabilities once made the digest differ
+    too, so `route explain` saw a changed catalog and reports differed between runs."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import tempfile; from pathlib import Path; from polyroute.app import App; "
+        "from polyroute.settings import Settings; from polyroute.fingerprint import catalog_digest; "
+        "print(catalog_digest(App(Settings(data_dir=Path(tempfile.mkdtemp())), principal='x').catalog))"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout  # fmt: skip
+        for seed in ("1", "2", "3")
+    }
+    assert len(digests) == 1 and next(iter(digests)).startswith("sha256:")
