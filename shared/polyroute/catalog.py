@@ -94,6 +94,9 @@ class Deployment(BaseModel):
     # Bedrock call path: Converse, or InvokeModel with the Anthropic Messages body. None = Converse, the
     # one AWS documents for every Bedrock chat model; bundled Claude entries name theirs, with sources.
     bedrock_api: Literal["converse", "invoke"] | None = None
+    # False for models that refuse sampling parameters (Claude 5.x: a non-default `temperature` is a 400):
+    # a request that sets one is not routed there, and the default is never sent (catalog sources).
+    accepts_temperature: bool = True
     billing: Literal["per_token", "provisioned"] = "per_token"  # provisioned: per unit-hour (Azure PTU)
     price_ref: PriceRef | None = None
     price: Price | None = None
@@ -104,6 +107,16 @@ class Deployment(BaseModel):
     sources: tuple[Source, ...] = ()
     origin: Literal["bundled", "user"] = "bundled"
     notes: str | None = None
+
+    def offers(self, need: str) -> bool:
+        """Whether this deployment meets one routing requirement: a capability, or `temperature` (the
+        request sets a sampling temperature, which some models refuse)."""
+        return self.accepts_temperature if need == "temperature" else need in self.capabilities
+
+    def temperature_for(self, temperature: float | None) -> float | None:
+        """The temperature to send: none to a model that takes no sampling parameters (routing keeps a
+        request with a non-default one away from it, so only the default is dropped here)."""
+        return temperature if self.accepts_temperature else None
 
     @field_validator("bedrock_api", mode="before")
     @classmethod

@@ -13,7 +13,7 @@ from typing import Any
 from polyroute.errors import ConfigError
 
 MODEL_FACTS = ("context_window", "max_output_tokens", "max_input_tokens", "capabilities", "quality",
-               "quality_by_task", "latency_prior_ms", "bedrock_api")  # fmt: skip
+               "quality_by_task", "latency_prior_ms", "bedrock_api", "accepts_temperature")  # fmt: skip
 
 
 def inherit_model_facts(entry: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

@@ -126,6 +126,8 @@ def _required(req: RouteRequest) -> set[str]:
         required.add("vision")
     if req.request.response_format == "json":
         required.add("json")
+    if req.request.temperature is not None and req.request.temperature != 1:
+        required.add("temperature")  # 1 is every model's default: a model without sampling still serves it
     return required
 
 

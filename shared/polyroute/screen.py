@@ -112,12 +112,10 @@ class Screener:
         passed: list[Passed] = []
         excluded: list[Exclusion] = []
         for deployment in pool:
-            missing = [cap for cap in required if cap not in deployment.capabilities]
+            missing = [need for need in required if not deployment.offers(need)]
             if missing:
                 excluded.append(
-                    Exclusion(
-                        deployment=deployment.id, stage="capability", reason=f"lacks {', '.join(missing)}"
-                    )
+                    Exclusion(deployment=deployment.id, stage="capability", reason=lacking(missing))
                 )
                 continue
             verdict = self.verdict(jurisdiction, data_class, deployment)
@@ -131,3 +129,12 @@ class Screener:
             limited = limits.requests_per_minute is not None or limits.tokens_per_minute is not None
             passed.append(Passed(deployment, verdict, counting_key(deployment), limited))
         return Screen(tuple(passed), tuple(excluded))
+
+
+def lacking(missing: Sequence[str]) -> str:
+    """Why a deployment cannot serve the request's requirements, in words."""
+    named = [TEMPERATURE_REFUSED if need == "temperature" else need for need in missing]
+    return f"lacks {', '.join(named)}"
+
+
+TEMPERATURE_REFUSED = "temperature (the model refuses sampling parameters: leave temperature unset or 1)"

@@ -45,6 +45,7 @@ class AnthropicProvider:
 
     async def complete(self, deployment: Deployment, request: CompletionRequest) -> Completion:
         sdk = self._sdk
+        temperature = deployment.temperature_for(request.temperature)
         start = time.perf_counter()
         try:
             message = await self._client.messages.create(
@@ -54,7 +55,7 @@ class AnthropicProvider:
                 system=system_text(request) or sdk.omit,
                 inference_geo=deployment.inference_geo or sdk.omit,
                 # the typed signature no longer lists temperature; models that take it still read it
-                extra_body={"temperature": request.temperature} if request.temperature is not None else None,
+                extra_body=None if temperature is None else {"temperature": temperature},
             )
         except sdk.APIStatusError as error:
             raise self._status_error(deployment, error) from None

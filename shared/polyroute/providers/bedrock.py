@@ -134,8 +134,9 @@ class BedrockProvider:
 
 def _converse_args(deployment: Deployment, request: CompletionRequest) -> dict[str, Any]:
     inference: dict[str, Any] = {"maxTokens": request.max_tokens}
-    if request.temperature is not None:
-        inference["temperature"] = request.temperature
+    temperature = deployment.temperature_for(request.temperature)
+    if temperature is not None:
+        inference["temperature"] = temperature
     call: dict[str, Any] = {
         "modelId": deployment.api_model,
         "messages": [{"role": m.role, "content": _content(m.content)} for m in request.messages],

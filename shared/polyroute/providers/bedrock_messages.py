@@ -27,8 +27,9 @@ def invoke_args(deployment: Deployment, request: CompletionRequest) -> dict[str,
         "max_tokens": request.max_tokens,
         "messages": [{"role": m.role, "content": _content(m.content)} for m in request.messages],
     }
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
+    temperature = deployment.temperature_for(request.temperature)
+    if temperature is not None:
+        body["temperature"] = temperature
     system = system_text(request)
     if system:
         body["system"] = system
