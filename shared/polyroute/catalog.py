@@ -13,57 +13,22 @@ from __future__ import annotations
 import difflib
 import functools
 from collections.abc import Iterable, Iterator, Mapping
-from decimal import Decimal
 from importlib import resources
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from polyroute import locations
+from polyroute.catalogparts import Limits, Price, PriceRef, Source
 from polyroute.errors import ConfigError, UnknownDeployment
 from polyroute.modelfacts import inherit_model_facts, resolve_sources
 from polyroute.secrets import url_credentials
-from polyroute.types import Money
 
 ProviderKind = Literal["anthropic", "openai", "bedrock", "azure_openai", "openai_compatible"]
 Capability = Literal["vision", "json", "reasoning", "arabic", "long_context", "tools"]
 CAPABILITIES: tuple[str, ...] = ("vision", "json", "reasoning", "arabic", "long_context", "tools")
 INFERENCE_GEOS = ("global", "us")  # Anthropic API `inference_geo`
 DATA_RESIDENCY_REGIONS = ("global", "us", "eu", "ae", "au", "in", "jp")  # openai SDK `data_residency=`
-# Fields a deployment inherits from its model's `[models.<name>]` table when it does not set them.
-
-
-class Source(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    fact: str
-    url: str
-    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
-
-
-class Price(BaseModel):
-    """USD per million tokens; an explicit price overrides the price library. Numbers in JSON."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    input_per_mtok: Money = Field(ge=0)
-    output_per_mtok: Money = Field(ge=0)
-    cache_read_per_mtok: Money | None = Field(default=None, ge=0)
-    cache_write_per_mtok: Money | None = Field(default=None, ge=0)
-    batch_discount: Money = Field(default=Decimal("0"), ge=0, le=1)
-
-
-class PriceRef(BaseModel):
-    """Where the price library (genai-prices) finds this deployment, and the regional uplift."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    model_ref: str
-    provider_id: str
-    uplift: Money = Field(default=Decimal("1"), ge=1, description="e.g. 1.1 for regional endpoints")
-
-
-class Limits(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    requests_per_minute: int | None = Field(default=None, ge=1)
-    tokens_per_minute: int | None = Field(default=None, ge=1)
 
 
 class Deployment(BaseModel):
