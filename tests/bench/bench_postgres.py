@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -134,7 +135,8 @@ async def overhead(pg_url: str) -> dict[str, float]:
             calls[f"routed/{name}"] = lambda app=app: app.router.complete(request)
             calls[f"receipt/{name}"] = lambda app=app, draft=draft: app.audit.append(draft)
         try:
-            return await interleaved(calls, ROUNDS)  # type: ignore[arg-type]
+            samples = await interleaved(calls, ROUNDS)  # type: ignore[arg-type]
+            return {name: statistics.median(values) for name, values in samples.items()}
         finally:
             for app in apps.values():
                 await app.aclose()
