@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import psycopg
 import pytest
 from audit_helpers import draft, raw
 
-from polyroute.audit import AuditEvent, open_store, verify_export
+from polyroute.audit import AuditEvent, AuditStore, open_store, verify_export
 from polyroute.audit.event import body_template, new_event_id
 from polyroute.audit.pgwriter import PgPending
 from polyroute.audit.postgres import PostgresAuditStore
@@ -119,10 +120,22 @@ async def test_a_server_that_goes_away_refuses_appends_and_ready_until_it_is_bac
             await store.ready()  # a failed append ends the window: the database is asked again
     finally:
         postgres_cluster.allow_connections(dbname, True)
-    await store.ready()
+    await _ready_within(store, 15)  # the pool reconnects on its own backoff: the first ask may be early
     assert (await store.append(draft(2))).seq == 2
     assert (await store.verify()).ok
     await store.aclose()
+
+
+async def _ready_within(store: AuditStore, seconds: float) -> None:
+    """`ready()` succeeds again within `seconds` of the database coming back (asked every 0.2 s)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return await store.ready()
+        except PolyrouteError:
+            if time.monotonic() > deadline:
+                raise
+            await anyio.sleep(0.2)
 
 
 def _shape(line: str) -> tuple[str, list[str], list[str]]:
