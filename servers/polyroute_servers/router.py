@@ -64,6 +64,9 @@ class ModelInfo(BaseModel):
     capabilities: list[str]
     context_window: int
     max_output_tokens: int
+    accepts_temperature: bool = Field(
+        default=True, description="false: the model refuses sampling parameters (a temperature other than 1)"
+    )
 
 
 class ModelList(BaseModel):
@@ -110,11 +113,13 @@ async def route_request(
     strategy: Strategy = None,
     require: Require | None = None,
     response_format: ResponseFormat = "text",
+    temperature: Temperature = None,
 ) -> RoutePlan:
     """Dry run, sends nothing: the ranked compliant candidates, and why each other one was excluded."""
     request = completion_request(
-        prompt, messages, system=system, max_tokens=max_tokens, response_format=response_format
-    )
+        prompt, messages, system=system, max_tokens=max_tokens,
+        response_format=response_format, temperature=temperature,
+    )  # fmt: skip
     app = app_of(ctx)
     await admit(request, app.router.pool(model), limits_of(ctx))
     return app.router.plan(_route(app, request, model, jurisdiction, data_class, strategy, require))
@@ -200,6 +205,7 @@ def _info(entry: Deployment) -> ModelInfo:
         capabilities=sorted(entry.capabilities),
         context_window=entry.context_window,
         max_output_tokens=entry.max_output_tokens,
+        accepts_temperature=entry.accepts_temperature,
     )
 
 

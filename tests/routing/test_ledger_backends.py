@@ -20,29 +20,12 @@ import pytest
 from polyroute.app import App
 from polyroute.budget import BudgetKey, BudgetLedger, Budgets, refusal
 from polyroute.budget_postgres import PostgresBudgetLedger
-from polyroute.budgetfile import SQLiteBudgetLedger
 from polyroute.errors import BudgetExceeded
 from polyroute.settings import Budget, load_settings
 
 NOV_25 = datetime(2026, 11, 25, 12, tzinfo=UTC).timestamp()
 KEY = BudgetKey("team:legal", "day", "2026-11-25", Decimal("1"))
 OpenLedger = Callable[[], BudgetLedger]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def open_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenLedger]:
-    """Opens another replica's ledger on the same database each time it is called."""
-    opened: list[BudgetLedger] = []
-    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
-
-    def make() -> BudgetLedger:
-        ledger = PostgresBudgetLedger(url) if url else SQLiteBudgetLedger(tmp_path / "budget.db")
-        opened.append(ledger)
-        return ledger
-
-    yield make
-    for ledger in opened:
-        ledger.close()
 
 
 def test_reserve_settle_release_and_totals(open_ledger: OpenLedger) -> None:

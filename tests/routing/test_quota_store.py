@@ -7,13 +7,12 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from polyroute.budget import Ledger
-from polyroute.budget_postgres import PostgresBudgetLedger
 from polyroute.budgetfile import SQLiteBudgetLedger
 from polyroute.errors import QuotaExceeded
 from polyroute.quota import RateKey
@@ -21,22 +20,6 @@ from polyroute.quota import RateKey
 T0 = 1_795_000_000.0
 KEY = RateKey("team:legal", 5)
 OpenLedger = Callable[[], Ledger]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def open_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenLedger]:
-    """Opens another replica's ledger on the same store each time it is called."""
-    opened: list[Ledger] = []
-    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
-
-    def make() -> Ledger:
-        ledger = PostgresBudgetLedger(url) if url else SQLiteBudgetLedger(tmp_path / "budget.db")
-        opened.append(ledger)
-        return ledger
-
-    yield make
-    for ledger in opened:
-        ledger.close()
 
 
 def test_two_replicas_share_one_window(open_ledger: OpenLedger) -> None:

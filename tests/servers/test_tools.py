@@ -144,6 +144,17 @@ async def test_list_models_and_route_request_show_the_plan_without_calling(clien
     assert {c["deployment"] for c in plan["candidates"]} <= {m["deployment"] for m in models["deployments"]}
 
 
+async def test_list_models_and_route_request_say_which_models_refuse_a_temperature(client: Client) -> None:
+    models = ok(await client.call_tool("list_models", {}))["deployments"]
+    refusing = {m["deployment"] for m in models if not m["accepts_temperature"]}
+    assert "anthropic-claude-sonnet-5-5" in refusing and "anthropic-claude-sonnet-4-6" not in refusing
+    args = {"prompt": "hello", "model": "claude-sonnet-5-5", "jurisdiction": "US", "data_class": "public"}
+    assert ok(await client.call_tool("route_request", args))["candidates"]
+    plan = ok(await client.call_tool("route_request", {**args, "temperature": 0.2}))
+    assert plan["candidates"] == [] and "temperature" in plan["required"]
+    assert all("refuses sampling parameters" in e["reason"] for e in plan["exclusions"])
+
+
 async def test_complete_routes_reports_progress_and_leaves_a_verifiable_receipt(
     client: Client, provider_env: FakeProviders
 ) -> None:
