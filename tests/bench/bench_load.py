@@ -22,7 +22,6 @@ import os
 import secrets
 import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,8 @@ from pathlib import Path
 import httpx2
 from benchkit import figure, percentile
 
+from polyroute.testing.ports import free_port, wait_listening
+
 BIN = Path(sys.executable).parent
 PROXY = Path(os.environ.get("POLYROUTE_BENCH_LITELLM_VENV", ".venv-litellm-proxy")) / "bin" / "litellm"
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "8"))
@@ -41,23 +42,11 @@ PROMPT = "Summarise in one sentence: the parcel arrived late and the invoice nam
 CHAT = {"model": "bench", "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 100}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def wait_for(port: int, proc: subprocess.Popen[bytes], what: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{what} exited with {proc.returncode} before listening")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{what} did not listen on {port} within {seconds:.0f} s")
+    try:
+        wait_listening(port, proc, within_s=seconds)
+    except RuntimeError as error:
+        raise SystemExit(f"{what}: {error}") from None
 
 
 def start_fake(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], dict[str, str]]:

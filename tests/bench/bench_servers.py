@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,8 @@ import httpx2
 from benchkit import figure
 from mcp import Client, StdioServerParameters, stdio_client
 from stdio_pairs import paired_round_trips, raw_session, sdk_session
+
+from polyroute.testing.ports import free_port, wait_listening
 
 BIN = Path(sys.executable).parent
 ARGS = {"jurisdiction": "SA", "data_class": "personal", "deployment": "bedrock-eu-claude-sonnet-4-6"}
@@ -103,27 +104,18 @@ async def cold_start(argv: list[str], env: dict[str, str]) -> float:
         return time.perf_counter() - started
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def spawn_http(argv: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     full = [*argv, str(port)] if argv[0] == sys.executable else [*argv, "--http", "--port", str(port)]
     proc = subprocess.Popen(
         full, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{port}/mcp"
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"{argv} did not listen")
+    try:
+        wait_listening(port, proc)
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc, f"http://127.0.0.1:{port}/mcp"
 
 
 async def throughput(url: str, tool: str, token: str | None) -> float:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
-from npm_tools import free_port, polyroute_command
+from npm_tools import polyroute_command
+
+from polyroute.testing.ports import free_port, wait_listening
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +27,7 @@ def http_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process = subprocess.Popen([*polyroute_command(), "serve", "suite", "--http", "--port", str(port)],
                                stdout=log, stderr=subprocess.STDOUT, env=env)  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"the HTTP suite exited: {(data / 'server.log').read_text()[-500:]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_listening(port, process, log=data / "server.log")
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         process.terminate()

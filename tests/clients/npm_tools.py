@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -60,12 +59,6 @@ def require(*packages: str) -> None:
             _checked[key] = f"timed out after {NPX_TIMEOUT} s"
     if _checked[key] is not None:
         pytest.skip(f"cannot run {key} via npx: {_checked[key]}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def polyroute_command() -> list[str]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,18 +16,13 @@ import uvicorn
 from polyroute.app import App
 from polyroute.oauthconfig import OAuthSettings
 from polyroute.settings import Budget, load_settings
+from polyroute.testing.ports import free_port
 from polyroute_servers import suite
 from polyroute_servers.auth import Grant
 from polyroute_servers.http import Exposition, build_http_app
 from polyroute_servers.jwks import KeyCache
 from polyroute_servers.oauth import JwtVerifier
 from polyroute_servers.oauthgate import OAuthResource
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

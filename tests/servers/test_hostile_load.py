@@ -6,7 +6,6 @@ generous for a loaded 2-core machine, and the worst stall measured goes to the r
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.reliability import HEALTHZ_STALL_S, Attack
 
 from polyroute.testing import FakeProviders
+from polyroute.testing.ports import free_port, wait_listening
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -40,12 +40,6 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, fakes: FakeProviders) -> Iterator[str]:
     from test_transport import server_env  # pyright: ignore[reportMissingImports]
@@ -57,14 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, fakes: FakeProviders) -> It
     env = server_env(home, **fakes.env())
     proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, (home / "server.log").read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_listening(port, proc, log=home / "server.log")
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

@@ -4,10 +4,8 @@ version get answers that say what to do, over real HTTP against a spawned server
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,15 +14,11 @@ import httpx2
 import pytest
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 
+from polyroute.testing.ports import free_port, wait_listening
+
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 ACCEPT = {"Accept": "application/json, text/event-stream"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +31,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with (home / "server.log").open("w+") as log:
         proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert proc.poll() is None and time.monotonic() < deadline, (home / "server.log").read_text()
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            wait_listening(port, proc, log=home / "server.log")
             yield f"http://127.0.0.1:{port}/mcp"
         finally:
             proc.terminate()

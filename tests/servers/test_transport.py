@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +18,7 @@ from mcp import Client, MCPError, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from polyroute.testing import FakeProviders
+from polyroute.testing.ports import free_port, wait_listening
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 BIN = Path(sys.executable).parent
@@ -43,12 +42,6 @@ def server_env(home: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_stdio_console_script_speaks_only_json_rpc_on_stdout(tmp_path: Path) -> None:
@@ -101,14 +94,7 @@ def http_server(tmp_path_factory: pytest.TempPathFactory, fakes: FakeProviders) 
     log = (home / "server.log").open("w+")
     proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, (home / "server.log").read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_listening(port, proc, within_s=20, log=home / "server.log")
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pytest
 from otlp_receiver import Receiver, attributes
 
 from polyroute.testing import FakeProviders, Fault
+from polyroute.testing.ports import free_port, wait_listening
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -30,23 +30,6 @@ CANARY_KEY = "sk-ant-api03-CANARYKEY9d8e7f6a5b4c3d2e1f0"
 ROUTE_TOKEN, OPS_TOKEN = "tok-route-5b2c", "tok-ops-8e1d"
 TRACE_ID, PARENT_ID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 CALLS = 3
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
 
 
 @dataclass
@@ -115,7 +98,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         with log.open("w+") as out:
             proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
             try:
-                wait_for_port(port, proc, log)
+                wait_listening(port, proc, within_s=60, log=log)
                 url = f"http://127.0.0.1:{port}"
                 served = Served(url, home, receiver)
                 served.results = anyio.run(routed_calls, url)
@@ -179,7 +162,7 @@ def test_a_real_prometheus_scrapes_the_token_and_cost_totals(served: Served, tmp
     with log.open("w+") as out:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
         try:
-            wait_for_port(port, proc, log)
+            wait_listening(port, proc, within_s=60, log=log)
             base = f"http://127.0.0.1:{port}"
             want_in = sum(r["usage"]["input_tokens"] for r in served.results)
             want_out = sum(r["usage"]["output_tokens"] for r in served.results)

@@ -11,10 +11,11 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from polyroute.testing.ports import free_port
 
 PG_USER_ENV = "POLYROUTE_PG_USER"
 DEFAULT_PG_USER = "polyroute-pg"
@@ -44,12 +45,6 @@ def find_bindir() -> Path:
     if not versions:
         raise ClusterUnavailable("no PostgreSQL server binaries (initdb, pg_ctl) found")
     return versions[0].parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Cluster:
