@@ -7,9 +7,13 @@ import os
 import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from tests.reliability import Attack, record
+
+if TYPE_CHECKING:
+    from tests.secrets.keyring_fixtures import MemoryKeyring
 
 # Test modules are imported in importlib mode (areas may share basenames such as test_cli.py); their
 # sibling helper modules (e.g. tests/audit/audit_helpers.py) stay importable by plain name.
@@ -36,6 +40,21 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("POLYROUTE_DATA_DIR", str(tmp_path / "sandbox" / "data"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     yield tmp_path
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """An in-memory keyring backend installed for one test, the previous backend restored after."""
+    import keyring
+    from tests.secrets.keyring_fixtures import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
 
 
 # -- a throwaway PostgreSQL cluster, started once per run by the tests that ask for it ----------------

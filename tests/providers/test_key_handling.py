@@ -4,9 +4,7 @@ into errors, attempts or logs; a malformed key is refused before any request and
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
-import keyring
 import pytest
 from provider_fixtures import complete, deployment
 from tests.secrets.canary_forms import echoes, leaks
@@ -65,16 +63,6 @@ def test_an_aws_secret_echoed_by_bedrock_is_scrubbed(
         complete(fast(), target)
     assert not leaks(str(caught.value), secret) and "[redacted]" in str(caught.value)
 
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.mark.parametrize("key", ["sk-ant-CANARY0abc\r\nX-Injected: 1", "sk-ant-CANARY0abc\u2013def"])

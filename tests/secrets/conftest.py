@@ -1,23 +1,10 @@
-"""An in-memory keyring backend, installed for one test and then the previous backend restored."""
+"""Keyring states for the secrets tests (the in-memory one, `memory_keyring`, is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-import keyring
 import pytest
-from keyring_fixtures import MemoryKeyring
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.fixture
