@@ -49,7 +49,17 @@ def _sign_in(driver: Any, site: Site, token: str) -> None:
     driver.get(f"{site.base}/dashboard")
     assert driver.find_elements(By.ID, "token") and not driver.find_elements(By.ID, "spend")  # refused
     driver.find_element(By.ID, "token").send_keys(token)
+    _submit_and_wait_for(driver, "principal")
+
+
+def _submit_and_wait_for(driver: Any, element_id: str) -> None:
+    """Click the login button and wait (up to 15 s) for the page it leads to: a click can return before
+    the browser has loaded that page, so reading it at once raced the navigation on a loaded machine."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
     driver.find_element(By.ID, "login").click()
+    WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.ID, element_id))  # pyright: ignore[reportUnknownLambdaType, reportUnknownMemberType, reportUnknownArgumentType]
 
 
 def _save_screenshot(driver: Any, where: Path) -> None:
@@ -98,6 +108,6 @@ def test_without_a_session_the_browser_gets_only_the_login_form(served: Site, tm
         driver.get(f"{served.base}/dashboard/receipt/{served.receipts['completed'][0]}")
         assert driver.find_elements(By.ID, "token") and not driver.find_elements(By.ID, "receipt")
         driver.find_element(By.ID, "token").send_keys("a-wrong-token")
-        driver.find_element(By.ID, "login").click()
+        _submit_and_wait_for(driver, "login-error")
         assert "not one this server accepts" in driver.find_element(By.ID, "login-error").text
         assert not driver.get_cookies()
