@@ -12,23 +12,20 @@ from __future__ import annotations
 import os
 import re
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from polyroute.catalog import Deployment
 from polyroute.errors import ConfigError
+from polyroute.providers import chatwire
 from polyroute.providers.base import (
     ProviderOptions,
     elapsed_ms,
     http_error,
     malformed_error,
     parse_retry_after,
-    system_text,
     timeout_error,
 )
-from polyroute.types import Completion, CompletionRequest, ContentPart, ImagePart, Usage
-
-if TYPE_CHECKING:
-    from openai.types.chat import ChatCompletion, ChatCompletionContentPartParam, ChatCompletionMessageParam
+from polyroute.types import Completion, CompletionRequest
 
 AZURE_API_VERSION = "2024-10-21"  # GA version; a deployment's `api_version` or OPENAI_API_VERSION overrides
 KEYLESS = "not-needed"  # what a keyless local endpoint (vLLM, Ollama) is sent: the SDK insists on a key
@@ -75,9 +72,11 @@ class OpenAIProvider:
         api_version: str | None,
         options: ProviderOptions,
     ) -> None:
+        import httpx2  # the SDK's own HTTP library: `post` hands its response back as is
         import openai
 
         self._sdk = openai
+        self._response_type = httpx2.Response
         self._key = api_key
         self.name = kind
         timeout = openai.Timeout(options.timeout, connect=options.connect_timeout)
@@ -92,18 +91,14 @@ class OpenAIProvider:
             )
 
     async def complete(self, deployment: Deployment, request: CompletionRequest) -> Completion:
+        """One Chat Completions call, sent through the SDK's client as `post` (see chatwire.py)."""
         sdk = self._sdk
-        tokens = "max_tokens" if deployment.provider == "openai_compatible" else "max_completion_tokens"
-        options: dict[str, Any] = {tokens: request.max_tokens}
-        if request.temperature is not None:
-            options["temperature"] = request.temperature
-        if request.response_format == "json":
-            options["response_format"] = {"type": "json_object"}
+        body = chatwire.request_body(deployment, request)
         start = time.perf_counter()
         try:
-            answer = await self._client.chat.completions.create(
-                model=deployment.api_model, messages=_messages(request), **options
-            )
+            response = await self._client.post("/chat/completions", body=body, cast_to=self._response_type)
+            raw = await response.aread()
+            answer = chatwire.Answer.read(raw)
         except sdk.APIStatusError as error:
             raise self._status_error(deployment, error) from None
         except sdk.APITimeoutError:
@@ -112,7 +107,8 @@ class OpenAIProvider:
             raise timeout_error(self.name, deployment, reset=True, cause=error) from None
         except (sdk.APIResponseValidationError, ValueError):
             raise malformed_error(self.name, deployment) from None
-        return self._completion(deployment, cast("ChatCompletion", answer), elapsed_ms(start))
+        request_id = response.headers.get("x-request-id")
+        return self._completion(deployment, answer, request_id, elapsed_ms(start))
 
     def _status_error(self, deployment: Deployment, error: Any) -> Exception:
         raw: object = error.body
@@ -127,53 +123,19 @@ class OpenAIProvider:
             key=self._key,
         )
 
-    def _completion(self, deployment: Deployment, answer: ChatCompletion, latency_ms: float) -> Completion:
-        choice = answer.choices[0] if answer.choices else None
-        usage = answer.usage
-        prompt = usage.prompt_tokens_details if usage else None
-        generated = usage.completion_tokens_details if usage else None
-        cached = (prompt.cached_tokens or 0) if prompt else 0
-        reasoning = (generated.reasoning_tokens or 0) if generated else 0
+    def _completion(
+        self, deployment: Deployment, answer: chatwire.Answer, request_id: str | None, latency_ms: float
+    ) -> Completion:
         return Completion(
-            text=(choice.message.content or "") if choice else "",
-            stop_reason=choice.finish_reason if choice else None,
-            usage=Usage(
-                input_tokens=(usage.prompt_tokens - cached) if usage else 0,  # cache reads apart
-                output_tokens=usage.completion_tokens if usage else 0,
-                cache_read_tokens=cached,
-                reasoning_tokens=reasoning,
-            ),
+            text=answer.text,
+            stop_reason=answer.stop_reason,
+            usage=answer.usage,
             deployment=deployment.id,
             provider=self.name,
             model=answer.model or deployment.api_model,
-            request_id=getattr(answer, "_request_id", None),
+            request_id=request_id,
             latency_ms=latency_ms,
         )
 
     async def aclose(self) -> None:
         await self._client.close()
-
-
-def _messages(request: CompletionRequest) -> list[ChatCompletionMessageParam]:
-    messages: list[ChatCompletionMessageParam] = []
-    system = system_text(request)
-    if system:
-        messages.append({"role": "system", "content": system})
-    for message in request.messages:
-        content = message.content if isinstance(message.content, str) else _parts(message.content)
-        if message.role == "user":
-            messages.append({"role": "user", "content": content})
-        else:
-            messages.append({"role": "assistant", "content": message.text()})
-    return messages
-
-
-def _parts(parts: list[ContentPart]) -> list[ChatCompletionContentPartParam]:
-    converted: list[ChatCompletionContentPartParam] = []
-    for part in parts:
-        if isinstance(part, ImagePart):
-            url = f"data:{part.media_type};base64,{part.data}"
-            converted.append({"type": "image_url", "image_url": {"url": url}})
-        else:
-            converted.append({"type": "text", "text": part.text})
-    return converted
