@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from polyroute.catalog import Deployment
+from polyroute.providers import messageswire
 from polyroute.providers.base import (
     ProviderOptions,
     elapsed_ms,
@@ -19,11 +20,10 @@ from polyroute.providers.base import (
     system_text,
     timeout_error,
 )
-from polyroute.types import Completion, CompletionRequest, ContentPart, ImagePart, Message, Usage
+from polyroute.types import Completion, CompletionRequest, ContentPart, ImagePart, Message
 
 if TYPE_CHECKING:
     from anthropic.types import ContentBlockParam, MessageParam
-    from anthropic.types import Message as AnthropicMessage
 
 
 class AnthropicProvider:
@@ -33,8 +33,10 @@ class AnthropicProvider:
 
     def __init__(self, *, api_key: str, base_url: str | None, options: ProviderOptions) -> None:
         import anthropic
+        import httpx2  # the SDK's own HTTP library: `post` hands its response back as is
 
         self._sdk = anthropic
+        self._response_type = httpx2.Response
         self._key = api_key
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key,
@@ -44,19 +46,15 @@ class AnthropicProvider:
         )
 
     async def complete(self, deployment: Deployment, request: CompletionRequest) -> Completion:
+        """One Messages call, sent through the SDK's client as `post` (see messageswire.py)."""
         sdk = self._sdk
-        temperature = deployment.temperature_for(request.temperature)
+        body = {"model": deployment.api_model, **messageswire.request_body(deployment, request)}
+        if deployment.inference_geo:
+            body["inference_geo"] = deployment.inference_geo
         start = time.perf_counter()
         try:
-            message = await self._client.messages.create(
-                model=deployment.api_model,
-                max_tokens=request.max_tokens,
-                messages=[_message(m) for m in request.messages],
-                system=system_text(request) or sdk.omit,
-                inference_geo=deployment.inference_geo or sdk.omit,
-                # the typed signature no longer lists temperature; models that take it still read it
-                extra_body=None if temperature is None else {"temperature": temperature},
-            )
+            response = await self._client.post("/v1/messages", body=body, cast_to=self._response_type)
+            message = messageswire.read_message(await response.aread())
         except sdk.APIStatusError as error:
             raise self._status_error(deployment, error) from None
         except sdk.APITimeoutError:
@@ -65,7 +63,12 @@ class AnthropicProvider:
             raise timeout_error(self.name, deployment, reset=True, cause=error) from None
         except (sdk.APIResponseValidationError, ValueError):
             raise malformed_error(self.name, deployment) from None
-        return _completion(deployment, message, elapsed_ms(start))
+        if message is None or not isinstance(message.get("model"), str):
+            raise malformed_error(self.name, deployment)
+        return messageswire.completion(
+            deployment, message, provider=self.name, model=message["model"],
+            request_id=response.headers.get("request-id"), latency_ms=elapsed_ms(start),
+        )  # fmt: skip
 
     async def count_tokens(self, deployment: Deployment, request: CompletionRequest) -> int:
         """Exact input tokens from `POST /v1/messages/count_tokens` (costs nothing, needs a key)."""
@@ -113,25 +116,3 @@ def _blocks(parts: list[ContentPart]) -> list[ContentBlockParam]:
         else:
             blocks.append({"type": "text", "text": part.text})
     return blocks
-
-
-def _completion(deployment: Deployment, message: AnthropicMessage, latency_ms: float) -> Completion:
-    usage = message.usage
-    details = usage.output_tokens_details
-    return Completion(
-        text="".join(block.text for block in message.content if block.type == "text"),
-        stop_reason=message.stop_reason,
-        usage=Usage(
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_input_tokens or 0,
-            cache_write_tokens=usage.cache_creation_input_tokens or 0,
-            reasoning_tokens=details.thinking_tokens if details else 0,
-        ),
-        deployment=deployment.id,
-        provider="anthropic",
-        model=message.model,
-        request_id=getattr(message, "_request_id", None),
-        latency_ms=latency_ms,
-        inference_geo=usage.inference_geo,
-    )
