@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import stat
 
 import pytest
@@ -18,6 +19,7 @@ def test_digests_are_keyed_stable_and_private(settings: Settings) -> None:
     assert first.removeprefix("hmac-sha256:") != hashlib.sha256(b"hello").hexdigest()
     secret = settings.data_dir / "audit-digest.key"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert first == "hmac-sha256:" + hmac.new(secret.read_bytes(), b"hello", hashlib.sha256).hexdigest()
 
 
 def test_text_with_a_lone_surrogate_is_digested_not_crashed_on(settings: Settings) -> None:

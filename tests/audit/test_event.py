@@ -154,3 +154,17 @@ def test_a_value_that_cannot_be_recorded_is_refused_when_pre_encoded() -> None:
     for bad in (float("nan"), "\ud800", object()):
         with pytest.raises(ValueError):
             Encoded({"x": bad})
+
+
+def test_a_template_in_another_order_still_fills() -> None:
+    """`fill_template` fills a template in one pass when its placeholders are in sorted-key order (as
+    `body_template` makes them); any other shape takes the three plain replacements."""
+    from polyroute.audit.event import body_template, fill_template
+
+    template = body_template({"event_type": "event"})
+    assert fill_template(template, 3, "T", "P") == '{"event_type":"event","prev_hash":"P","seq":3,"time":"T"}'
+    rest, _, time_pair = template[:-1].rpartition(",")
+    reordered = "{" + time_pair + "," + rest[1:] + "}"
+    assert (
+        fill_template(reordered, 3, "T", "P") == '{"time":"T","event_type":"event","prev_hash":"P","seq":3}'
+    )

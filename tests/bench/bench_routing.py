@@ -14,12 +14,14 @@ Run: `.venv/bin/python tests/bench/bench_routing.py` (or `scripts/bench bench_ro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import platform
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -92,7 +94,11 @@ Call = Callable[[], Awaitable[object]]
 
 
 async def interleaved(
-    calls: dict[str, Call], rounds: int, block: int = 10, cpu: dict[str, list[float]] | None = None
+    calls: dict[str, Call],
+    rounds: int,
+    block: int = 10,
+    cpu: dict[str, list[float]] | None = None,
+    settle: Call | None = None,
 ) -> dict[str, list[float]]:
     """Samples in ms per call, in alternating blocks (ten As, ten Bs, ten As …) so drift hits all alike.
 
@@ -101,6 +107,10 @@ async def interleaved(
     instead of on whichever other system's call comes next. The first block of each is warm-up.
     `cpu` collects the process's CPU time per call (ms, each block's mean: every thread counts, the
     audit writer's and the in-process fake's too), which a loaded machine distorts less than wall time.
+    `settle` (awaited after every block, outside the wall-time samples, inside the block's CPU time)
+    waits for work a block queued, so that it is counted to that block and not to the next: a routed
+    call's outcome waits for the next call's group commit, and the block's last one would otherwise
+    commit (~0.1 ms of CPU per call of the next block) while the next system is being measured.
     """
     samples: dict[str, list[float]] = {name: [] for name in calls}
     for index in range(rounds // block + 1):
@@ -111,6 +121,8 @@ async def interleaved(
                 await call()
                 if index:
                     samples[name].append((time.perf_counter() - start) * 1e3)
+            if settle is not None:
+                await settle()
             if index and cpu is not None:
                 cpu.setdefault(name, []).append((time.process_time() - spent) * 1e3 / block)
     return samples
@@ -163,7 +175,7 @@ async def overhead(fakes: FakeProviders, rounds: int, cpu: Samples) -> tuple[Sam
         "receipt": lambda: app.audit.append(receipt),  # breakdown: one durable receipt-sized append
     }
     try:
-        mine = await interleaved(ours, rounds, cpu=cpu)
+        mine = await interleaved(ours, rounds, cpu=cpu, settle=app.audit.latest_head)  # every block alike
         theirs = await interleaved({"raw": raw_call, "litellm": litellm_call(fakes, messages)}, rounds)
         return mine, theirs
     finally:
@@ -171,21 +183,35 @@ async def overhead(fakes: FakeProviders, rounds: int, cpu: Samples) -> tuple[Sam
         await app.aclose()
 
 
-async def commits_per_call(fakes: FakeProviders, calls: int = 200) -> tuple[int, int]:
-    """(events, commits) for `calls` sequential routed calls on a fresh store: each call writes an intent
-    and an outcome; the outcome should share the next intent's commit rather than cost one of its own."""
+async def commits_per_call(fakes: FakeProviders, calls: int = 200) -> tuple[int, int, float]:
+    """(events, commits, writer-thread CPU µs per commit) for `calls` sequential routed calls on a fresh
+    store (after one warm-up call that opens it): each call writes an intent and an outcome; the outcome
+    should share the next intent's commit rather than cost one of its own."""
     import sqlite3
 
     app, request = bench_app(fakes), route("EU", "personal", strategy="cheapest")
+    path = app.settings.data_dir / "audit.db"
+
+    def counts() -> tuple[int, int]:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            events = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+            return int(events), int(db.execute("SELECT COUNT(*) FROM heads").fetchone()[0])
+
     try:
+        await app.router.complete(request)
+        await app.audit.latest_head()  # the warm-up call's queued outcome committed too
+        writer = next(t for t in threading.enumerate() if t.name == "polyroute-audit-writer")
+        clock = time.pthread_getcpuclockid(writer.ident or 0)
+        (events_before, commits_before), cpu_before = counts(), time.clock_gettime(clock)
         for _ in range(calls):
             await app.router.complete(request)
+        await app.audit.latest_head()
+        cpu = time.clock_gettime(clock) - cpu_before
     finally:
         await app.aclose()
-    with sqlite3.connect(app.settings.data_dir / "audit.db") as db:
-        events = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-        commits = db.execute("SELECT COUNT(*) FROM heads").fetchone()[0]
-    return int(events), int(commits)
+    events, commits = counts()
+    commits -= commits_before
+    return events - events_before, commits, cpu * 1e6 / max(commits, 1)
 
 
 def litellm_call(fakes: FakeProviders, messages: Any) -> Call:
@@ -215,7 +241,7 @@ def overhead_section() -> None:
         cpu: Samples = {}
         rounds = int(os.environ.get("BENCH_ROUNDS", "300"))
         mine, others = asyncio.run(overhead(fakes, rounds=rounds, cpu=cpu))
-        events, commits = asyncio.run(commits_per_call(fakes))
+        events, commits, writer_cpu = asyncio.run(commits_per_call(fakes))
     ours = {name: statistics.median(values) for name, values in mine.items()}
     theirs = {name: statistics.median(values) for name, values in others.items()}
     raw, routed, lite_raw, lite = ours["raw"], ours["routed"], theirs["raw"], theirs["litellm"]
@@ -236,7 +262,8 @@ def overhead_section() -> None:
     )
     print(
         f"  200 sequential routed calls: {events} audit events in {commits} commits "
-        f"({commits / 200:.2f} commits per call; a call waits for exactly one: its intent)"
+        f"({commits / 200:.2f} commits per call; a call waits for exactly one: its intent); the audit "
+        f"writer thread spent {writer_cpu:.0f} µs CPU per commit"
     )
     print(
         f"  LiteLLM Router          {lite:6.3f} ms vs raw openai SDK {lite_raw:6.3f} ms: "
@@ -254,7 +281,8 @@ def overhead_section() -> None:
     )
     print(
         f"  CPU per call (whole process): routed {spent['routed']:.3f} ms, raw {spent['raw']:.3f} ms, "
-        f"added {added_cpu:.3f} ms; durable receipt-sized append {spent['receipt']:.3f} ms"
+        f"added {added_cpu:.3f} ms; durable receipt-sized append {spent['receipt']:.3f} ms; "
+        f"adapter call {spent['adapter'] - spent['raw']:+.3f} ms vs raw"
     )
     adapter, plan, receipt = ours["adapter"], ours["plan"], ours["receipt"]
     print(

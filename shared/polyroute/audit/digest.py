@@ -19,6 +19,7 @@ from polyroute.settings import Settings
 
 DIGEST_PREFIX = "hmac-sha256:"
 _cache: dict[Path, bytes] = {}
+_by_data_dir: dict[Path, bytes] = {}  # the same secrets, found without building their path per digest
 _lock = threading.Lock()
 
 
@@ -46,5 +47,7 @@ def content_digest(settings: Settings, text: str) -> str:
     """`hmac-sha256:` + hex HMAC of the UTF-8 text under the local digest secret."""
     # surrogatepass: text from argv or JSON may hold lone surrogates; a digest must not crash on them
     data = text.encode("utf-8", "surrogatepass")
-    mac = hmac.new(_secret(digest_secret_file(settings)), data, hashlib.sha256)
-    return DIGEST_PREFIX + mac.hexdigest()
+    secret = _by_data_dir.get(settings.data_dir)
+    if secret is None:
+        secret = _by_data_dir[settings.data_dir] = _secret(digest_secret_file(settings))
+    return DIGEST_PREFIX + hmac.digest(secret, data, hashlib.sha256).hex()

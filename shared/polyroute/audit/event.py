@@ -51,6 +51,8 @@ GENESIS_HASH = "0" * 64
 """The `prev_hash` of event 1."""
 _TOKEN = secrets.token_hex(16)  # placeholders hold it: random per process, never in a recorded value
 _SEQ, _TIME, _PREV = (f"{_TOKEN}-{name}" for name in ("seq", "time", "prev_hash"))
+# what follows the token in each placeholder (`seq`'s closing quote too: its number is written bare)
+_PREV_REST, _SEQ_REST, _TIME_REST = "-prev_hash", '-seq"', "-time"
 
 
 class EventDraft(BaseModel):
@@ -285,7 +287,25 @@ def body_template(fields: Mapping[str, Any]) -> str:
 
 
 def fill_template(template: str, seq: int, time: str, prev_hash: str) -> str:
-    """The canonical body: exactly `event_body` of the same fields with these three added."""
+    """The canonical body: exactly `event_body` of the same fields with these three added.
+
+    One pass over the template (the writer thread fills every event of a batch inside its lock): the
+    token occurs only in the three placeholders, which sorted keys put in the order prev_hash, seq,
+    time. Anything else (never made by `body_template`) takes the three plain replacements.
+    """
+    parts = template.split(_TOKEN)
+    if len(parts) == 4:
+        head, after_prev, after_seq, after_time = parts
+        if (
+            after_prev.startswith(_PREV_REST)
+            and after_prev.endswith('"')
+            and after_seq.startswith(_SEQ_REST)
+            and after_time.startswith(_TIME_REST)
+        ):
+            return "".join(
+                (head, prev_hash, after_prev[len(_PREV_REST) : -1], str(seq), after_seq[len(_SEQ_REST) :],
+                 time, after_time[len(_TIME_REST) :])
+            )  # fmt: skip
     body = template.replace(f'"{_SEQ}"', str(seq), 1).replace(_TIME, time, 1)
     return body.replace(_PREV, prev_hash, 1)
 

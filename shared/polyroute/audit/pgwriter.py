@@ -186,8 +186,7 @@ class PgCommitter:
         self, db: psycopg.AsyncConnection[Any], signer: Signer, batch: list[PgPending], row: Any
     ) -> list[Written]:
         seq, prev = (int(row[0]), str(row[1])) if row and row[0] is not None else (0, GENESIS_HASH)
-        now = datetime.now(UTC)
-        stamp = format_time(now)
+        stamp = format_time(datetime.now(UTC))
         rows: list[tuple[int, str, str]] = []
         kept: list[tuple[str, str | None, str | None]] = []
         for pending in batch:
@@ -197,14 +196,14 @@ class PgCommitter:
             rows.append((seq, prev, body))
             if pending.content is not None:
                 kept.append((pending.event_id, pending.content.prompt, pending.content.completion))
-        head = signer.sign_head(seq, prev, now)
+        signature = signer.sign_stamped(seq, prev, stamp)
         # arrays as binary parameters (%b): text arrays of 1 KB bodies cost milliseconds to escape
         await db.execute(
             "SELECT polyroute_append(%b, %b, %b, %b, %s, %b, %b, %s, %s, %s, %s, %s)",
             (
                 [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
                 [k[0] for k in kept], stamp, [k[1] for k in kept], [k[2] for k in kept],
-                head.seq, head.hash, head.key_id, stamp, head.signature,
+                seq, prev, signer.key_id, stamp, signature,
             ),
         )  # fmt: skip
         return [(seq_, body, hash_) for seq_, hash_, body in rows]

@@ -15,6 +15,7 @@ import os
 import stat
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -43,14 +44,26 @@ def public_pem(public_key: Ed25519PublicKey) -> str:
 
 def head_message(seq: int, hash_: str, key_id: str, signed_at: datetime) -> bytes:
     """The bytes a head signature covers: canonical JSON naming the format, so it cannot be replayed."""
-    fields = {
-        "format": HEAD_FORMAT,
-        "seq": seq,
-        "hash": hash_,
-        "key_id": key_id,
-        "signed_at": format_time(signed_at),
-    }
-    return canonical_json(fields).encode()
+    return stamped_head_message(seq, hash_, key_id, format_time(signed_at))
+
+
+def stamped_head_message(seq: int, hash_: str, key_id: str, stamp: str) -> bytes:
+    """`head_message` with `signed_at` already formatted (`format_time`), as the writers have it.
+
+    Written directly rather than through `canonical_json` (the writer thread signs once per commit):
+    the same bytes, since the keys below are in sorted order and each string is escaped by the very
+    function the canonical encoder uses. Values of other types take the canonical encoder itself.
+    """
+    if type(seq) is not int or type(hash_) is not str or type(key_id) is not str or type(stamp) is not str:
+        fields = {"format": HEAD_FORMAT, "seq": seq, "hash": hash_, "key_id": key_id, "signed_at": stamp}
+        return canonical_json(fields).encode()
+    return (
+        f'{{"format":"{HEAD_FORMAT}","hash":{_string(hash_)},"key_id":{_string(key_id)},'
+        f'"seq":{seq},"signed_at":{_string(stamp)}}}'
+    ).encode()
+
+
+_string = encode_basestring  # a JSON string as `canonical_json` writes it (non-ASCII kept as is)
 
 
 def head_signature_ok(head: SignedHead, public_key: Ed25519PublicKey) -> bool:
@@ -78,14 +91,19 @@ class Signer:
         return self.private_key.public_key()
 
     def sign_head(self, seq: int, hash_: str, signed_at: datetime) -> SignedHead:
-        signature = self.private_key.sign(head_message(seq, hash_, self.key_id, signed_at))
         return SignedHead(
             seq=seq,
             hash=hash_,
             key_id=self.key_id,
             signed_at=signed_at,
-            signature=base64.b64encode(signature).decode(),
+            signature=self.sign_stamped(seq, hash_, format_time(signed_at)),
         )
+
+    def sign_stamped(self, seq: int, hash_: str, stamp: str) -> str:
+        """The base64 signature of the head (seq, hash) signed at `stamp` (`format_time` text): what a
+        writer stores, without building a `SignedHead` or formatting its time again."""
+        signature = self.private_key.sign(stamped_head_message(seq, hash_, self.key_id, stamp))
+        return base64.b64encode(signature).decode()
 
 
 def parse_public_key(data: bytes | str, *, source: str = "public key") -> Ed25519PublicKey:

@@ -215,8 +215,7 @@ class GroupCommitWriter:
     def _insert(self, db: sqlite3.Connection, signer: Signer, batch: list[Pending]) -> list[Written]:
         row = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
-        now = datetime.now(UTC)
-        stamp = format_time(now)
+        stamp = format_time(datetime.now(UTC))
         rows: list[tuple[int, str, str]] = []
         contents: list[tuple[str, str, str | None, str | None]] = []
         for pending in batch:
@@ -231,10 +230,10 @@ class GroupCommitWriter:
             db.executemany(
                 "INSERT INTO content (event_id, stored_at, prompt, completion) VALUES (?, ?, ?, ?)", contents
             )
-        head = signer.sign_head(seq, prev, now)
+        signature = signer.sign_stamped(seq, prev, stamp)
         db.execute(
             "INSERT INTO heads (seq, hash, key_id, signed_at, signature) VALUES (?, ?, ?, ?, ?)",
-            (head.seq, head.hash, head.key_id, stamp, head.signature),
+            (seq, prev, signer.key_id, stamp, signature),
         )
         return [(seq_, body, hash_) for seq_, hash_, body in rows]
 
