@@ -27,7 +27,7 @@ from polyroute.quota import Quotas
 from polyroute.ranking import Strategy, task_of
 from polyroute.residency import canonical_jurisdiction
 from polyroute.screen import NO_JURISDICTION, Exclusion, Passed, Screener
-from polyroute.tokencount import TokenCount, request_tokens
+from polyroute.tokencount import TokenCount, counts_by_key
 from polyroute.types import Attempt, CompletionRequest, Money, Usage
 
 if TYPE_CHECKING:
@@ -80,7 +80,8 @@ class RoutedCompletion(BaseModel):
 class RoutingInput:
     """One request's routing inputs, resolved once: classification, pool, capabilities, token counts.
 
-    Tokens are counted once per counting key (tokenizer family), not once per deployment.
+    Tokens are counted once per counting key (tokenizer family), not once per deployment, and the
+    families share what they can of the work on the text (`tokencount.counts_by_key`).
     """
 
     def __init__(self, router: Router, req: RouteRequest) -> None:
@@ -99,10 +100,7 @@ class RoutingInput:
             self.pool, whole_catalog=req.model is None, jurisdiction=self.jurisdiction,
             data_class=self.data_class, required=tuple(self.required),
         )  # fmt: skip
-        self.counts: dict[str, TokenCount] = {}
-        for passed in self.screen.passed:
-            if passed.counting_key not in self.counts:
-                self.counts[passed.counting_key] = request_tokens(passed.deployment, req.request)
+        self.counts: dict[str, TokenCount] = counts_by_key(self.screen.keys, req.request)
 
     def any_count(self) -> int:
         return next(iter(self.counts.values())).tokens if self.counts else 0
