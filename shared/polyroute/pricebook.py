@@ -51,6 +51,7 @@ class PricedRow(NamedTuple):
     tier_from: int
     tiers: tuple[tuple[int, float, float], ...]
     rates: pricing.Rates | None  # exact, for the money a plan shows
+    shown: dict[str, object]  # a plan candidate's fields that are facts of the deployment
 
 
 class _Priced(NamedTuple):
@@ -118,7 +119,7 @@ class PriceBook:
         if priced is None:
             return PricedRow(passed, d.id, passed.counting_key, d.context_window, d.max_output_tokens,
                              d.input_limit, d.latency_prior_ms, d.quality, False, 0.0, 0.0, sys.maxsize,
-                             (), None)  # fmt: skip
+                             (), None, _shown(passed))  # fmt: skip
         rate_in, rate_out = priced.rates.input, priced.rates.output
         starts = sorted({start for rate in (rate_in, rate_out) for start, _ in rate.tiers}, reverse=True)
         tiers = tuple(
@@ -127,7 +128,7 @@ class PriceBook:
         return PricedRow(
             passed, d.id, passed.counting_key, d.context_window, d.max_output_tokens, d.input_limit,
             d.latency_prior_ms, d.quality, True, float(rate_in.base), float(rate_out.base),
-            starts[-1] if starts else sys.maxsize, tiers, priced.rates,
+            starts[-1] if starts else sys.maxsize, tiers, priced.rates, _shown(passed),
         )  # fmt: skip
 
     def unpriced(self, deployment: Deployment) -> str:
@@ -167,6 +168,14 @@ class PriceBook:
             self.rates(deployment), count, band, default_expected_output(max_tokens), max_tokens
         )
         return Estimate(expected, maximum, deployment.fits(count, max_tokens))
+
+
+def _shown(passed: Passed) -> dict[str, object]:
+    """The fields of a plan's `Candidate` that only the deployment and its verdict decide (validation
+    copies the list, so every plan gets its own)."""
+    d = passed.deployment
+    locations = list(passed.verdict.processing_locations)
+    return {"deployment": d.id, "provider": d.provider, "model": d.model, "processing_locations": locations}
 
 
 def bounds(
