@@ -158,6 +158,15 @@ class PriceBook:
             rates.input.at(input_tokens) * input_tokens + rates.output.at(input_tokens) * output_tokens
         )
 
+    def max_float(self, deployment: Deployment, count: int, band: float, max_tokens: int) -> float | None:
+        """`estimate`'s maximum as a float (within ~1e-15 of it), when the deployment has no long-context
+        tiers; None otherwise (or unpriced)."""
+        priced = self._priced(deployment)
+        if priced is None or priced.input_rate is None:
+            return None
+        high = math.ceil(count * (1 + band)) if band else count  # as `bounds`
+        return priced.input_rate * high + priced.output_rate * max_tokens
+
     def estimate(self, deployment: Deployment, count: int, band: float, max_tokens: int) -> Estimate:
         """Expected and maximum USD as `cost.quote` computes them for `count` input tokens counted with a
         relative error `band`; `fits` as its `fits_context`.

@@ -11,6 +11,7 @@ leaves exactly one receipt. docs/routing.md explains the strategies, breakers an
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
@@ -182,6 +183,7 @@ class _LiveConditions:
         self.health = router.health
         self.prices = router.prices
         self.headroom = headroom
+        self.room = _room(headroom)
 
     def latency_ms(self, deployment: Deployment) -> float:
         return self.health.latency_ms(deployment)
@@ -200,7 +202,27 @@ class _LiveConditions:
             stage = "health" if "circuit" in blocked else "capacity"
             return Exclusion(deployment=deployment.id, stage=stage, reason=blocked)
         if self.headroom is not None:
+            most = self.prices.max_float(deployment, tokens, band, max_tokens)
+            if most is not None and most < self.room:  # far inside the budget: no need for exact money
+                return None
             reason = self.headroom.refusal(self.prices.estimate(deployment, tokens, band, max_tokens).max_usd)
             if reason is not None:
                 return Exclusion(deployment=deployment.id, stage="budget", reason=reason)
         return None
+
+
+def _room(headroom: Headroom | None) -> float:
+    """A float that any call's maximum cost below it surely fits the budget, exactly as
+    `Headroom.refusal` decides in Decimal (-inf when the budget is used up, or there is none).
+
+    A budget check asks every deployment, and the exact maximum (Decimal) costs more than the rest of
+    the decision per deployment; the float maximum errs by ~1e-15 of itself. The margin — a billionth
+    of the room, plus 1e-15 of the limit for Decimal's rounding of the totals — leaves the close calls,
+    and only them, to the exact check."""
+    if headroom is None:
+        return -math.inf
+    key, status = headroom.key, headroom.status
+    used = status.spent_usd + status.reserved_usd
+    if used >= key.limit_usd:
+        return -math.inf
+    return float(key.limit_usd - used) * (1 - 1e-9) - float(key.limit_usd) * 1e-15
