@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from polyroute import textscan, tokenizer
-from polyroute.textscan import COMMON, ZERO, Range, Scan
+from polyroute.textscan import COMMON, Range, Scan
 
 Family = Literal["o200k", "claude-v3", "claude-v4.8", "claude-any", "unknown"]
 
@@ -105,16 +105,21 @@ def ranges(text: str, family: Family) -> tuple[Range, Range, tokenizer.Script, i
 
 def ranges_of(found: Scan, family: Family) -> tuple[Range, Range, tokenizer.Script, int]:
     """`ranges` from a text's scan (the part of the work that does not depend on the family)."""
-    ordinary = ZERO
-    if found.values is not None:
-        guess = max(1.0, sum(w * v for w, v in zip(WEIGHTS[family], found.values, strict=True)))
-        band = min(1.0, BANDS[family][found.script] + tokenizer.SHORT_TEXT_SLACK / guess)
-        ordinary = Range(guess * (1 - band), guess * (1 + band), guess)
-        odd = found.gibberish
-        if odd is not None:
-            odd = odd.scaled(1.0, 1.0, PER_BYTE_MAX[family])
-            ordinary = Range(min(ordinary.low, odd.low), max(ordinary.high, odd.high))
-    return ordinary, found.unusual, found.script, found.unusual_bytes
+    return Range(*_ordinary(found, family)), found.unusual, found.script, found.unusual_bytes
+
+
+def _ordinary(found: Scan, family: Family) -> tuple[float, float, float]:
+    """The ordinary range's (low, high, mid), as plain floats: `estimate_scan` runs per family."""
+    if found.values is None:
+        return 0.0, 0.0, 0.0
+    guess = max(1.0, sum(w * v for w, v in zip(WEIGHTS[family], found.values, strict=True)))
+    band = min(1.0, BANDS[family][found.script] + tokenizer.SHORT_TEXT_SLACK / guess)
+    low, high = guess * (1 - band), guess * (1 + band)
+    odd = found.gibberish
+    if odd is None:
+        return low, high, guess
+    low, high = min(low, odd.low * 1.0), max(high, odd.high * PER_BYTE_MAX[family])
+    return low, high, (low + high) / 2
 
 
 def estimate(text: str, family: Family = "o200k") -> Estimate:
@@ -126,16 +131,19 @@ def estimate(text: str, family: Family = "o200k") -> Estimate:
 
 def estimate_scan(found: Scan, family: Family) -> Estimate:
     """`estimate` of a non-empty text from its scan: one scan serves every family."""
-    ordinary, unusual, script, unusual_bytes = ranges_of(found, family)
-    per_byte, frame = PER_BYTE_MAX[family], FRAMES[family]
-    total = ordinary + unusual.scaled(1.0, (1.0 + per_byte) / 2, per_byte) + Range(frame, frame, frame)
-    low, high = max(1.0, total.low), max(1.0, total.high)
+    low, high, mid = _ordinary(found, family)
+    per_byte, frame, unusual = PER_BYTE_MAX[family], FRAMES[family], found.unusual
+    # ordinary + unusual scaled by (1, (1 + per_byte) / 2, per_byte) + the frame, in that order
+    low = low + unusual.low * 1.0 + frame
+    high = high + unusual.high * per_byte + frame
+    mid = mid + unusual.mid * ((1.0 + per_byte) / 2) + frame
+    low, high = max(1.0, low), max(1.0, high)
     # the best guess, moved up if needed so that a band of at most 100 % still reaches `high`
-    centre = max(1, math.ceil(high / 2), round(min(max(total.mid, low), high)))
+    centre = max(1, math.ceil(high / 2), round(min(max(mid, low), high)))
     band = max(high / centre - 1, 1 - low / centre, 0.0)
     band = min(1.0, math.ceil(band * 10_000) / 10_000)
-    share = unusual_bytes / max(1, found.size)
-    return Estimate(centre, band, script, round(share, 4))
+    share = found.unusual_bytes / max(1, found.size)
+    return Estimate(centre, band, found.script, round(share, 4))
 
 
 def family_of(model: str) -> Family:

@@ -89,9 +89,11 @@ def _may_have_candidates(text: str) -> bool:
     becomes separator bytes, as it separates runs for the regexes."""
     classes, alnum = _case_classes()
     codes = text.encode("utf-8", "replace").translate(classes)
-    if b"lU" in codes or b"ld" in codes or b"Ud" in codes or b"dl" in codes or b"dU" in codes:
-        return True  # the second pattern: mixed case, or letters and digits
-    if b"UUUUU" in codes or b"ddddddd" in codes:
+    if b"U" in codes and (b"lU" in codes or b"UUUUU" in codes):  # one-byte searches first: memchr
+        return True
+    if b"d" in codes and (
+        b"ld" in codes or b"Ud" in codes or b"dl" in codes or b"dU" in codes or b"ddddddd" in codes
+    ):
         return True
     return b"a" * 25 in codes.translate(alnum)
 
