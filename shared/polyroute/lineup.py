@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from itertools import compress
 from typing import TYPE_CHECKING, NamedTuple
 
-from polyroute.ranking import Option, Parts, balanced_parts, latency_log, rank_columns
+from polyroute.ranking import Option, Parts, balanced_parts, latency_log, probe_positions, rank_columns
 from polyroute.screen import Exclusion, Passed
 
 if TYPE_CHECKING:
@@ -83,6 +83,7 @@ class Lineup:
         self.groups = [self._group(key) for key in keys]
         self._by_task: dict[str, list[int]] = {}
         self._balanced: dict[str | None, Parts] = {}
+        self._probes: dict[tuple[str | None, int], list[int]] = {}
         self._negated: dict[str | None, list[int]] = {}
         self._orders: dict[tuple[str, str | None], list[int]] = {}
 
@@ -108,6 +109,15 @@ class Lineup:
         found = self._balanced.get(task)
         if found is None:
             found = self._balanced[task] = balanced_parts(self.latency_logs, self.quality_for(task))
+        return found
+
+    def _probe(self, task: str | None, limit: int | None) -> Sequence[int]:
+        """`ranking.probe_positions` of the catalog's latencies, when there are more rows than `limit`."""
+        if limit is None or limit >= len(self.rows):
+            return ()
+        found = self._probes.get((task, limit))
+        if found is None:
+            found = self._probes[task, limit] = probe_positions(self._parts(task), limit)
         return found
 
     def expected(self, facts: PlanFacts, expected_output: int) -> list[float]:
@@ -251,9 +261,10 @@ class Lineup:
                 list(compress(quality, keep)),
             )
             latency, logs = list(compress(latency, keep)), list(compress(logs, keep))
-        elif facts.strategy == "balanced" and logs is self.latency_logs:
-            parts = self._parts(facts.task)
-        ranked = rank_columns(ids, expected, latency, logs, quality, facts.strategy, limit, parts)
+        probe: Sequence[int] = ()
+        if not excluded and facts.strategy == "balanced" and logs is self.latency_logs:
+            parts, probe = self._parts(facts.task), self._probe(facts.task, limit)
+        ranked = rank_columns(ids, expected, latency, logs, quality, facts.strategy, limit, parts, probe)
         exclusions = list(screen.excluded)
         exclusions += [excluded[i] for i in sorted(excluded, key=self.position.__getitem__)]
         picked = [(rows[i], score, expected[i], latency[i], quality[i]) for i, score in ranked]
