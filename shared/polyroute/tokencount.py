@@ -122,6 +122,7 @@ def counts_by_key(keys: Iterable[str], request: CompletionRequest) -> dict[str, 
     found: dict[str, TokenCount] = {}
     exact: dict[str, int] = {}
     scan: textscan.Scan | None = None
+    text: str | None = None
     for key in keys:
         if key in found:
             continue
@@ -132,7 +133,7 @@ def counts_by_key(keys: Iterable[str], request: CompletionRequest) -> dict[str, 
             found[key] = _exact_count(key, encoding, exact[encoding])
             continue
         family = cast(heuristic.Family, key)
-        text = request.text()
+        text = request.text() if text is None else text
         if not text:
             found[key] = _heuristic_count(heuristic.EMPTY, family)
             continue
