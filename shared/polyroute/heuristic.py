@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from operator import mul
 from typing import Literal
 
 from polyroute import textscan, tokenizer
@@ -112,7 +113,7 @@ def _ordinary(found: Scan, family: Family) -> tuple[float, float, float]:
     """The ordinary range's (low, high, mid), as plain floats: `estimate_scan` runs per family."""
     if found.values is None:
         return 0.0, 0.0, 0.0
-    guess = max(1.0, sum(w * v for w, v in zip(WEIGHTS[family], found.values, strict=True)))
+    guess = max(1.0, sum(map(mul, WEIGHTS[family], found.values)))  # w × v, summed in order
     band = min(1.0, BANDS[family][found.script] + tokenizer.SHORT_TEXT_SLACK / guess)
     low, high = guess * (1 - band), guess * (1 + band)
     odd = found.gibberish
