@@ -53,12 +53,11 @@ class _Group(NamedTuple):
 
 
 class Picked(NamedTuple):
-    """What `Lineup.pick` ranked: (row, score, expected USD, latency ms, quality) per ranked row, best
-    first; every exclusion, in screen order; how many rows passed every check, ranked or not."""
+    """`Lineup.pick`'s ranked rows (row, score, expected USD, latency ms, quality), best first."""
 
     ranked: list[tuple[int, float, float, float, int]]
-    exclusions: list[Exclusion]
-    compliant: int
+    exclusions: list[Exclusion]  # every one, in screen order
+    compliant: int  # rows that passed every check, ranked or not
 
 
 class Lineup:
@@ -108,7 +107,8 @@ class Lineup:
         """The balanced score's latency and quality parts over every row at the catalog's latencies."""
         found = self._balanced.get(task)
         if found is None:
-            found = self._balanced[task] = balanced_parts(self.latency_logs, self.quality_for(task))
+            quality = self.quality_for(task)
+            found = self._balanced[task] = balanced_parts(self.latency_logs, quality, keep=True)
         return found
 
     def _probe(self, task: str | None, limit: int | None) -> Sequence[int]:

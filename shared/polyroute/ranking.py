@@ -76,20 +76,27 @@ def column_scores(
 
 class Parts(NamedTuple):
     """What a balanced score adds to the weighted cost score: the weighted latency and quality scores
-    (fixed for a set of options whose latencies do not change: worth keeping)."""
+    (fixed for a set of options whose latencies do not change: worth keeping). `floored`, when kept:
+    minus each option's balanced score were its cost to score 0 (from 100× the cheapest on), which
+    then needs no arithmetic per request."""
 
     latency: list[float]
     quality: list[float]
+    floored: list[float] | None = None
 
 
-def balanced_parts(latency_logs: Sequence[float], quality: Sequence[int]) -> Parts:
+def balanced_parts(latency_logs: Sequence[float], quality: Sequence[int], *, keep: bool = False) -> Parts:
+    """The parts of these options; `keep`: also their `floored` values (for parts reused by requests)."""
     w_latency, w_quality = BALANCED_WEIGHTS["latency"], BALANCED_WEIGHTS["quality"]
     if not latency_logs:
-        return Parts([], [])
-    return Parts(
-        [w_latency * score for score in _log_scores(list(latency_logs), LATENCY_DECADES)],
-        [w_quality * q / 10 for q in quality],
-    )
+        return Parts([], [], [] if keep else None)
+    latency = [w_latency * score for score in _log_scores(list(latency_logs), LATENCY_DECADES)]
+    weighted = [w_quality * q / 10 for q in quality]
+    if not keep:
+        return Parts(latency, weighted)
+    w_cost = BALANCED_WEIGHTS["cost"]
+    floored = [-(w_cost * 0.0 + lat + q) for lat, q in zip(latency, weighted, strict=True)]
+    return Parts(latency, weighted, floored)
 
 
 def probe_positions(parts: Parts, limit: int) -> list[int]:
@@ -103,6 +110,11 @@ def _balanced_negated(costs: list[float], parts: Parts) -> list[float]:
     """Minus each balanced score, from the options' log10 costs: one flat pass over every compliant
     candidate of a balanced routing decision (negated, so that the smallest rank first)."""
     w_cost, best, per = BALANCED_WEIGHTS["cost"], min(costs), 1.0 / COST_DECADES
+    if parts.floored is not None:  # the same value for the floored, without its arithmetic
+        return [
+            -(w_cost * (1.0 - drop) + lat + q) if (drop := (c - best) * per) < 1.0 else floored
+            for c, lat, q, floored in zip(costs, parts.latency, parts.quality, parts.floored, strict=True)
+        ]
     return [
         -(w_cost * (1.0 - drop if (drop := (c - best) * per) < 1.0 else 0.0) + lat + q)
         for c, lat, q in zip(costs, parts.latency, parts.quality, strict=True)

@@ -1,6 +1,7 @@
 """What a plan lays out once and reuses is exact and follows the catalog.
 
-A balanced ranking over more deployments than a plan lists bounds the cut with a `probe` (the rows
+A balanced ranking reuses each row's score for when its cost scores 0 (`Parts.floored`); one
+over more deployments than a plan lists bounds the cut with a `probe` (the rows
 with the best latency and quality parts) instead of sorting every score; any probe must give the
 same ranking, however badly it guesses. Each lineup row carries the candidate fields its deployment
 decides (`PricedRow.shown`) and the lineup its probe: a changed catalog must show up in the next plan
@@ -44,8 +45,9 @@ def test_any_probe_ranks_exactly_as_sorting_every_score(
     expected, latency, quality, limit, probe = data
     ids = [f"d{i:02d}" for i in range(len(expected))]
     logs = [latency_log(ms) for ms in latency]
-    parts = balanced_parts(logs, quality)
+    parts = balanced_parts(logs, quality, keep=True)  # with the floored values a lineup keeps
     plain = rank_columns(ids, expected, latency, logs, quality, "balanced", limit)
+    assert rank_columns(ids, expected, latency, logs, quality, "balanced", limit, parts) == plain
     for guess in (probe, probe_positions(parts, limit), [i for i, _ in plain[::-1]][:limit]):
         if len(set(guess)) == limit:
             assert (
