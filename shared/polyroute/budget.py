@@ -92,14 +92,19 @@ def refusal(key: BudgetKey, spent: Decimal, reserved: Decimal, amount: Decimal) 
     The one rule every ledger applies inside its transaction: refused when the limit is already reached
     (spent + reserved >= limit: calls may have overrun their reservations) or would be passed.
     """
-    totals = f"limit {usd(key.limit_usd)}, spent {usd(spent)}, reserved {usd(reserved)} for calls in flight"
-    resets = f"it resets at {key.resets_at:%Y-%m-%d %H:%M} UTC"
     if spent + reserved >= key.limit_usd:
+        totals, resets = _totals(key, spent, reserved)
         return f"budget {key.name} is used up: {totals}; no new call until {resets}"
     if spent + reserved + amount > key.limit_usd:
+        totals, resets = _totals(key, spent, reserved)
         call = f"this call may cost up to {usd(amount)}"
         return f"budget {key.name} would be exceeded: {totals}, {call}; {resets}"
-    return None
+    return None  # decided before any words are written: a routing decision asks once per deployment
+
+
+def _totals(key: BudgetKey, spent: Decimal, reserved: Decimal) -> tuple[str, str]:
+    totals = f"limit {usd(key.limit_usd)}, spent {usd(spent)}, reserved {usd(reserved)} for calls in flight"
+    return totals, f"it resets at {key.resets_at:%Y-%m-%d %H:%M} UTC"
 
 
 class BudgetLedger(Protocol):

@@ -14,7 +14,8 @@ provider counted as 10,008. So text is split first:
 - lowercase "words" of which almost none is a common word (random letters) are priced as unusual too.
 
 The two ranges add up; the result is reported as a centre and a relative band covering the whole
-range, so a long or odd input gets a wider band, never a narrower one.
+range, so a long or odd input gets a wider band, never a narrower one. The splitting, and everything
+else that does not depend on the family, is one scan per text (`textscan`), shared by every family.
 
 Claude has no published offline tokenizer. Its families are calibrated on the same corpus with counts
 from `ctok` 1.3.0 (PyPI; an unofficial offline reconstruction of Anthropic's `count_tokens`, exact on
@@ -38,13 +39,14 @@ token-counting example, two Claude 3 counts measured from the API; none for Arab
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from dataclasses import dataclass
+from operator import mul
 from typing import Literal
 
-from polyroute import tokenizer
+from polyroute import textscan, tokenizer
+from polyroute.textscan import COMMON, Range, Scan
 
 Family = Literal["o200k", "claude-v3", "claude-v4.8", "claude-any", "unknown"]
 
@@ -81,46 +83,6 @@ PER_BYTE_MAX: dict[Family, float] = {
 FRAMES: dict[Family, int] = {"o200k": 0, "claude-v3": 7, "claude-v4.8": 6, "claude-any": 7, "unknown": 0}
 """Tokens a provider's count adds for the one-message frame (ctok's measured frames)."""
 
-_REPEAT = re.compile(r"(\S)\1\1\1\1\1\1\1+")  # one character 8+ times (faster than {7,} in `re`)
-_LONG_SPACE = re.compile(r"\s{64,}")
-_SPACE = re.compile(r"\s")
-_ALNUM = re.compile(r"[A-Za-z0-9]+")
-_CHUNK = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
-_WORD = re.compile(r"[a-z]+")
-_CAPS = re.compile(r"[A-Z]{5,}")
-_ORDINARY_CHAR = re.compile(
-    "[\u0000-\u024f\u0600-\u065f\u066a-\u06ef\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff\u2000-\u206f]*"
-)
-COMMON = frozenset(
-    """the of and to a in is that for it as with was on be by this are or at from not an have which you
-    can all any if will but has its may more one other such these under we use used each must your when
-    their so no do they there been than our into only also would should what who how about new some out
-    up he she his her were had i me my us them then if else return def self import class none true false
-    get set value data type name list string int str see""".split()  # noqa: SIM905
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Range:
-    """Tokens between `low` and `high` (both inclusive), with a best guess `mid` inside."""
-
-    low: float
-    high: float
-    mid: float = -1.0
-
-    def __post_init__(self) -> None:
-        if self.mid < 0:
-            object.__setattr__(self, "mid", (self.low + self.high) / 2)
-
-    def __add__(self, other: Range) -> Range:
-        return Range(self.low + other.low, self.high + other.high, self.mid + other.mid)
-
-    def scaled(self, low: float, mid: float, high: float) -> Range:
-        return Range(self.low * low, self.high * high, self.mid * mid)
-
-
-ZERO = Range(0.0, 0.0, 0.0)
-
 
 @dataclass(frozen=True, slots=True)
 class Estimate:
@@ -134,117 +96,55 @@ class Estimate:
         return f"{self.script}{'+unusual' if self.unusual_share >= 0.05 else ''}"
 
 
-_OTHER_CHAR = re.compile(
-    "[^\\s\u0000-\u024f\u0600-\u065f\u066a-\u06ef\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff"
-    "\ufb50-\ufdff\ufe70-\ufeff\u2000-\u206f]"
-)  # another script, emoji, Arabic-Indic digits
-_CANDIDATES = (
-    re.compile(r"[A-Za-z0-9]{25}|[A-Z]{5}|[0-9]{7}"),
-    re.compile(r"[a-z][A-Z]|[A-Za-z][0-9]|[0-9][A-Za-z]"),  # mixed case or letters and digits
-)
-"""Everything that can make a piece unusual; plain words never match, so ordinary prose costs a few
-scans in C. The piece around each match is then checked by `_unusual_piece`."""
-
-
-def _unusual_piece(piece: str) -> Range | None:
-    """The range of one whitespace-free piece when it is not ordinary text, else None."""
-    size = len(piece.encode("utf-8", "replace"))
-    if not _ORDINARY_CHAR.fullmatch(piece):  # another script, emoji, symbols
-        return Range(1, size)
-    for run in _ALNUM.findall(piece):
-        if run.isdigit():
-            if len(run) > 6:
-                return Range(math.ceil(len(run) / 3), size)
-        elif len(run) > 24 or _CAPS.search(run):
-            return Range(1, size)
-        elif len(run) >= 6:
-            chunks = _CHUNK.findall(run)
-            if chunks and len(run) / len(chunks) < 3:  # choppy: base64, hex, keys, random
-                return Range(1, size)
-    return None
-
-
-def _pieces_with_candidates(text: str) -> list[tuple[int, int]]:
-    """Spans of the whitespace-free pieces that contain a candidate, in order, each once."""
-    patterns = _CANDIDATES if text.isascii() else (_OTHER_CHAR, *_CANDIDATES)
-    hits = sorted({m.start() for pattern in patterns for m in pattern.finditer(text)})
-    spans: list[tuple[int, int]] = []
-    for hit in hits:
-        if spans and hit < spans[-1][1]:
-            continue  # inside the piece already taken
-        start = max(text.rfind(" ", 0, hit), text.rfind("\n", 0, hit), text.rfind("\t", 0, hit)) + 1
-        found = _SPACE.search(text, hit)
-        spans.append((start, found.start() if found else len(text)))
-    return spans
-
-
-@functools.lru_cache(maxsize=8)
-def _split(text: str) -> tuple[str, Range, int]:
-    """(the ordinary text, the range of the unusual pieces, their bytes); cached, as routing asks
-    once per tokenizer family for the same prompt."""
-    unusual, unusual_bytes = ZERO, 0
-    rest = text
-    for pattern in (_REPEAT, _LONG_SPACE):
-        found = [m.group() for m in pattern.finditer(rest)]
-        for run in found:
-            size = len(run.encode("utf-8", "replace"))
-            unusual, unusual_bytes = unusual + Range(1, size), unusual_bytes + size
-        if found:
-            rest = pattern.sub(" ", rest)
-    kept: list[str] = []
-    last = 0
-    for start, end in _pieces_with_candidates(rest):
-        piece = _unusual_piece(rest[start:end])
-        if piece is None:
-            continue
-        kept.append(rest[last:start])
-        kept.append(" ")
-        last = end
-        unusual, unusual_bytes = unusual + piece, unusual_bytes + int(piece.high)
-    kept.append(rest[last:])
-    return "".join(kept), unusual, unusual_bytes
-
-
-def _gibberish(text: str) -> Range | None:
-    """Lowercase letter runs of which almost none is a common word: each costs 1 token to 1 per letter."""
-    words = _WORD.findall(text.lower())
-    if len(words) < 5 or sum(w in COMMON for w in words) >= 0.08 * len(words):
-        return None
-    return Range(len(words), sum(len(w) for w in words))
+EMPTY = Estimate(0, 0.0, "latin", 0.0)
 
 
 def ranges(text: str, family: Family) -> tuple[Range, Range, tokenizer.Script, int]:
     """(ordinary range, unusual range in o200k tokens, the ordinary text's script, unusual bytes)."""
-    ordinary_text, unusual, unusual_bytes = _split(text)
-    ordinary = ZERO
-    script: tokenizer.Script = "latin"
-    if ordinary_text.strip():
-        values = tokenizer.features(ordinary_text)
-        script = tokenizer.script_of(values)
-        guess = max(1.0, sum(w * v for w, v in zip(WEIGHTS[family], values, strict=True)))
-        band = min(1.0, BANDS[family][script] + tokenizer.SHORT_TEXT_SLACK / guess)
-        ordinary = Range(guess * (1 - band), guess * (1 + band), guess)
-        odd = _gibberish(ordinary_text) if script == "latin" else None
-        if odd is not None:
-            odd = odd.scaled(1.0, 1.0, PER_BYTE_MAX[family])
-            ordinary = Range(min(ordinary.low, odd.low), max(ordinary.high, odd.high))
-    return ordinary, unusual, script, unusual_bytes
+    return ranges_of(textscan.scan(text), family)
+
+
+def ranges_of(found: Scan, family: Family) -> tuple[Range, Range, tokenizer.Script, int]:
+    """`ranges` from a text's scan (the part of the work that does not depend on the family)."""
+    return Range(*_ordinary(found, family)), found.unusual, found.script, found.unusual_bytes
+
+
+def _ordinary(found: Scan, family: Family) -> tuple[float, float, float]:
+    """The ordinary range's (low, high, mid), as plain floats: `estimate_scan` runs per family."""
+    if found.values is None:
+        return 0.0, 0.0, 0.0
+    guess = max(1.0, sum(map(mul, WEIGHTS[family], found.values)))  # w × v, summed in order
+    band = min(1.0, BANDS[family][found.script] + tokenizer.SHORT_TEXT_SLACK / guess)
+    low, high = guess * (1 - band), guess * (1 + band)
+    odd = found.gibberish
+    if odd is None:
+        return low, high, guess
+    low, high = min(low, odd.low * 1.0), max(high, odd.high * PER_BYTE_MAX[family])
+    return low, high, (low + high) / 2
 
 
 def estimate(text: str, family: Family = "o200k") -> Estimate:
     """Centre and relative band for `text` in `family`'s tokens; never 0 for non-empty text."""
     if not text:
-        return Estimate(0, 0.0, "latin", 0.0)
-    ordinary, unusual, script, unusual_bytes = ranges(text, family)
-    per_byte, frame = PER_BYTE_MAX[family], FRAMES[family]
-    total = ordinary + unusual.scaled(1.0, (1.0 + per_byte) / 2, per_byte) + Range(frame, frame, frame)
-    low, high = max(1.0, total.low), max(1.0, total.high)
+        return EMPTY
+    return estimate_scan(textscan.scan(text), family)
+
+
+def estimate_scan(found: Scan, family: Family) -> Estimate:
+    """`estimate` of a non-empty text from its scan: one scan serves every family."""
+    low, high, mid = _ordinary(found, family)
+    per_byte, frame, unusual = PER_BYTE_MAX[family], FRAMES[family], found.unusual
+    # ordinary + unusual scaled by (1, (1 + per_byte) / 2, per_byte) + the frame, in that order
+    low = low + unusual.low * 1.0 + frame
+    high = high + unusual.high * per_byte + frame
+    mid = mid + unusual.mid * ((1.0 + per_byte) / 2) + frame
+    low, high = max(1.0, low), max(1.0, high)
     # the best guess, moved up if needed so that a band of at most 100 % still reaches `high`
-    centre = max(1, math.ceil(high / 2), round(min(max(total.mid, low), high)))
+    centre = max(1, math.ceil(high / 2), round(min(max(mid, low), high)))
     band = max(high / centre - 1, 1 - low / centre, 0.0)
     band = min(1.0, math.ceil(band * 10_000) / 10_000)
-    share = unusual_bytes / max(1, len(text.encode("utf-8", "replace")))
-    return Estimate(centre, band, script, round(share, 4))
+    share = found.unusual_bytes / max(1, found.size)
+    return Estimate(centre, band, found.script, round(share, 4))
 
 
 def family_of(model: str) -> Family:
@@ -272,6 +172,8 @@ __all__ = [
     "Family",
     "Range",
     "estimate",
+    "estimate_scan",
     "family_of",
     "ranges",
+    "ranges_of",
 ]

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from itertools import compress
 from typing import TYPE_CHECKING, NamedTuple
 
-from polyroute.ranking import Option, Parts, balanced_parts, latency_log, rank_columns
+from polyroute.ranking import Option, Parts, balanced_parts, latency_log, probe_positions, rank_columns
 from polyroute.screen import Exclusion, Passed
 
 if TYPE_CHECKING:
@@ -52,6 +52,14 @@ class _Group(NamedTuple):
     output: _Limit
 
 
+class Picked(NamedTuple):
+    """`Lineup.pick`'s ranked rows (row, score, expected USD, latency ms, quality), best first."""
+
+    ranked: list[tuple[int, float, float, float, int]]
+    exclusions: list[Exclusion]  # every one, in screen order
+    compliant: int  # rows that passed every check, ranked or not
+
+
 class Lineup:
     """A screen's priced rows as columns (rows grouped by counting key, screen order within a group)."""
 
@@ -74,6 +82,7 @@ class Lineup:
         self.groups = [self._group(key) for key in keys]
         self._by_task: dict[str, list[int]] = {}
         self._balanced: dict[str | None, Parts] = {}
+        self._probes: dict[tuple[str | None, int], list[int]] = {}
         self._negated: dict[str | None, list[int]] = {}
         self._orders: dict[tuple[str, str | None], list[int]] = {}
 
@@ -98,15 +107,26 @@ class Lineup:
         """The balanced score's latency and quality parts over every row at the catalog's latencies."""
         found = self._balanced.get(task)
         if found is None:
-            found = self._balanced[task] = balanced_parts(self.latency_logs, self.quality_for(task))
+            quality = self.quality_for(task)
+            found = self._balanced[task] = balanced_parts(self.latency_logs, quality, keep=True)
+        return found
+
+    def _probe(self, task: str | None, limit: int | None) -> Sequence[int]:
+        """`ranking.probe_positions` of the catalog's latencies, when there are more rows than `limit`."""
+        if limit is None or limit >= len(self.rows):
+            return ()
+        found = self._probes.get((task, limit))
+        if found is None:
+            found = self._probes[task, limit] = probe_positions(self._parts(task), limit)
         return found
 
     def expected(self, facts: PlanFacts, expected_output: int) -> list[float]:
         """Each row's expected cost in USD as a float (for ordering), as `cost.quote` prices it."""
         values: list[float] = []
+        output = float(expected_output)  # float × float is Python's fast path; an int converts exactly
         for group in self.groups:
-            count = facts.tokens[group.key]
-            values += [rate_in * count + rate_out * expected_output for rate_in, rate_out in group.rates]
+            count = float(facts.tokens[group.key])
+            values += [rate_in * count + rate_out * output for rate_in, rate_out in group.rates]
             for i in group.tiered:
                 row = self.rows[i]
                 if count > row.tier_from:  # a long-context tier applies to the whole request
@@ -210,6 +230,18 @@ class Lineup:
         """What `planning.choose` returns (`kept` holds the ranked options only)."""
         from polyroute.planning import Choice
 
+        picked = self.pick(facts, screen, conditions, limit, expected_output)
+        ids, rows = self.ids, self.rows
+        options = [(Option(ids[r], cost, ms, q), score) for r, score, cost, ms, q in picked.ranked]
+        kept = {ids[ranked[0]]: rows[ranked[0]].passed for ranked in picked.ranked}
+        return Choice(options, kept, picked.exclusions, picked.compliant)
+
+    def pick(
+        self, facts: PlanFacts, screen: Screen, conditions: Conditions | None, limit: int | None,
+        expected_output: int,
+    ) -> Picked:  # fmt: skip
+        """The ranked rows, best first, and every exclusion: `select` without building its options
+        (a plan reads the rows it ranked directly)."""
         excluded = self.misfits(facts)
         for i, exclusion in self.unpriced.items():
             if i not in excluded:
@@ -218,23 +250,25 @@ class Lineup:
         if conditions is not None:
             latency, logs = self._conditions(facts, conditions, excluded)
         ids, expected, quality = self.ids, self.expected(facts, expected_output), self.quality_for(facts.task)
+        rows: Sequence[int] = range(len(self.rows))
         parts = None
         if excluded:
-            keep = [i not in excluded for i in range(len(self.rows))]
-            ids, expected, quality = (
+            keep = [i not in excluded for i in rows]
+            rows, ids, expected, quality = (
+                list(compress(rows, keep)),
                 list(compress(ids, keep)),
                 list(compress(expected, keep)),
                 list(compress(quality, keep)),
             )
             latency, logs = list(compress(latency, keep)), list(compress(logs, keep))
-        elif facts.strategy == "balanced" and logs is self.latency_logs:
-            parts = self._parts(facts.task)
-        ranked = rank_columns(ids, expected, latency, logs, quality, facts.strategy, limit, parts)
-        options = [(Option(ids[i], expected[i], latency[i], quality[i]), score) for i, score in ranked]
-        kept = {option.deployment: self.rows[self.index[option.deployment]].passed for option, _ in options}
+        probe: Sequence[int] = ()
+        if not excluded and facts.strategy == "balanced" and logs is self.latency_logs:
+            parts, probe = self._parts(facts.task), self._probe(facts.task, limit)
+        ranked = rank_columns(ids, expected, latency, logs, quality, facts.strategy, limit, parts, probe)
         exclusions = list(screen.excluded)
         exclusions += [excluded[i] for i in sorted(excluded, key=self.position.__getitem__)]
-        return Choice(options, kept, exclusions, len(ids))
+        picked = [(rows[i], score, expected[i], latency[i], quality[i]) for i, score in ranked]
+        return Picked(picked, exclusions, len(ids))
 
     def _conditions(
         self, facts: PlanFacts, conditions: Conditions, excluded: dict[int, Exclusion]

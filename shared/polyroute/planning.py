@@ -10,7 +10,9 @@ so a replay decides exactly as the router would.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
+from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -136,15 +138,20 @@ def plan_from_facts(
 ) -> RoutePlan:
     """The ranked candidates and every exclusion with its reason; never calls a provider.
 
-    Candidates go in as plain fields and are validated with the plan in one pass (a third cheaper
-    than one `Candidate(...)` each, which counts at 32 candidates)."""
-    choice = choose(facts, screen, prices, conditions, MAX_CANDIDATES)
+    Ranked by `Lineup.pick`, the core of `choose`. Candidates go in as plain fields and are validated
+    with the plan in one pass (a third cheaper than one `Candidate(...)` each, which counts at 32
+    candidates)."""
     lineup, expected_out = prices.lineup(screen), default_expected_output(facts.max_tokens)
-    rows = [lineup.rows[lineup.index[option.deployment]] for option, _ in choice.ranked]
-    candidates = [
-        _candidate(facts, row, option, score, expected_out)
-        for row, (option, score) in zip(rows, choice.ranked, strict=True)
-    ]
+    picked = lineup.pick(facts, screen, conditions, MAX_CANDIDATES, expected_out)
+    money = _Money(facts, expected_out)
+    candidates: list[dict[str, Any]] = []
+    for i, score, _, latency, quality in picked.ranked:
+        row = lineup.rows[i]
+        tokens, expected, maximum = money(row)
+        candidates.append({
+            **row.shown, "expected_cost_usd": expected, "max_cost_usd": maximum, "score": score,
+            "latency_ms": latency, "quality": quality, "input_tokens": tokens,
+        })  # fmt: skip
     counts = dict(facts.tokens)
     return RoutePlan.model_validate({
         "jurisdiction": facts.jurisdiction,
@@ -154,8 +161,8 @@ def plan_from_facts(
         "input_tokens": candidates[0]["input_tokens"] if candidates else next(iter(counts.values()), 0),
         "policy_version": policy_version,
         "candidates": candidates,
-        "exclusions": choice.exclusions,
-        "more_candidates": choice.compliant - len(choice.ranked),
+        "exclusions": picked.exclusions,
+        "more_candidates": picked.compliant - len(picked.ranked),
         "pinned": facts.pinned,
         "task": facts.task,
         "required": list(facts.required),
@@ -165,26 +172,30 @@ def plan_from_facts(
     })  # fmt: skip
 
 
-def _candidate(
-    facts: PlanFacts, row: PricedRow, option: Option, score: float, expected_out: int
-) -> dict[str, Any]:
-    """A `Candidate`'s fields; its money as `PriceBook.estimate` computes it."""
-    deployment, key = row.passed.deployment, row.counting_key
-    tokens = facts.tokens[key]
-    assert row.rates is not None  # ranked rows are priced
-    expected, maximum = bounds(row.rates, tokens, facts.bands.get(key, 0.0), expected_out, facts.max_tokens)
-    return {
-        "deployment": deployment.id,
-        "provider": deployment.provider,
-        "model": deployment.model,
-        "processing_locations": list(row.passed.verdict.processing_locations),
-        "expected_cost_usd": expected,
-        "max_cost_usd": maximum,
-        "score": score,
-        "latency_ms": option.latency_ms,
-        "quality": option.quality,
-        "input_tokens": tokens,
-    }
+class _Money:
+    """A candidate's input tokens and its expected and maximum USD, as `PriceBook.estimate` computes
+    them; each counting key's counts are turned into Decimals once per plan, not once per candidate
+    (Decimal × Decimal is the product Decimal × int computes, a third faster)."""
+
+    def __init__(self, facts: PlanFacts, expected_out: int) -> None:
+        self.facts, self.expected_out = facts, expected_out
+        self.output, self.most = Decimal(expected_out), Decimal(facts.max_tokens)
+        self.keys: dict[str, tuple[int, int, float, Decimal, Decimal]] = {}
+
+    def __call__(self, row: PricedRow) -> tuple[int, Decimal, Decimal]:
+        found = self.keys.get(row.counting_key)
+        if found is None:
+            count, band = self.facts.tokens[row.counting_key], self.facts.bands.get(row.counting_key, 0.0)
+            high = math.ceil(count * (1 + band)) if band else count  # as `bounds`
+            found = self.keys[row.counting_key] = (count, high, band, Decimal(count), Decimal(high))
+        count, high, band, exact, most_in = found
+        rates = row.rates
+        assert rates is not None  # ranked rows are priced
+        tier_start = rates.tier_start
+        if tier_start is None or max(count, high) <= tier_start:  # the base rates, as in `bounds`
+            rate_in, rate_out = rates.input.base, rates.output.base
+            return count, rate_in * exact + rate_out * self.output, rate_in * most_in + rate_out * self.most
+        return count, *bounds(rates, count, band, self.expected_out, self.facts.max_tokens)
 
 
 def context_reason(deployment: Deployment, tokens: int, max_tokens: int) -> str:

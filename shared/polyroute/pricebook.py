@@ -51,6 +51,7 @@ class PricedRow(NamedTuple):
     tier_from: int
     tiers: tuple[tuple[int, float, float], ...]
     rates: pricing.Rates | None  # exact, for the money a plan shows
+    shown: dict[str, object]  # a plan candidate's fields that are facts of the deployment
 
 
 class _Priced(NamedTuple):
@@ -118,7 +119,7 @@ class PriceBook:
         if priced is None:
             return PricedRow(passed, d.id, passed.counting_key, d.context_window, d.max_output_tokens,
                              d.input_limit, d.latency_prior_ms, d.quality, False, 0.0, 0.0, sys.maxsize,
-                             (), None)  # fmt: skip
+                             (), None, _shown(passed))  # fmt: skip
         rate_in, rate_out = priced.rates.input, priced.rates.output
         starts = sorted({start for rate in (rate_in, rate_out) for start, _ in rate.tiers}, reverse=True)
         tiers = tuple(
@@ -127,7 +128,7 @@ class PriceBook:
         return PricedRow(
             passed, d.id, passed.counting_key, d.context_window, d.max_output_tokens, d.input_limit,
             d.latency_prior_ms, d.quality, True, float(rate_in.base), float(rate_out.base),
-            starts[-1] if starts else sys.maxsize, tiers, priced.rates,
+            starts[-1] if starts else sys.maxsize, tiers, priced.rates, _shown(passed),
         )  # fmt: skip
 
     def unpriced(self, deployment: Deployment) -> str:
@@ -157,6 +158,15 @@ class PriceBook:
             rates.input.at(input_tokens) * input_tokens + rates.output.at(input_tokens) * output_tokens
         )
 
+    def max_float(self, deployment: Deployment, count: int, band: float, max_tokens: int) -> float | None:
+        """`estimate`'s maximum as a float (within ~1e-15 of it), when the deployment has no long-context
+        tiers; None otherwise (or unpriced)."""
+        priced = self._priced(deployment)
+        if priced is None or priced.input_rate is None:
+            return None
+        high = math.ceil(count * (1 + band)) if band else count  # as `bounds`
+        return priced.input_rate * high + priced.output_rate * max_tokens
+
     def estimate(self, deployment: Deployment, count: int, band: float, max_tokens: int) -> Estimate:
         """Expected and maximum USD as `cost.quote` computes them for `count` input tokens counted with a
         relative error `band`; `fits` as its `fits_context`.
@@ -167,6 +177,14 @@ class PriceBook:
             self.rates(deployment), count, band, default_expected_output(max_tokens), max_tokens
         )
         return Estimate(expected, maximum, deployment.fits(count, max_tokens))
+
+
+def _shown(passed: Passed) -> dict[str, object]:
+    """The fields of a plan's `Candidate` that only the deployment and its verdict decide (validation
+    copies the list, so every plan gets its own)."""
+    d = passed.deployment
+    locations = list(passed.verdict.processing_locations)
+    return {"deployment": d.id, "provider": d.provider, "model": d.model, "processing_locations": locations}
 
 
 def bounds(

@@ -76,26 +76,45 @@ def column_scores(
 
 class Parts(NamedTuple):
     """What a balanced score adds to the weighted cost score: the weighted latency and quality scores
-    (fixed for a set of options whose latencies do not change: worth keeping)."""
+    (fixed for a set of options whose latencies do not change: worth keeping). `floored`, when kept:
+    minus each option's balanced score were its cost to score 0 (from 100× the cheapest on), which
+    then needs no arithmetic per request."""
 
     latency: list[float]
     quality: list[float]
+    floored: list[float] | None = None
 
 
-def balanced_parts(latency_logs: Sequence[float], quality: Sequence[int]) -> Parts:
+def balanced_parts(latency_logs: Sequence[float], quality: Sequence[int], *, keep: bool = False) -> Parts:
+    """The parts of these options; `keep`: also their `floored` values (for parts reused by requests)."""
     w_latency, w_quality = BALANCED_WEIGHTS["latency"], BALANCED_WEIGHTS["quality"]
     if not latency_logs:
-        return Parts([], [])
-    return Parts(
-        [w_latency * score for score in _log_scores(list(latency_logs), LATENCY_DECADES)],
-        [w_quality * q / 10 for q in quality],
-    )
+        return Parts([], [], [] if keep else None)
+    latency = [w_latency * score for score in _log_scores(list(latency_logs), LATENCY_DECADES)]
+    weighted = [w_quality * q / 10 for q in quality]
+    if not keep:
+        return Parts(latency, weighted)
+    w_cost = BALANCED_WEIGHTS["cost"]
+    floored = [-(w_cost * 0.0 + lat + q) for lat, q in zip(latency, weighted, strict=True)]
+    return Parts(latency, weighted, floored)
+
+
+def probe_positions(parts: Parts, limit: int) -> list[int]:
+    """The `limit` options with the best latency and quality parts: a balanced ranking's `probe` (any
+    `limit` positions are correct; these usually bound the cut closely, as cost is only 0.4 of it)."""
+    order = sorted(range(len(parts.latency)), key=lambda i: -(parts.latency[i] + parts.quality[i]))
+    return order[:limit]
 
 
 def _balanced_negated(costs: list[float], parts: Parts) -> list[float]:
     """Minus each balanced score, from the options' log10 costs: one flat pass over every compliant
     candidate of a balanced routing decision (negated, so that the smallest rank first)."""
     w_cost, best, per = BALANCED_WEIGHTS["cost"], min(costs), 1.0 / COST_DECADES
+    if parts.floored is not None:  # the same value for the floored, without its arithmetic
+        return [
+            -(w_cost * (1.0 - drop) + lat + q) if (drop := (c - best) * per) < 1.0 else floored
+            for c, lat, q, floored in zip(costs, parts.latency, parts.quality, parts.floored, strict=True)
+        ]
     return [
         -(w_cost * (1.0 - drop if (drop := (c - best) * per) < 1.0 else 0.0) + lat + q)
         for c, lat, q in zip(costs, parts.latency, parts.quality, strict=True)
@@ -118,9 +137,11 @@ def rank(
 def rank_columns(
     ids: Sequence[str], expected: Sequence[float], latency: Sequence[float], latency_logs: Sequence[float],
     quality: Sequence[int], strategy: Strategy, limit: int | None, parts: Parts | None = None,
+    probe: Sequence[int] = (),
 ) -> list[tuple[int, float]]:  # fmt: skip
     """`rank` over columns: (position, score) of the best `limit`, best first. `parts`: the
-    `balanced_parts` of these latencies and qualities, when known.
+    `balanced_parts` of these latencies and qualities, when known; `probe`: `limit` positions likely
+    to rank well under `balanced` (see `_best`), e.g. those `probe_positions` picks from `parts`.
 
     Only `balanced` needs every option's score to order them. Each other strategy's score falls as
     one criterion worsens, so ordering by (score, tie-breaks) is ordering by (criterion, tie-breaks):
@@ -131,7 +152,7 @@ def rank_columns(
     if strategy == "balanced":
         costs = [math.log10(e + _EPSILON_USD) for e in expected]
         first = _balanced_negated(costs, parts or balanced_parts(latency_logs, quality))
-        order = _best(first, (expected, latency), ids, limit)
+        order = _best(first, (expected, latency), ids, limit, probe)
         return [(i, -first[i]) for i in order]
     if strategy == "fastest":
         order = _best(latency, (expected,), ids, limit)
@@ -143,17 +164,27 @@ def rank_columns(
 
 
 def _best(
-    first: Sequence[float], rest: tuple[Sequence[float], ...], ids: Sequence[str], limit: int | None
-) -> list[int]:
+    first: Sequence[float], rest: tuple[Sequence[float], ...], ids: Sequence[str], limit: int | None,
+    probe: Sequence[int] = (),
+) -> list[int]:  # fmt: skip
     """Positions of the `limit` smallest keys (first, *rest, id), in order. Only the options whose first
-    value is within the `limit` smallest can be among them, so only those get a whole key."""
+    value is within the `limit` smallest can be among them, so only those get a whole key.
+
+    `probe` (`limit` distinct positions, or empty) spares sorting every first value: the largest of
+    theirs bounds the `limit`-th smallest, so only the options at or under it are sorted to find it."""
     n = len(first)
     columns: tuple[Sequence[Any], ...] = (first, *rest, ids, range(n))
     if limit == 1 and n <= _FEW:
         return [min(zip(*columns, strict=True))[-1]]
     if limit is not None and limit < n:
-        bound = min(first) if limit == 1 else sorted(first)[limit - 1]
-        near = [i for i, v in enumerate(first) if v <= bound]
+        if len(probe) == limit:
+            ceiling = max([first[i] for i in probe])
+            near = [i for i, v in enumerate(first) if v <= ceiling]
+            bound = sorted([first[i] for i in near])[limit - 1]
+            near = [i for i in near if first[i] <= bound]
+        else:
+            bound = min(first) if limit == 1 else sorted(first)[limit - 1]
+            near = [i for i, v in enumerate(first) if v <= bound]
         columns = tuple([column[i] for i in near] for column in columns)
     keys = sorted(zip(*columns, strict=True))
     return [key[-1] for key in keys[:limit]]

@@ -11,6 +11,7 @@ leaves exactly one receipt. docs/routing.md explains the strategies, breakers an
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
@@ -27,7 +28,7 @@ from polyroute.quota import Quotas
 from polyroute.ranking import Strategy, task_of
 from polyroute.residency import canonical_jurisdiction
 from polyroute.screen import NO_JURISDICTION, Exclusion, Passed, Screener
-from polyroute.tokencount import TokenCount, request_tokens
+from polyroute.tokencount import TokenCount, counts_by_key
 from polyroute.types import Attempt, CompletionRequest, Money, Usage
 
 if TYPE_CHECKING:
@@ -80,7 +81,8 @@ class RoutedCompletion(BaseModel):
 class RoutingInput:
     """One request's routing inputs, resolved once: classification, pool, capabilities, token counts.
 
-    Tokens are counted once per counting key (tokenizer family), not once per deployment.
+    Tokens are counted once per counting key (tokenizer family), not once per deployment, and the
+    families share what they can of the work on the text (`tokencount.counts_by_key`).
     """
 
     def __init__(self, router: Router, req: RouteRequest) -> None:
@@ -99,10 +101,7 @@ class RoutingInput:
             self.pool, whole_catalog=req.model is None, jurisdiction=self.jurisdiction,
             data_class=self.data_class, required=tuple(self.required),
         )  # fmt: skip
-        self.counts: dict[str, TokenCount] = {}
-        for passed in self.screen.passed:
-            if passed.counting_key not in self.counts:
-                self.counts[passed.counting_key] = request_tokens(passed.deployment, req.request)
+        self.counts: dict[str, TokenCount] = counts_by_key(self.screen.keys, req.request)
 
     def any_count(self) -> int:
         return next(iter(self.counts.values())).tokens if self.counts else 0
@@ -184,6 +183,7 @@ class _LiveConditions:
         self.health = router.health
         self.prices = router.prices
         self.headroom = headroom
+        self.room = _room(headroom)
 
     def latency_ms(self, deployment: Deployment) -> float:
         return self.health.latency_ms(deployment)
@@ -202,7 +202,27 @@ class _LiveConditions:
             stage = "health" if "circuit" in blocked else "capacity"
             return Exclusion(deployment=deployment.id, stage=stage, reason=blocked)
         if self.headroom is not None:
+            most = self.prices.max_float(deployment, tokens, band, max_tokens)
+            if most is not None and most < self.room:  # far inside the budget: no need for exact money
+                return None
             reason = self.headroom.refusal(self.prices.estimate(deployment, tokens, band, max_tokens).max_usd)
             if reason is not None:
                 return Exclusion(deployment=deployment.id, stage="budget", reason=reason)
         return None
+
+
+def _room(headroom: Headroom | None) -> float:
+    """A float that any call's maximum cost below it surely fits the budget, exactly as
+    `Headroom.refusal` decides in Decimal (-inf when the budget is used up, or there is none).
+
+    A budget check asks every deployment, and the exact maximum (Decimal) costs more than the rest of
+    the decision per deployment; the float maximum errs by ~1e-15 of itself. The margin — a billionth
+    of the room, plus 1e-15 of the limit for Decimal's rounding of the totals — leaves the close calls,
+    and only them, to the exact check."""
+    if headroom is None:
+        return -math.inf
+    key, status = headroom.key, headroom.status
+    used = status.spent_usd + status.reserved_usd
+    if used >= key.limit_usd:
+        return -math.inf
+    return float(key.limit_usd - used) * (1 - 1e-9) - float(key.limit_usd) * 1e-15

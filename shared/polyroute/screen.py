@@ -41,6 +41,7 @@ class Passed(NamedTuple):
 class Screen(NamedTuple):
     passed: tuple[Passed, ...]
     excluded: tuple[Exclusion, ...]
+    keys: tuple[str, ...] = ()  # the passed deployments' counting keys, each once, in order
 
 
 class Screener:
@@ -128,7 +129,8 @@ class Screener:
             limits = deployment.limits
             limited = limits.requests_per_minute is not None or limits.tokens_per_minute is not None
             passed.append(Passed(deployment, verdict, counting_key(deployment), limited))
-        return Screen(tuple(passed), tuple(excluded))
+        keys = tuple(dict.fromkeys(p.counting_key for p in passed))
+        return Screen(tuple(passed), tuple(excluded), keys)
 
 
 def lacking(missing: Sequence[str]) -> str:

@@ -11,11 +11,12 @@ The `anthropic` SDK is imported on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from polyroute import heuristic, tokenizer
+from polyroute import heuristic, textscan, tokenizer
 from polyroute.errors import ConfigError, ProviderHTTPError, ProviderTimeout
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def _family(deployment: Deployment) -> heuristic.Family:
 _UNMAPPED_OPENAI_BAND = 0.10
 """An OpenAI model newer than any published encoding map (e.g. gpt-6-*): counted with o200k, the
 encoding of every OpenAI family since gpt-4o, as an assumption with a band, not as exact."""
+_UNMAPPED_TOKENIZER = "o200k_base (assumed: no published encoding for this model)"
 
 
 def _is_openai_family(deployment: Deployment) -> bool:
@@ -78,14 +80,17 @@ def count_tokens(text: str, deployment: Deployment) -> TokenCount:
         return TokenCount(
             tokens=tokenizer.count_exact(text, "o200k_base"),
             method="heuristic",
-            tokenizer="o200k_base (assumed: no published encoding for this model)",
+            tokenizer=_UNMAPPED_TOKENIZER,
             error_band=_UNMAPPED_OPENAI_BAND,
         )
     return _heuristic(text, _family(deployment))
 
 
 def _heuristic(text: str, family: heuristic.Family) -> TokenCount:
-    found = heuristic.estimate(text, family)
+    return _heuristic_count(heuristic.estimate(text, family), family)
+
+
+def _heuristic_count(found: heuristic.Estimate, family: heuristic.Family) -> TokenCount:
     measured = "" if family.startswith("claude") else " (assumed ratio, not measured)"
     return TokenCount(
         tokens=found.tokens,
@@ -103,6 +108,52 @@ def request_tokens(deployment: Deployment, request: CompletionRequest) -> TokenC
     first, *rest = [count_tokens(text, deployment) for text in texts]
     tokens = first.tokens + sum(c.tokens for c in rest) + MESSAGE_OVERHEAD * (len(texts) + 1)
     return first.model_copy(update={"tokens": tokens})
+
+
+_EXACT_KEYS: dict[str, tokenizer.EncodingName] = {
+    "o200k_base": "o200k_base", "cl100k_base": "cl100k_base", "openai-unmapped": "o200k_base",
+}  # fmt: skip
+
+
+def counts_by_key(keys: Iterable[str], request: CompletionRequest) -> dict[str, TokenCount]:
+    """`request_tokens` for a deployment of each counting key (in the order first given), sharing the
+    work within the request: each message is encoded once per encoding (o200k serves "openai-unmapped"
+    too) and the heuristic's scan of the text (`textscan`) is made once for every family."""
+    found: dict[str, TokenCount] = {}
+    exact: dict[str, int] = {}
+    scan: textscan.Scan | None = None
+    text: str | None = None
+    for key in keys:
+        if key in found:
+            continue
+        encoding = _EXACT_KEYS.get(key)
+        if encoding is not None:
+            if encoding not in exact:
+                exact[encoding] = _framed_tokens(request, encoding)
+            found[key] = _exact_count(key, encoding, exact[encoding])
+            continue
+        family = cast(heuristic.Family, key)
+        text = request.text() if text is None else text
+        if not text:
+            found[key] = _heuristic_count(heuristic.EMPTY, family)
+            continue
+        scan = scan or textscan.scan(text)
+        found[key] = _heuristic_count(heuristic.estimate_scan(scan, family), family)
+    return found
+
+
+def _framed_tokens(request: CompletionRequest, encoding: tokenizer.EncodingName) -> int:
+    """The chat format's count of a request: each message's text, plus the framing `request_tokens` adds."""
+    texts = ([request.system] if request.system else []) + [m.text() for m in request.messages]
+    first, *rest = [tokenizer.count_exact(text, encoding) for text in texts]
+    return first + sum(rest) + MESSAGE_OVERHEAD * (len(texts) + 1)
+
+
+def _exact_count(key: str, encoding: tokenizer.EncodingName, tokens: int) -> TokenCount:
+    if key == "openai-unmapped":
+        return TokenCount(tokens=tokens, method="heuristic", tokenizer=_UNMAPPED_TOKENIZER,
+                          error_band=_UNMAPPED_OPENAI_BAND)  # fmt: skip
+    return TokenCount(tokens=tokens, method="exact", tokenizer=encoding, error_band=0.0)
 
 
 def api_count_refusal(
@@ -212,5 +263,6 @@ __all__ = [
     "count_tokens",
     "count_tokens_via_api",
     "counting_key",
+    "counts_by_key",
     "request_tokens",
 ]

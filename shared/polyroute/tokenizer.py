@@ -126,14 +126,14 @@ def features(text: str) -> tuple[int, ...]:
 def _features(text: str) -> tuple[int, ...]:
     raw = b"".join(_REPEATED.sub(rb"\1\1\1", part) for part in _slices(text.encode("utf-8", "replace")))
     codes = raw.translate(_byte_classes(), _CONTINUATION)
-    latin, arabic, digit, space, punct = (codes.count(c) for c in (b"L", b"A", b"D", b"S", b"P"))
-    newline = codes.count(b"N")
+    latin, arabic, digit = codes.count(b"L"), codes.count(b"A"), codes.count(b"D")
+    space, punct, newline = codes.count(b"S"), codes.count(b"P"), codes.count(b"N")
     other = len(codes) - latin - arabic - digit - space - punct - newline
     if arabic:
         marks = sum(len(_ARABIC_MARKS.findall(part)) for part in _slices(text))
         arabic, other = arabic - marks, other + marks
-    runs = {code: _runs(codes, mask) for code, mask in zip(_RUN_CLASSES, _run_masks(), strict=True)}
-    return (latin, runs[b"L"], arabic, runs[b"A"], digit, space, runs[b"N"], punct, runs[b"P"], other)
+    letters, arabic_words, newlines, punct_runs = (_runs(codes, mask) for mask in _run_masks())  # L, A, N, P
+    return (latin, letters, arabic, arabic_words, digit, space, newlines, punct, punct_runs, other)
 
 
 def script_of(values: tuple[int, ...]) -> Script:

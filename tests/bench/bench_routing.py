@@ -8,7 +8,8 @@
    call against the same loopback fake, interleaved, and LiteLLM's Router against the same fake in the
    same run.
    Targets: ≤ 0.6 ms added median, ≤ 1/4 of LiteLLM Router's added overhead.
-Run: `.venv/bin/python tests/bench/bench_routing.py` (or `scripts/bench bench_routing`).
+Run: `.venv/bin/python tests/bench/bench_routing.py` (or `scripts/bench bench_routing`);
+`BENCH_SECTION=decision` runs the routing decision alone.
 """
 
 from __future__ import annotations
@@ -292,6 +293,9 @@ def overhead_section() -> None:
 
 
 def main() -> None:
+    if os.environ.get("BENCH_SECTION") == "decision":  # the routing decision alone: no LiteLLM, seconds
+        decision_section()
+        return
     require("litellm.router", why="LiteLLM's Router is the routed-call overhead's peer")
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
