@@ -6,7 +6,7 @@ window of any deployment it could go to is refused before it is counted (`cannot
 counted in a worker thread (`count_off_loop`): exact counts run in tiktoken without the GIL, and the
 heuristic's passes are sliced, so `/healthz` and other clients keep being served meanwhile; the plan
 that follows on the event loop finds the counts in `polyroute.textmemo`. A small request (a few kB) is
-counted on the loop: under HTTP load a thread hop per call (one per tokenizer family) cost more.
+left to the plan, which counts it on the loop: under HTTP load a thread hop per call cost more.
 """
 
 from __future__ import annotations
@@ -130,18 +130,18 @@ async def count_off_loop(
     pool: Iterable[Deployment], request: CompletionRequest, size: int | None = None
 ) -> None:
     """Count the request once per tokenizer family of `pool`, in one worker-thread hop for them all (see
-    module docstring) — or right here when it is small (`size` text bytes × families ≤ INLINE_BYTES, at
-    most INLINE_MESSAGES messages): then the hop costs more than the counting, which stays around 1 ms
-    even at the slowest counting speed documented (2 MB/s, hostile runs of one repeated letter)."""
+    module docstring) — or not at all when it is small (`size` text bytes × families ≤ INLINE_BYTES, at
+    most INLINE_MESSAGES messages): the hop would cost more than the counting, which stays around 1 ms
+    even at the slowest counting speed documented (2 MB/s, hostile runs of one repeated letter), and the
+    plan counts a small text on the loop anyway (`textmemo` keeps only large ones), so counting it here
+    too was done twice."""
     families: dict[str, Deployment] = {}
     for deployment in pool:
         families.setdefault(counting_key(deployment), deployment)
-    work = [functools.partial(request_tokens, deployment, request) for deployment in families.values()]
     size = text_bytes(request) if size is None else size
-    if size * len(work) <= INLINE_BYTES and len(request.messages) <= INLINE_MESSAGES:
-        for count in work:
-            count()
+    if size * len(families) <= INLINE_BYTES and len(request.messages) <= INLINE_MESSAGES:
         return
+    work = [functools.partial(request_tokens, deployment, request) for deployment in families.values()]
     await run_counting(lambda: [count() for count in work])
 
 

@@ -240,9 +240,10 @@ async def test_counting_threads_are_capped_so_audit_writes_and_sdk_calls_keep_th
     assert most[0] == COUNTING_THREADS
 
 
-async def test_small_requests_are_counted_on_the_loop_and_large_ones_in_one_hop(app: App) -> None:
-    """A thread hop per call cost more than counting a short prompt; a long one still leaves the loop,
-    in one hop for every tokenizer family of the pool, and finds each family's count memoised."""
+async def test_small_requests_are_left_to_the_plan_and_large_ones_counted_in_one_hop(app: App) -> None:
+    """A thread hop per call cost more than counting a short prompt, which the plan counts on the loop
+    anyway (so it is not counted beforehand); a long one leaves the loop, in one hop for every tokenizer
+    family of the pool, and the plan finds each family's count memoised."""
     import threading
 
     from polyroute.tokencount import counting_key, request_tokens
@@ -257,12 +258,15 @@ async def test_small_requests_are_counted_on_the_loop_and_large_ones_in_one_hop(
         seen.append(threading.current_thread().name)
 
     short, long = "Summarise this in one line.", "Lorem ipsum dolor sit amet. " * (INLINE_BYTES // 20)
-    for text, on_the_loop in ((short, True), (long, False)):
+    counted: dict[str, list[str]] = {}
+    for text in (short, long):
         seen.clear()
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(
                 "polyroute_servers.bounds.request_tokens", lambda d, r: where() or request_tokens(d, r)
             )
             await count_off_loop(pool, CompletionRequest.from_prompt(text, max_tokens=10))
-        assert len(seen) == 2 and len(set(seen)) == 1  # both families, in one place
-        assert (seen[0] == threading.current_thread().name) is on_the_loop
+        counted[text] = list(seen)
+    assert counted[short] == []  # the plan counts it, on the loop, once
+    assert len(counted[long]) == 2 and len(set(counted[long])) == 1  # both families, in one hop
+    assert counted[long][0] != threading.current_thread().name
