@@ -123,37 +123,36 @@ def per_call_us(work: Callable[[], object], rounds: int = 5000) -> float:
 
 
 def own_work_us(fakes: FakeProviders, providers: Providers) -> dict[str, float]:
-    """µs per call of what an adapter adds around the SDK, without I/O (steady on a busy machine):
-    endpoint lookup, request mapping, the Completion and the Attempt built from the SDK's answer."""
-    import anthropic.types
-    import openai.types.chat
+    """µs per call of what an adapter adds around the SDK's HTTP exchange, without I/O (steady on a busy
+    machine): endpoint lookup, the wire body, reading the answer's bytes into the Completion, the Attempt."""
+    import json
 
-    from polyroute.providers import anthropic as anthropic_adapter
-    from polyroute.providers import openai as openai_adapter
+    from polyroute.providers import chatwire, messageswire
     from polyroute.types import Attempt
 
     request = CompletionRequest.from_prompt(PROMPT, system="Be brief.")
     claude = deployment("anthropic", "claude-sonnet-4-6", inference_geo="us")
     gpt = deployment("openai", "gpt-5.4", data_residency="eu")
     body = {"model": "m", "messages": [{"role": "user", "content": PROMPT}]}
-    message = anthropic.types.Message.model_validate(
-        fakes.anthropic.answer("m", "/v1/messages", body).payload
-    )
-    chat = openai.types.chat.ChatCompletion.model_validate(
-        fakes.openai.answer("m", "/v1/chat/completions", body).payload
-    )
+    message = json.dumps(fakes.anthropic.answer("m", "/v1/messages", body).payload).encode()
+    chat = json.dumps(fakes.openai.answer("m", "/v1/chat/completions", body).payload).encode()
     gpt_adapter: Any = providers.for_deployment(gpt)
 
     def claude_work() -> object:
         providers.for_deployment(claude)
-        [anthropic_adapter._message(m) for m in request.messages]  # pyright: ignore[reportPrivateUsage]
-        done = anthropic_adapter._completion(claude, message, 1.0)  # pyright: ignore[reportPrivateUsage]
+        sent = {"model": claude.api_model, **messageswire.request_body(claude, request)}
+        assert sent["model"] == claude.api_model
+        answer = messageswire.read_message(message)
+        assert answer is not None
+        done = messageswire.completion(
+            claude, answer, provider="anthropic", model=answer["model"], request_id="req", latency_ms=1.0
+        )
         return Attempt(deployment=claude.id, ok=True, latency_ms=done.latency_ms)
 
     def gpt_work() -> object:
         providers.for_deployment(gpt)
-        openai_adapter._messages(request)  # pyright: ignore[reportPrivateUsage]
-        done = gpt_adapter._completion(gpt, chat, 1.0)
+        chatwire.request_body(gpt, request)
+        done = gpt_adapter._completion(gpt, chatwire.Answer.read(chat), "req", 1.0)
         return Attempt(deployment=gpt.id, ok=True, latency_ms=done.latency_ms)
 
     return {"anthropic": per_call_us(claude_work), "openai": per_call_us(gpt_work)}
