@@ -28,6 +28,19 @@ def deployment(provider: str, api_model: str, **fields: Any) -> Deployment:
     return Deployment.model_validate({**base, **fields})
 
 
+def picture_conversation(question: str = "Describe") -> list[dict[str, Any]]:
+    """A user turn with text and an image, the assistant's answer, and a follow-up question."""
+    picture = [
+        {"type": "text", "text": question},
+        {"type": "image", "media_type": "image/png", "data": PNG_1PX},
+    ]
+    return [
+        {"role": "user", "content": picture},
+        {"role": "assistant", "content": "A pixel."},
+        {"role": "user", "content": "And?"},
+    ]
+
+
 def request(prompt: str = "Hello from the tests", **fields: Any) -> CompletionRequest:
     return CompletionRequest.model_validate({"messages": [{"role": "user", "content": prompt}], **fields})
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 import pytest
-from provider_fixtures import PNG_1PX, complete, deployment
+from provider_fixtures import complete, deployment, picture_conversation
 
 from polyroute.errors import ProviderError
 from polyroute.providers import Providers
@@ -21,17 +21,7 @@ RICH = {
     "system": "Be brief.",
     "max_tokens": 77,
     "temperature": 0.25,
-    "messages": [
-        {
-            "role": "user",
-            "content": [
-                {"type": "text", "text": "Describe"},
-                {"type": "image", "media_type": "image/png", "data": PNG_1PX},
-            ],
-        },
-        {"role": "assistant", "content": "A pixel."},
-        {"role": "user", "content": "And?"},
-    ],
+    "messages": picture_conversation(),
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from provider_fixtures import PNG_1PX, complete, deployment
+from provider_fixtures import PNG_1PX, complete, deployment, picture_conversation
 
 from polyroute.errors import ConfigError, ProviderHTTPError
 from polyroute.providers import Providers
@@ -22,17 +22,7 @@ def test_request_shape_path_headers_and_body(providers: Providers, env: FakeProv
             "max_tokens": 77,
             "temperature": 0.5,
             "response_format": "json",
-            "messages": [
-                {
-                    "role": "user",
-                    "content": [
-                        {"type": "text", "text": "Describe"},
-                        {"type": "image", "media_type": "image/png", "data": PNG_1PX},
-                    ],
-                },
-                {"role": "assistant", "content": "A pixel."},
-                {"role": "user", "content": "And?"},
-            ],
+            "messages": picture_conversation(),
         }
     )
     completion, _ = complete(providers, EU, req)
