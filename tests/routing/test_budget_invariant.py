@@ -170,7 +170,9 @@ def test_the_under_estimated_concurrent_calls_attack_overruns_only_by_their_exce
     app = make_app(fakes, tmp_path / "data", clock, [budget])
     reserved = app.router.plan(_request()).candidates[0].max_cost_usd
     assert reserved * 10 <= limit  # the quote lets all ten through
-    fakes.openai.inject("sa-mid-model", Fault(input_tokens=10_008, delay=0.3, times=10))
+    # each answer waits 1 s, so all ten reserve before the first settles even on a loaded machine (at
+    # 0.3 s, two test suites sharing 2 cores once let the first settle come before the tenth reserved)
+    fakes.openai.inject("sa-mid-model", Fault(input_tokens=10_008, delay=1.0, times=10))
 
     async def go() -> tuple[list[RoutedCompletion | BudgetExceeded], BudgetExceeded | None]:
         try:
