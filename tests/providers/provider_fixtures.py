@@ -28,14 +28,18 @@ def deployment(provider: str, api_model: str, **fields: Any) -> Deployment:
     return Deployment.model_validate({**base, **fields})
 
 
-def picture_conversation(question: str = "Describe") -> list[dict[str, Any]]:
-    """A user turn with text and an image, the assistant's answer, and a follow-up question."""
-    picture = [
+def picture(question: str) -> list[dict[str, Any]]:
+    """A user turn's content: the question as text, then a 1-pixel PNG."""
+    return [
         {"type": "text", "text": question},
         {"type": "image", "media_type": "image/png", "data": PNG_1PX},
     ]
+
+
+def picture_conversation(question: str = "Describe") -> list[dict[str, Any]]:
+    """A user turn with text and an image, the assistant's answer, and a follow-up question."""
     return [
-        {"role": "user", "content": picture},
+        {"role": "user", "content": picture(question)},
         {"role": "assistant", "content": "A pixel."},
         {"role": "user", "content": "And?"},
     ]

@@ -6,7 +6,7 @@ import time
 
 import anyio
 import pytest
-from provider_fixtures import PNG_1PX, complete, deployment, request
+from provider_fixtures import PNG_1PX, complete, deployment, picture, request
 
 from polyroute.errors import ProviderError, ProviderHTTPError, ProviderTimeout
 from polyroute.providers import Providers
@@ -27,10 +27,7 @@ def test_request_shape_path_headers_and_body(providers: Providers, env: FakeProv
             "messages": [
                 {
                     "role": "user",
-                    "content": [
-                        {"type": "text", "text": "What is in this picture?"},
-                        {"type": "image", "media_type": "image/png", "data": PNG_1PX},
-                    ],
+                    "content": picture("What is in this picture?"),
                 }
             ],
         }

@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 
 import pytest
-from provider_fixtures import PNG_1PX, complete, deployment, request
+from provider_fixtures import PNG_1PX, complete, deployment, picture, request
 
+from polyroute.catalog import Deployment
 from polyroute.errors import ProviderError, ProviderHTTPError
 from polyroute.providers import Providers
 from polyroute.testing import FakeProviders, Fault
 from polyroute.types import CompletionRequest
 
 PROFILE = "eu.anthropic.claude-sonnet-4-6-v1:0"
+INVOKED = "eu.anthropic.claude-sonnet-5-5"  # a model Bedrock documents on InvokeModel (the Messages body)
 EU = deployment("bedrock", PROFILE, aws_region="eu-central-1")
 
 
@@ -25,10 +27,7 @@ def test_request_shape_path_signature_and_body(providers: Providers, env: FakePr
             "messages": [
                 {
                     "role": "user",
-                    "content": [
-                        {"type": "text", "text": "Look"},
-                        {"type": "image", "media_type": "image/png", "data": PNG_1PX},
-                    ],
+                    "content": picture("Look"),
                 }
             ],
         }
@@ -57,36 +56,50 @@ def test_deployment_base_url_beats_the_environment(
     assert "/eu-west-1/bedrock/" in env.bedrock.seen()[0].headers["authorization"]
 
 
+# Converse and InvokeModel share one call path (`BedrockProvider._send`): its failures map alike.
+BOTH = pytest.mark.parametrize(
+    "target", [EU, deployment("bedrock", INVOKED, aws_region="eu-central-1", bedrock_api="invoke")],
+    ids=["converse", "invoke"],
+)  # fmt: skip
+
+
+@BOTH
 @pytest.mark.parametrize(
     ("status", "code"),
     [(429, "ThrottlingException"), (503, "ServiceUnavailableException"), (500, "InternalServerException")],
 )
 def test_throttling_and_unavailable_are_retried_without_boto_retries(
-    providers: Providers, env: FakeProviders, status: int, code: str
+    providers: Providers, env: FakeProviders, target: Deployment, status: int, code: str
 ) -> None:
-    env.bedrock.inject(PROFILE, Fault(status=status, times=None))
+    env.bedrock.inject(target.api_model, Fault(status=status, times=None, retry_after=0))
     with pytest.raises(ProviderHTTPError) as caught:
-        complete(providers, EU)
-    assert caught.value.code == code and caught.value.retryable
+        complete(providers, target)
+    assert caught.value.code == code and caught.value.retryable and caught.value.status == status
     assert len(env.bedrock.seen()) == 3, "boto3's own retries must be off"
 
 
+@BOTH
 @pytest.mark.parametrize(
     ("status", "code"),
     [(400, "ValidationException"), (403, "AccessDeniedException"), (404, "ResourceNotFoundException")],
 )
-def test_client_errors_are_final(providers: Providers, env: FakeProviders, status: int, code: str) -> None:
-    env.bedrock.inject(PROFILE, Fault(status=status))
-    with pytest.raises(ProviderHTTPError) as caught:
-        complete(providers, EU)
+def test_client_errors_are_final(
+    providers: Providers, env: FakeProviders, target: Deployment, status: int, code: str
+) -> None:
+    env.bedrock.inject(target.api_model, Fault(status=status, message=f"nope {code}"))
+    with pytest.raises(ProviderHTTPError, match=f"{status} {code}: nope") as caught:
+        complete(providers, target)
     assert (caught.value.status, caught.value.code, caught.value.retryable) == (status, code, False)
     assert len(env.bedrock.seen()) == 1
 
 
-def test_reset_and_malformed_are_retryable(providers: Providers, env: FakeProviders) -> None:
-    env.bedrock.inject(PROFILE, Fault(reset=True))
-    env.bedrock.inject(PROFILE, Fault(malformed=True))
-    completion, attempts = complete(providers, EU, request("third time lucky"))
+@BOTH
+def test_reset_and_malformed_are_retryable(
+    providers: Providers, env: FakeProviders, target: Deployment
+) -> None:
+    env.bedrock.inject(target.api_model, Fault(reset=True))
+    env.bedrock.inject(target.api_model, Fault(malformed=True))
+    completion, attempts = complete(providers, target, request("third time lucky"))
     assert [a.ok for a in attempts] == [False, False, True] and completion.text.endswith("third time lucky")
 
 

@@ -1,12 +1,11 @@
 """BedrockProvider's InvokeModel path: real boto3 `invoke_model` (SigV4, the Anthropic Messages body)
-against the fake's `/model/{id}/invoke`, for deployments whose `bedrock_api` is `invoke`."""
+against the fake's `/model/{id}/invoke`, for deployments whose `bedrock_api` is `invoke`. Failures map as
+on Converse (one call path): test_bedrock.py runs those tests on both."""
 
 from __future__ import annotations
 
-import pytest
-from provider_fixtures import PNG_1PX, complete, deployment, request
+from provider_fixtures import PNG_1PX, complete, deployment, picture, request
 
-from polyroute.errors import ProviderHTTPError
 from polyroute.providers import Providers
 from polyroute.testing import FakeProviders, Fault
 from polyroute.types import CompletionRequest
@@ -26,10 +25,7 @@ def test_messages_body_path_and_signature(providers: Providers, env: FakeProvide
                 {"role": "assistant", "content": "ok"},
                 {
                     "role": "user",
-                    "content": [
-                        {"type": "text", "text": "Look"},
-                        {"type": "image", "media_type": "image/png", "data": PNG_1PX},
-                    ],
+                    "content": picture("Look"),
                 },
             ],
         }
@@ -73,32 +69,6 @@ def test_json_output_asks_through_the_system_prompt(providers: Providers, env: F
     assert completion.text.startswith("{")
 
 
-@pytest.mark.parametrize(
-    ("status", "code"),
-    [(429, "ThrottlingException"), (503, "ServiceUnavailableException"), (500, "InternalServerException")],
-)
-def test_throttling_is_retried_like_converse(
-    providers: Providers, env: FakeProviders, status: int, code: str
-) -> None:
-    env.bedrock.inject(PROFILE, Fault(status=status, times=None, retry_after=0))
-    with pytest.raises(ProviderHTTPError) as caught:
-        complete(providers, EU)
-    assert caught.value.code == code and caught.value.retryable and caught.value.status == status
-    assert len(env.bedrock.seen()) == 3, "boto3's own retries must be off"
-
-
-@pytest.mark.parametrize(
-    ("status", "code"),
-    [(400, "ValidationException"), (403, "AccessDeniedException"), (404, "ResourceNotFoundException")],
-)
-def test_client_errors_are_final(providers: Providers, env: FakeProviders, status: int, code: str) -> None:
-    env.bedrock.inject(PROFILE, Fault(status=status, message=f"nope {code}"))
-    with pytest.raises(ProviderHTTPError, match=f"{status} {code}: nope") as caught:
-        complete(providers, EU)
-    assert (caught.value.status, caught.value.code, caught.value.retryable) == (status, code, False)
-    assert len(env.bedrock.seen()) == 1
-
-
 def test_the_fake_rejects_a_body_bedrock_would_reject(env: FakeProviders) -> None:
     """The fake enforces the body the docs require: a `model` in the body or a missing version is a
     ValidationException, so the adapter's body is checked by the wire, not only by this test file."""
@@ -108,13 +78,6 @@ def test_the_fake_rejects_a_body_bedrock_would_reject(env: FakeProviders) -> Non
         PROFILE, f"/model/{PROFILE}/invoke", {"anthropic_version": "bedrock-2023-05-31", "model": "x"}
     )
     assert reply.status == 400 and "extraneous key [model]" in reply.payload["message"]
-
-
-def test_reset_and_malformed_are_retryable(providers: Providers, env: FakeProviders) -> None:
-    env.bedrock.inject(PROFILE, Fault(reset=True))
-    env.bedrock.inject(PROFILE, Fault(malformed=True))
-    completion, attempts = complete(providers, EU, request("third time lucky"))
-    assert [a.ok for a in attempts] == [False, False, True] and completion.text.endswith("third time lucky")
 
 
 def test_converse_stays_the_default(providers: Providers, env: FakeProviders) -> None:
