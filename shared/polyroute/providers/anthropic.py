@@ -7,7 +7,7 @@ the receipt can compare it with the policy. The SDK is imported when the first a
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from polyroute.catalog import Deployment
 from polyroute.providers import messageswire
@@ -20,10 +20,10 @@ from polyroute.providers.base import (
     system_text,
     timeout_error,
 )
-from polyroute.types import Completion, CompletionRequest, ContentPart, ImagePart, Message
+from polyroute.types import Completion, CompletionRequest
 
 if TYPE_CHECKING:
-    from anthropic.types import ContentBlockParam, MessageParam
+    from anthropic.types import MessageParam
 
 
 class AnthropicProvider:
@@ -76,7 +76,7 @@ class AnthropicProvider:
         try:
             result = await self._client.messages.count_tokens(
                 model=deployment.api_model,
-                messages=[_message(m) for m in request.messages],
+                messages=cast("list[MessageParam]", messageswire.messages(request)),
                 system=system_text(request) or sdk.omit,
             )
         except sdk.APIStatusError as error:
@@ -98,21 +98,3 @@ class AnthropicProvider:
 
     async def aclose(self) -> None:
         await self._client.close()
-
-
-def _message(message: Message) -> MessageParam:
-    content = message.content if isinstance(message.content, str) else _blocks(message.content)
-    if message.role == "user":
-        return {"role": "user", "content": content}
-    return {"role": "assistant", "content": content}  # pyright: ignore[reportReturnType]
-
-
-def _blocks(parts: list[ContentPart]) -> list[ContentBlockParam]:
-    blocks: list[ContentBlockParam] = []
-    for part in parts:
-        if isinstance(part, ImagePart):
-            source = {"type": "base64", "media_type": part.media_type, "data": part.data}
-            blocks.append({"type": "image", "source": source})  # pyright: ignore[reportArgumentType]
-        else:
-            blocks.append({"type": "text", "text": part.text})
-    return blocks

@@ -20,7 +20,7 @@ import anyio.to_thread
 
 from polyroute.catalog import Deployment
 from polyroute.errors import ProviderError
-from polyroute.providers import bedrock_messages as messages
+from polyroute.providers import bedrock_messages, messageswire
 from polyroute.providers.base import (
     ProviderOptions,
     elapsed_ms,
@@ -78,7 +78,7 @@ class BedrockProvider:
         return _completion(deployment, answer, elapsed_ms(start))
 
     async def _invoke(self, deployment: Deployment, request: CompletionRequest) -> Completion:
-        call = messages.invoke_args(deployment, request)
+        call = bedrock_messages.invoke_args(deployment, request)
         start = time.perf_counter()
 
         def send() -> dict[str, Any]:
@@ -87,13 +87,16 @@ class BedrockProvider:
 
         answer = await self._send(deployment, send)
         try:
-            message = messages.read_message(answer["body"])
+            message = messageswire.read_message(answer["body"])
         except ValueError:
             raise malformed_error(self.name, deployment) from None
         if message is None:
             raise malformed_error(self.name, deployment)
         request_id = answer.get("ResponseMetadata", {}).get("RequestId")
-        return messages.completion(deployment, message, request_id, elapsed_ms(start))
+        return messageswire.completion(  # the model is the deployment's: Bedrock's id
+            deployment, message, provider=self.name, model=deployment.api_model, request_id=request_id,
+            latency_ms=elapsed_ms(start),
+        )  # fmt: skip
 
     async def _send(self, deployment: Deployment, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """One boto3 call off the event loop, its failures mapped onto errors.py (same for both paths)."""

@@ -4,8 +4,9 @@ whose documented call path is the Messages API rather than Converse.
 AWS documents the Messages API on the `bedrock-runtime` endpoint as InvokeModel with the Anthropic
 request body plus `"anthropic_version": "bedrock-2023-05-31"` (the model id travels in the path, not
 the body), answered with the Anthropic message and its `usage` (`input_tokens`, `output_tokens`,
-`cache_read_input_tokens`, `cache_creation_input_tokens`). Sources and check dates: data/deployments.toml
-`[sources.bedrock-messages-api]` and `[sources.bedrock-apis]`.
+`cache_read_input_tokens`, `cache_creation_input_tokens`), read by `messageswire` as for the Anthropic
+API. Sources and check dates: data/deployments.toml `[sources.bedrock-messages-api]` and
+`[sources.bedrock-apis]`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from typing import Any
 
 from polyroute.catalog import Deployment
 from polyroute.providers import messageswire
-from polyroute.types import Completion, CompletionRequest
+from polyroute.types import CompletionRequest
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
-read_message = messageswire.read_message
 
 
 def invoke_args(deployment: Deployment, request: CompletionRequest) -> dict[str, Any]:
@@ -30,13 +30,3 @@ def invoke_args(deployment: Deployment, request: CompletionRequest) -> dict[str,
         "contentType": "application/json",
         "accept": "application/json",
     }
-
-
-def completion(
-    deployment: Deployment, message: dict[str, Any], request_id: str | None, latency_ms: float
-) -> Completion:
-    """The Completion for one InvokeModel answer (the model is the deployment's: Bedrock's id)."""
-    return messageswire.completion(
-        deployment, message, provider="bedrock", model=deployment.api_model, request_id=request_id,
-        latency_ms=latency_ms,
-    )  # fmt: skip

@@ -11,7 +11,7 @@ completion needs, and anything that is not a Chat Completions answer is `Malform
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from polyroute.catalog import Deployment
 from polyroute.providers.base import system_text
@@ -59,13 +59,13 @@ def _parts(parts: list[ContentPart]) -> list[dict[str, Any]]:
     return converted
 
 
-class Answer:
+class Answer(NamedTuple):
     """The fields of a Chat Completions answer that a `Completion` needs."""
 
-    __slots__ = ("model", "stop_reason", "text", "usage")
-
-    def __init__(self, text: str, stop_reason: str | None, usage: Usage, model: str | None) -> None:
-        self.text, self.stop_reason, self.usage, self.model = text, stop_reason, usage, model
+    text: str
+    stop_reason: str | None
+    usage: Usage
+    model: str | None
 
     @classmethod
     def read(cls, raw: bytes) -> Answer:

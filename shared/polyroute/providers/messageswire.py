@@ -20,10 +20,7 @@ from polyroute.types import Completion, CompletionRequest, ContentPart, ImagePar
 def request_body(deployment: Deployment, request: CompletionRequest) -> dict[str, Any]:
     """The Messages body without `model` (Bedrock puts the model in the path): max_tokens, messages,
     and the temperature (only where the model accepts one) and system text when there are any."""
-    body: dict[str, Any] = {
-        "max_tokens": request.max_tokens,
-        "messages": [{"role": m.role, "content": content(m.content)} for m in request.messages],
-    }
+    body: dict[str, Any] = {"max_tokens": request.max_tokens, "messages": messages(request)}
     temperature = deployment.temperature_for(request.temperature)
     if temperature is not None:
         body["temperature"] = temperature
@@ -31,6 +28,11 @@ def request_body(deployment: Deployment, request: CompletionRequest) -> dict[str
     if system:
         body["system"] = system
     return body
+
+
+def messages(request: CompletionRequest) -> list[dict[str, Any]]:
+    """The request's turns as Messages API `messages` (the system text travels apart, as `system`)."""
+    return [{"role": m.role, "content": content(m.content)} for m in request.messages]
 
 
 def content(value: str | list[ContentPart]) -> str | list[dict[str, Any]]:
