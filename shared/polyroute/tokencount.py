@@ -69,21 +69,19 @@ def counting_key(deployment: Deployment) -> str:
     return "openai-unmapped" if _is_openai_family(deployment) else _family(deployment)
 
 
+_EXACT_KEYS: dict[str, tokenizer.EncodingName] = {
+    "o200k_base": "o200k_base", "cl100k_base": "cl100k_base", "openai-unmapped": "o200k_base",
+}  # fmt: skip
+"""The counting keys counted with a BPE encoding (an OpenAI model newer than any map: with o200k)."""
+
+
 def count_tokens(text: str, deployment: Deployment) -> TokenCount:
     """Input tokens of `text` for `deployment`, offline: exact where a tokenizer exists, else estimated."""
-    encoding = tokenizer.encoding_for_model(deployment.model)
+    key = counting_key(deployment)
+    encoding = _EXACT_KEYS.get(key)
     if encoding is not None:
-        return TokenCount(
-            tokens=tokenizer.count_exact(text, encoding), method="exact", tokenizer=encoding, error_band=0.0
-        )
-    if _is_openai_family(deployment):
-        return TokenCount(
-            tokens=tokenizer.count_exact(text, "o200k_base"),
-            method="heuristic",
-            tokenizer=_UNMAPPED_TOKENIZER,
-            error_band=_UNMAPPED_OPENAI_BAND,
-        )
-    return _heuristic(text, _family(deployment))
+        return _exact_count(key, encoding, tokenizer.count_exact(text, encoding))
+    return _heuristic(text, cast(heuristic.Family, key))
 
 
 def _heuristic(text: str, family: heuristic.Family) -> TokenCount:
@@ -102,17 +100,11 @@ def _heuristic_count(found: heuristic.Estimate, family: heuristic.Family) -> Tok
 
 def request_tokens(deployment: Deployment, request: CompletionRequest) -> TokenCount:
     """`count_tokens` over a whole request; OpenAI families add the chat format's per-message framing."""
-    if counting_key(deployment) not in ("o200k_base", "cl100k_base", "openai-unmapped"):
-        return count_tokens(request.text(), deployment)
-    texts = ([request.system] if request.system else []) + [m.text() for m in request.messages]
-    first, *rest = [count_tokens(text, deployment) for text in texts]
-    tokens = first.tokens + sum(c.tokens for c in rest) + MESSAGE_OVERHEAD * (len(texts) + 1)
-    return first.model_copy(update={"tokens": tokens})
-
-
-_EXACT_KEYS: dict[str, tokenizer.EncodingName] = {
-    "o200k_base": "o200k_base", "cl100k_base": "cl100k_base", "openai-unmapped": "o200k_base",
-}  # fmt: skip
+    key = counting_key(deployment)
+    encoding = _EXACT_KEYS.get(key)
+    if encoding is None:
+        return _heuristic(request.text(), cast(heuristic.Family, key))
+    return _exact_count(key, encoding, _framed_tokens(request, encoding))
 
 
 def counts_by_key(keys: Iterable[str], request: CompletionRequest) -> dict[str, TokenCount]:
@@ -145,8 +137,7 @@ def counts_by_key(keys: Iterable[str], request: CompletionRequest) -> dict[str, 
 def _framed_tokens(request: CompletionRequest, encoding: tokenizer.EncodingName) -> int:
     """The chat format's count of a request: each message's text, plus the framing `request_tokens` adds."""
     texts = ([request.system] if request.system else []) + [m.text() for m in request.messages]
-    first, *rest = [tokenizer.count_exact(text, encoding) for text in texts]
-    return first + sum(rest) + MESSAGE_OVERHEAD * (len(texts) + 1)
+    return sum(tokenizer.count_exact(text, encoding) for text in texts) + MESSAGE_OVERHEAD * (len(texts) + 1)
 
 
 def _exact_count(key: str, encoding: tokenizer.EncodingName, tokens: int) -> TokenCount:
