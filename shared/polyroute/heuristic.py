@@ -101,11 +101,7 @@ EMPTY = Estimate(0, 0.0, "latin", 0.0)
 
 def ranges(text: str, family: Family) -> tuple[Range, Range, tokenizer.Script, int]:
     """(ordinary range, unusual range in o200k tokens, the ordinary text's script, unusual bytes)."""
-    return ranges_of(textscan.scan(text), family)
-
-
-def ranges_of(found: Scan, family: Family) -> tuple[Range, Range, tokenizer.Script, int]:
-    """`ranges` from a text's scan (the part of the work that does not depend on the family)."""
+    found = textscan.scan(text)
     return Range(*_ordinary(found, family)), found.unusual, found.script, found.unusual_bytes
 
 
@@ -175,5 +171,4 @@ __all__ = [
     "estimate_scan",
     "family_of",
     "ranges",
-    "ranges_of",
 ]

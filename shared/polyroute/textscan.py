@@ -53,9 +53,6 @@ class Range:
     def __add__(self, other: Range) -> Range:
         return Range(self.low + other.low, self.high + other.high, self.mid + other.mid)
 
-    def scaled(self, low: float, mid: float, high: float) -> Range:
-        return Range(self.low * low, self.high * high, self.mid * mid)
-
 
 ZERO = Range(0.0, 0.0, 0.0)
 
