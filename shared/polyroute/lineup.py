@@ -127,11 +127,8 @@ class Lineup:
         for group in self.groups:
             count = float(facts.tokens[group.key])
             values += [rate_in * count + rate_out * output for rate_in, rate_out in group.rates]
-            for i in group.tiered:
-                row = self.rows[i]
-                if count > row.tier_from:  # a long-context tier applies to the whole request
-                    _, rate_in, rate_out = next(tier for tier in row.tiers if count > tier[0])
-                    values[i] = rate_in * count + rate_out * expected_output
+            for i in group.tiered:  # a long-context tier applies to the whole request
+                values[i] = self._expected_at(i, facts, expected_output)
         return values
 
     def misfits(self, facts: PlanFacts) -> dict[int, Exclusion]:
