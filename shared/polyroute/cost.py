@@ -128,6 +128,11 @@ def quote(
     )
 
 
+def most_input(count: int, band: float) -> int:
+    """The largest input count a relative error `band` allows; an exact count is its own maximum."""
+    return math.ceil(count * (1 + band)) if band else count
+
+
 def _input_range(tokens: TokenCount) -> tuple[int, int]:
     """The input counts the band allows; an exact count is its own range (no float rounding)."""
     if tokens.error_band == 0:
@@ -135,7 +140,7 @@ def _input_range(tokens: TokenCount) -> tuple[int, int]:
     low = math.floor(tokens.tokens * (1 - tokens.error_band))
     if tokens.tokens > 0:  # non-empty text costs at least one token: never a quote of 0 tokens / $0
         low = max(1, low)
-    return low, math.ceil(tokens.tokens * (1 + tokens.error_band))
+    return low, most_input(tokens.tokens, tokens.error_band)
 
 
 def _expected_output(max_tokens: int, given: int | None, notes: list[str]) -> int:

@@ -10,7 +10,6 @@ so a replay decides exactly as the router would.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from pydantic import BaseModel, Field
 
 from polyroute.catalog import Catalog, Deployment
-from polyroute.cost import default_expected_output
+from polyroute.cost import default_expected_output, most_input
 from polyroute.pricebook import bounds
 from polyroute.ranking import Option, Strategy
 from polyroute.screen import Exclusion, Passed, Screen
@@ -186,7 +185,7 @@ class _Money:
         found = self.keys.get(row.counting_key)
         if found is None:
             count, band = self.facts.tokens[row.counting_key], self.facts.bands.get(row.counting_key, 0.0)
-            high = math.ceil(count * (1 + band)) if band else count  # as `bounds`
+            high = most_input(count, band)
             found = self.keys[row.counting_key] = (count, high, band, Decimal(count), Decimal(high))
         count, high, band, exact, most_in = found
         rates = row.rates

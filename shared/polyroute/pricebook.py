@@ -10,7 +10,6 @@ Rates are resolved once per deployment per UTC day (prices in the library are da
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from decimal import Decimal
@@ -18,7 +17,7 @@ from typing import NamedTuple
 
 from polyroute import pricing
 from polyroute.catalog import Deployment
-from polyroute.cost import default_expected_output
+from polyroute.cost import default_expected_output, most_input
 from polyroute.errors import ConfigError
 from polyroute.lineup import Lineup
 from polyroute.screen import Passed, Screen
@@ -164,7 +163,7 @@ class PriceBook:
         priced = self._priced(deployment)
         if priced is None or priced.input_rate is None:
             return None
-        high = math.ceil(count * (1 + band)) if band else count  # as `bounds`
+        high = most_input(count, band)
         return priced.input_rate * high + priced.output_rate * max_tokens
 
     def estimate(self, deployment: Deployment, count: int, band: float, max_tokens: int) -> Estimate:
@@ -191,7 +190,7 @@ def bounds(
     rates: pricing.Rates, count: int, band: float, expected_out: int, max_tokens: int
 ) -> tuple[Decimal, Decimal]:
     """(expected, maximum) USD of `PriceBook.estimate`, from the rates (a plan prices each candidate)."""
-    high = math.ceil(count * (1 + band)) if band else count
+    high = most_input(count, band)
     rate_in, rate_out = rates.input, rates.output
     tier_start = rates.tier_start
     if tier_start is None or max(count, high) <= tier_start:  # `at` would give the base rates
