@@ -135,13 +135,21 @@ async def dispatch(
 ) -> RoutedCompletion:
     """Plan; record the intent; call with fallbacks inside the compliant set; queue the outcome.
     `telemetry` (default: the App's, a no-op unless enabled) traces it: docs/observability.md."""
-    with (telemetry or router.app.telemetry).call(router, request) as trace:
-        result = await _dispatch(router, request, trace)
-        if log.isEnabledFor(logging.INFO):  # one line per call, inside its span (ids in JSON logs); no text
-            usage = result.usage
-            log.info("routed call %s to %s: %d input + %d output tokens, %s USD", result.receipt_id,
-                     result.deployment, usage.input_tokens, usage.output_tokens, result.cost_usd)  # fmt: skip
-        return result
+    router.in_flight += 1
+    try:
+        with (telemetry or router.app.telemetry).call(router, request) as trace:
+            result = await _dispatch(router, request, trace)
+            if log.isEnabledFor(logging.INFO):  # one line per call, inside its span (ids in JSON logs)
+                _log_call(result)
+            return result
+    finally:
+        router.in_flight -= 1
+
+
+def _log_call(result: RoutedCompletion) -> None:
+    usage = result.usage
+    log.info("routed call %s to %s: %d input + %d output tokens, %s USD", result.receipt_id,
+             result.deployment, usage.input_tokens, usage.output_tokens, result.cost_usd)  # fmt: skip
 
 
 async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> RoutedCompletion:
@@ -158,7 +166,7 @@ async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> 
             draft = _unfinished(router, facts, None, refusal_error, _Run(router, request, plan))
             timed.done((await audit.append(draft)).seq)
         raise refusal_error
-    intent = await _record_intent(audit, facts, trace)
+    intent = await _record_intent(audit, facts, trace, alone=router.in_flight == 1)
     run = _Run(router, request, plan, trace=trace)
     try:
         await anyio.lowlevel.checkpoint()  # cancelled while the intent was written: no provider reached
@@ -194,12 +202,13 @@ async def _admit(
         return error, None
 
 
-async def _record_intent(audit: AuditStore, facts: CallFacts, trace: CallTrace) -> Appended:
+async def _record_intent(audit: AuditStore, facts: CallFacts, trace: CallTrace, *, alone: bool) -> Appended:
     """Durable before any provider sees the request. Shielded: a caller that gives up meanwhile gets
-    its cancellation right after, and the outcome then says no provider was reached."""
+    its cancellation right after, and the outcome then says no provider was reached. `alone`: no
+    other routed call is in flight, so the store may commit it without a thread hop (see `submit`)."""
     intent: Appended | None = None
     with anyio.CancelScope(shield=True), trace.appending("intent") as timed:
-        intent = await audit.append_ack(intent_event(facts))
+        intent = await audit.append_ack(intent_event(facts), alone=alone)
         timed.done(intent.seq)
     assert intent is not None
     return intent

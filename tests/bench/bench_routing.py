@@ -263,8 +263,9 @@ def overhead_section() -> None:
     )
     print(
         f"  200 sequential routed calls: {events} audit events in {commits} commits "
-        f"({commits / 200:.2f} commits per call; a call waits for exactly one: its intent); the audit "
-        f"writer thread spent {writer_cpu:.0f} µs CPU per commit"
+        f"({commits / 200:.2f} commits per call; a call waits for exactly one: its intent, committed on "
+        f"the event loop's thread when no other call is in flight); the audit writer thread spent "
+        f"{writer_cpu:.0f} µs CPU per commit"
     )
     print(
         f"  LiteLLM Router          {lite:6.3f} ms vs raw openai SDK {lite_raw:6.3f} ms: "

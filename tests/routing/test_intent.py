@@ -251,3 +251,34 @@ def test_a_call_cancelled_while_its_intent_is_written_records_that_no_provider_w
 
     asyncio.run(go())
     assert [r for s in fakes.servers for r in s.seen()] == []
+
+
+def test_only_a_lone_call_commits_its_intent_without_the_writer_thread(app: App) -> None:
+    """Concurrent calls' intents share group commits; a call with none beside it skips the thread hop."""
+    import anyio
+
+    store = app.audit
+    alone: list[bool] = []
+
+    class Watched:  # the real store, noting what each intent append was told
+        def __getattr__(self, name: str) -> object:
+            return getattr(store, name)
+
+        async def append_ack(self, draft, **kwargs):  # type: ignore[no-untyped-def]
+            if draft.event_type == "intent":
+                alone.append(kwargs.get("alone", False))
+            return await store.append_ack(draft, **kwargs)
+
+    app.__dict__["audit"] = Watched()
+
+    async def go() -> None:
+        await app.router.complete(route(jurisdiction="SA", data_class="personal"))
+        async with anyio.create_task_group() as group:
+            for _ in range(3):
+                group.start_soon(app.router.complete, route(jurisdiction="SA", data_class="personal"))
+        assert app.router.in_flight == 0
+        assert (await store.verify()).ok and len(await store.query(EventQuery(event_type="intent"))) == 4
+        await store.aclose()
+
+    asyncio.run(go())
+    assert alone[0] and alone[1:].count(False) >= 2

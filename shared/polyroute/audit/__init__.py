@@ -6,7 +6,8 @@
     chain.py       verification of a chain and its heads (store and export alike)
     export.py      the JSONL export format and `verify_export`
     store.py       the `AuditStore` protocol and `open_store`
-    sqlite.py      `SqliteAuditStore`; writer.py its group-commit thread; query.py its SQL;
+    sqlite.py      `SqliteAuditStore`; writer.py its group-commit thread; transaction.py one commit;
+                   query.py its SQL;
     migrations.py  its schema, as an ordered list of migrations
 
 docs/audit.md describes the encoding, the chain and how a third party verifies an export.

@@ -314,6 +314,18 @@ def body_hash(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def chained(templates: list[str], head_seq: int, head_hash: str, time: str) -> list[tuple[int, str, str]]:
+    """(seq, hash, body) of each template (`body_template`) appended in order after the chain head."""
+    rows: list[tuple[int, str, str]] = []
+    seq, prev = head_seq, head_hash
+    for template in templates:
+        seq += 1
+        body = fill_template(template, seq, time, prev)
+        prev = body_hash(body)
+        rows.append((seq, prev, body))
+    return rows
+
+
 _ids = random.Random(os.urandom(32))
 os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
 

@@ -27,7 +27,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
 from polyroute.audit.batch import MAX_BATCH, ContentRow, Written
-from polyroute.audit.event import GENESIS_HASH, body_hash, fill_template, format_time
+from polyroute.audit.event import GENESIS_HASH, chained, format_time
 from polyroute.audit.signing import Signer
 from polyroute.audit.writer import PURGE_EVERY_S
 
@@ -187,15 +187,9 @@ class PgCommitter:
     ) -> list[Written]:
         seq, prev = (int(row[0]), str(row[1])) if row and row[0] is not None else (0, GENESIS_HASH)
         stamp = format_time(datetime.now(UTC))
-        rows: list[tuple[int, str, str]] = []
-        kept: list[tuple[str, str | None, str | None]] = []
-        for pending in batch:
-            seq += 1
-            body = fill_template(pending.template, seq, stamp, prev)
-            prev = body_hash(body)
-            rows.append((seq, prev, body))
-            if pending.content is not None:
-                kept.append((pending.event_id, pending.content.prompt, pending.content.completion))
+        rows = chained([pending.template for pending in batch], seq, prev, stamp)
+        seq, prev = rows[-1][0], rows[-1][1]
+        kept = [(p.event_id, p.content.prompt, p.content.completion) for p in batch if p.content is not None]
         signature = signer.sign_stamped(seq, prev, stamp)
         # arrays as binary parameters (%b): text arrays of 1 KB bodies cost milliseconds to escape
         await db.execute(

@@ -162,8 +162,11 @@ class PostgresAuditStore:
         """Record one event; returns once it is committed and covered by a signed head."""
         return (await self.append_ack(draft, content=content)).event()
 
-    async def append_ack(self, draft: EventDraft, *, content: EventContent | None = None) -> Appended:
-        """`append`, answering the committed event's id, seq and hash without parsing it back."""
+    async def append_ack(
+        self, draft: EventDraft, *, content: EventContent | None = None, alone: bool = False
+    ) -> Appended:
+        """`append`, answering the committed event's id, seq and hash without parsing it back
+        (`alone` changes nothing here: appends are awaited on the event loop, no thread is woken)."""
         event_id, template, kept = prepare(self._settings, draft, content, nul_ok=False)
         try:
             state = await self._writer()

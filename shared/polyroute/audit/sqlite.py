@@ -97,11 +97,14 @@ class SqliteAuditStore:
         """Record one event; returns once it is durable and covered by a signed head."""
         return (await self.append_ack(draft, content=content)).event()
 
-    async def append_ack(self, draft: EventDraft, *, content: EventContent | None = None) -> Appended:
-        """`append`, answering the committed event's id, seq and hash without parsing it back."""
+    async def append_ack(
+        self, draft: EventDraft, *, content: EventContent | None = None, alone: bool = False
+    ) -> Appended:
+        """`append`, answering the committed event's id, seq and hash without parsing it back
+        (`alone`: see `GroupCommitWriter.submit`)."""
         event_id, template, kept = prepare(self._settings, draft, content)
         try:
-            return Appended.of(event_id, await self._writer.submit(template, event_id, kept))
+            return Appended.of(event_id, await self._writer.submit(template, event_id, kept, here=alone))
         except (sqlite3.Error, OSError) as error:
             raise append_failed(
                 self.path, error, tampering=isinstance(error, sqlite3.IntegrityError)

@@ -38,9 +38,13 @@ class AuditStore(Protocol):
         """Record one event; returns once it is durable and covered by a signed head."""
         ...
 
-    async def append_ack(self, draft: EventDraft, *, content: EventContent | None = None) -> Appended:
+    async def append_ack(
+        self, draft: EventDraft, *, content: EventContent | None = None, alone: bool = False
+    ) -> Appended:
         """`append`, answering only the committed event's id, seq, hash and body (the routed call's
-        intent needs no more, and parsing a receipt back is not free)."""
+        intent needs no more, and parsing a receipt back is not free). `alone`: the caller knows of
+        no other append of this process on its way (a routed call with no other in flight), so an
+        idle store may commit on the caller's thread instead of waking its writer thread."""
         ...
 
     def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
