@@ -282,3 +282,36 @@ def test_only_a_lone_call_commits_its_intent_without_the_writer_thread(app: App)
 
     asyncio.run(go())
     assert alone[0] and alone[1:].count(False) >= 2
+
+
+def test_a_bare_asyncio_cancellation_during_the_intent_also_stops_the_call_before_any_provider(
+    app: App, fakes: FakeProviders
+) -> None:
+    """`asyncio.wait_for` cancels the task itself, not an anyio scope: it must be caught just the same."""
+    store = app.audit
+    written = asyncio.Event()
+
+    class SlowIntents:  # the real store; the caller's timeout runs out while the intent is written
+        def __getattr__(self, name: str) -> object:
+            return getattr(store, name)
+
+        async def append_ack(self, draft, **kwargs):  # type: ignore[no-untyped-def]
+            appended = await store.append_ack(draft, **kwargs)
+            if draft.event_type == "intent":
+                asyncio.current_task().cancel()  # type: ignore[union-attr]  # as wait_for would
+                written.set()
+            return appended
+
+    app.__dict__["audit"] = SlowIntents()
+
+    async def go() -> None:
+        with pytest.raises(asyncio.CancelledError):
+            await app.router.complete(route(jurisdiction="SA", data_class="personal"))
+        assert written.is_set()
+        outcome, intent = await store.query(EventQuery(limit=5))
+        assert intent.event_type == "intent" and outcome.intent_id == intent.id
+        assert outcome.reasons == ["cancelled by the caller"] and outcome.details["attempts"] == []
+        await store.aclose()
+
+    asyncio.run(go())
+    assert [r for s in fakes.servers for r in s.seen()] == []
