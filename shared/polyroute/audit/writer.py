@@ -219,23 +219,22 @@ class GroupCommitWriter:
         """The writer thread: batches from its own queue until told to stop."""
         while (batch := next_batch(jobs, self._take)) is not None:
             try:
-                with self._committing:
-                    self._batch(batch)
+                with self._committing:  # released before the answers: a woken caller finds it free
+                    results, error = self._batch(batch)
+                answer(batch, results, error)
             finally:
                 self._done(len(batch))
 
-    def _batch(self, batch: list[Pending]) -> None:
-        """Commit one batch and answer its callers (with `_committing` held); a failure resets the
-        connection, so the next batch starts on a fresh one."""
+    def _batch(self, batch: list[Pending]) -> tuple[list[Written] | None, BaseException | None]:
+        """Commit one batch (with `_committing` held): its results, or the error every caller must
+        hear, after which the connection is reset so the next batch starts on a fresh one."""
         try:
             if self._db is None:
                 self._db = self._connect()
-            results = self._commit(self._db, batch)
+            return self._commit(self._db, batch), None
         except BaseException as error:  # noqa: BLE001 - every waiting caller must hear about it
-            answer(batch, None, error)
             self._reset()
-            return
-        answer(batch, results, None)
+            return None, error
 
     def _commit(self, db: sqlite3.Connection, batch: list[Pending], *, patient: bool = True) -> list[Written]:
         """`transaction.commit` of the batch, with the hourly purge when it is due (only if `patient`:
