@@ -7,7 +7,7 @@
     export.py      the JSONL export format and `verify_export`
     store.py       the `AuditStore` protocol and `open_store`
     sqlite.py      `SqliteAuditStore`; writer.py its group-commit thread; transaction.py one commit;
-                   query.py its SQL;
+                   query.py its SQL; retention.py when both writers purge stored text;
     migrations.py  its schema, as an ordered list of migrations
 
 docs/audit.md describes the encoding, the chain and how a third party verifies an export.

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -28,8 +28,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from polyroute.audit.batch import MAX_BATCH, ContentRow, Written
 from polyroute.audit.event import GENESIS_HASH, chained, format_time
+from polyroute.audit.retention import Retention
 from polyroute.audit.signing import Signer
-from polyroute.audit.writer import PURGE_EVERY_S
 
 CHAIN_LOCK = 0x706F6C79_61756474  # pg_advisory_xact_lock key of the audit chain ("polyaudt")
 RETRY_FOR_S = 10.0
@@ -78,8 +78,7 @@ class PgCommitter:
 
     def __init__(self, signer: Callable[[], Awaitable[Signer]], *, retention_days: int | None) -> None:
         self._signer = signer
-        self._retention = retention_days
-        self._purged_at = 0.0
+        self._retention = Retention(retention_days)
 
     async def submit(
         self, state: LoopWriter, template: str, event_id: str, content: ContentRow | None
@@ -204,9 +203,6 @@ class PgCommitter:
 
     async def _maybe_purge(self, db: psycopg.AsyncConnection[Any]) -> None:
         """Drop stored content past its retention; the chain holds digests only, so it stays intact."""
-        due = not self._purged_at or time.monotonic() - self._purged_at >= PURGE_EVERY_S
-        if self._retention is None or not due:
-            return
-        self._purged_at = time.monotonic()
-        cutoff = format_time(datetime.now(UTC) - timedelta(days=self._retention))
-        await db.execute("DELETE FROM content WHERE stored_at < %s", (cutoff,))
+        cutoff = self._retention.take()
+        if cutoff is not None:
+            await db.execute("DELETE FROM content WHERE stored_at < %s", (cutoff,))

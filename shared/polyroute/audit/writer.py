@@ -21,20 +21,17 @@ import os
 import queue
 import sqlite3
 import threading
-import time
 import weakref
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from polyroute.audit import transaction
 from polyroute.audit.batch import FLUSH, KICK, LINGER_S, ContentRow, Pending, Written, answer, next_batch
-from polyroute.audit.event import format_time
+from polyroute.audit.retention import Retention
 from polyroute.audit.signing import Signer
 from polyroute.sqlitefile import is_busy
 
-PURGE_EVERY_S = 3600.0
 SETTLE_TIMEOUT_S = transaction.LOCK_TIMEOUT_S + 10.0
 Connect = Callable[[], sqlite3.Connection]
 log = logging.getLogger("polyroute.audit")
@@ -46,7 +43,7 @@ class GroupCommitWriter:
     def __init__(self, connect: Connect, signer: Callable[[], Signer], *, retention_days: int | None) -> None:
         self._connect = connect
         self._signer = signer
-        self._retention = retention_days
+        self._retention = Retention(retention_days)
         self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
         self._later: deque[Pending] = deque()  # queued by `enqueue`: taken by the next batch
         self._taken = 0  # how many times the side list was emptied (a timer armed before is moot)
@@ -54,7 +51,6 @@ class GroupCommitWriter:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None  # the writer's connection, used by one batch at a time
         self._committing = threading.Lock()  # held while a batch commits (the thread's or a caller's)
-        self._purged_at = 0.0
         self._progress = threading.Condition()
         self._queued = 0  # events handed to the thread, and (below) those it has answered
         self._finished = 0
@@ -86,7 +82,7 @@ class GroupCommitWriter:
         not possible at once — the thread is busy, appends wait for it, another process holds the
         lock, an hourly purge is due, or there is no connection yet — and the append then takes the
         queue. Never waits for a lock."""
-        if not self._queue.empty() or self._purge_due() or not self._committing.acquire(blocking=False):
+        if not self._queue.empty() or self._retention.due() or not self._committing.acquire(blocking=False):
             return None
         try:
             db = self._db
@@ -239,21 +235,8 @@ class GroupCommitWriter:
     def _commit(self, db: sqlite3.Connection, batch: list[Pending], *, patient: bool = True) -> list[Written]:
         """`transaction.commit` of the batch, with the hourly purge when it is due (only if `patient`:
         a caller's thread does not wait for a large delete)."""
-        purge = patient and self._purge_due()
-        if purge:
-            self._purged_at = time.monotonic()
-        cutoff = self._purge_cutoff() if purge else None
+        cutoff = self._retention.take() if patient else None
         return transaction.commit(db, self._signer(), batch, patient=patient, purge_before=cutoff)
-
-    def _purge_due(self) -> bool:
-        due = not self._purged_at or time.monotonic() - self._purged_at >= PURGE_EVERY_S
-        return self._retention is not None and due
-
-    def _purge_cutoff(self) -> str | None:
-        """Stored content older than this goes; the chain holds digests only, so it stays intact."""
-        if self._retention is None:
-            return None
-        return format_time(datetime.now(UTC) - timedelta(days=self._retention))
 
 
 def _close_at_exit(writer: weakref.ref[GroupCommitWriter]) -> None:
