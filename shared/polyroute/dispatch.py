@@ -22,7 +22,7 @@ import anyio.lowlevel
 
 from polyroute import cost, locations
 from polyroute.audit import EventContent, EventDraft
-from polyroute.audit.draft import Appended
+from polyroute.audit.draft import Ahead
 from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError, QuotaExceeded
 from polyroute.providers import call_with_retries
 from polyroute.refusal import no_route, refusal
@@ -217,13 +217,13 @@ async def _admit(
         return error, None
 
 
-async def _record_intent(audit: AuditStore, facts: CallFacts, trace: CallTrace, *, alone: bool) -> Appended:
+async def _record_intent(audit: AuditStore, facts: CallFacts, trace: CallTrace, *, alone: bool) -> Ahead:
     """Durable before any provider sees the request. Shielded: a caller that gives up meanwhile gets
     its cancellation right after, and the outcome then says no provider was reached. `alone`: no
-    other routed call is in flight, so the store may commit it without a thread hop (see `submit`)."""
-    intent: Appended | None = None
+    other routed call is in flight, so the store may write it on this thread (`append_ahead`)."""
+    intent: Ahead | None = None
     with anyio.CancelScope(shield=True), trace.appending("intent") as timed:
-        intent = await audit.append_ack(intent_event(facts), alone=alone)
+        intent = await audit.append_ahead(intent_event(facts), alone=alone)
         timed.done(intent.seq)
     assert intent is not None
     return intent
@@ -233,7 +233,7 @@ def _record_completion(
     audit: AuditStore,
     router: Router,
     facts: CallFacts,
-    intent: Appended,
+    intent: Ahead,
     run: _Run,
     result: RoutedCompletion,
     completion: Completion,
@@ -248,7 +248,7 @@ def _record_completion(
 
 
 def _unfinished(
-    router: Router, facts: CallFacts, intent: Appended | None, error: PolyrouteError, run: _Run
+    router: Router, facts: CallFacts, intent: Ahead | None, error: PolyrouteError, run: _Run
 ) -> EventDraft:
     pinned_known = facts.plan.pinned is not None and facts.plan.pinned in router.app.catalog
     return unfinished_event(facts, intent, error, run.attempts, run.failures, pinned_known=pinned_known)

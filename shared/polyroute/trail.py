@@ -28,12 +28,13 @@ if TYPE_CHECKING:
 
 
 class Linked(Protocol):
-    """What an outcome names of its intent (an `AuditEvent`, or the `Appended` a store answers)."""
+    """What an outcome names of its intent (an `AuditEvent`, or the `Ahead` a store answers: its seq
+    is None while the intent waits in the journal, and the store fills it in)."""
 
     @property
     def id(self) -> str: ...
     @property
-    def seq(self) -> int: ...
+    def seq(self) -> int | None: ...
 
 
 @dataclass(frozen=True)

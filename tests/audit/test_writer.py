@@ -1,16 +1,20 @@
-"""The SQLite group-commit writer: a lone append commits on the caller's thread, never at the cost of
-group commit, of what `enqueue` left waiting, or of the event loop while another process writes."""
+"""The SQLite writer's intent journal: a lone call's intent is durable in one small write on the caller's
+thread, chained by the next group commit (or by the next reader, after a crash), and never at the cost
+of group commit, of the outcome naming it, or of the event loop while another process writes."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import anyio
 import pytest
 from audit_helpers import db_path, draft
 
+from polyroute.audit import event
 from polyroute.audit.sqlite import SqliteAuditStore
 from polyroute.settings import Settings
 
@@ -20,61 +24,76 @@ pytestmark = [pytest.mark.anyio, pytest.mark.sqlite_only]
 @pytest.fixture
 async def writer_store(settings: Settings) -> AsyncIterator[SqliteAuditStore]:
     opened = SqliteAuditStore(db_path(settings), settings)
-    await opened.append(draft())  # the writer thread opens the connection that lone appends reuse
+    await opened.append(draft())  # the writer thread opens the connection that lone intents reuse
     yield opened
     await opened.aclose()
 
 
-def heads(settings: Settings) -> list[int]:
+def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
     with sqlite3.connect(db_path(settings)) as db:
-        return [seq for (seq,) in db.execute("SELECT seq FROM heads ORDER BY seq")]
+        return list(db.execute(sql))
 
 
-async def test_a_lone_append_is_committed_without_giving_the_event_loop_a_turn(
+def intent(n: int = 1):  # type: ignore[no-untyped-def]  # an EventDraft
+    return draft(n, event_type="intent")
+
+
+async def test_a_lone_intent_is_journaled_without_giving_the_event_loop_a_turn(
     writer_store: SqliteAuditStore, settings: Settings
 ) -> None:
     store = writer_store
     turns: list[str] = []
-    asyncio.get_running_loop().call_soon(turns.append, "lone")
-    lone = await store.append_ack(draft(1), alone=True)
-    assert turns == []  # no thread hop: the event loop never ran while it committed
-    queued = await store.append_ack(draft(2))
-    assert turns == ["lone"]  # the default waits for the writer thread (as concurrent appends must)
-    assert (lone.seq, queued.seq) == (2, 3) and heads(settings)[-2:] == [2, 3]
+    asyncio.get_running_loop().call_soon(turns.append, "turn")
+    ahead = await store.append_ahead(intent(), alone=True)
+    assert turns == [] and ahead.seq is None  # durable in the journal, not yet chained
+    ((journaled_id, template),) = rows(settings, "SELECT id, template FROM journal")
+    assert journaled_id == ahead.id and event._TOKEN not in str(template)  # pyright: ignore[reportPrivateUsage]
+    assert rows(settings, "SELECT max(seq) FROM heads") == [(1,)]
+    chained = await store.get(ahead.id)  # a read chains what this process journaled
+    assert chained is not None and chained.seq == 2 and chained.event_type == "intent"
+    assert rows(settings, "SELECT count(*) FROM journal") == [(0,)]
     assert (await store.verify()).ok
 
 
-async def test_a_lone_append_takes_what_enqueue_left_into_its_commit(
-    writer_store: SqliteAuditStore, settings: Settings
+async def test_an_outcome_gets_the_seq_of_the_intent_it_names_once_both_are_chained(
+    writer_store: SqliteAuditStore,
 ) -> None:
     store = writer_store
-    outcome_id = store.append_later(draft(1, event_type="completion"))
-    intent = await store.append_ack(draft(2), alone=True)
-    assert heads(settings) == [1, 3]  # one transaction, one signature for both
-    event = await store.get(outcome_id)
-    assert event is not None and (event.seq, intent.seq) == (2, 3)
+    ahead = await store.append_ahead(intent(), alone=True)
+    outcome_id = store.append_later(draft(2, event_type="completion", intent_id=ahead.id))
+    stray_id = store.append_later(draft(3, event_type="failure", intent_id="evt_not_in_this_log"))
+    chained, outcome = await store.get(ahead.id), await store.get(outcome_id)
+    stray = await store.get(stray_id)
+    assert chained is not None and outcome is not None and stray is not None
+    assert outcome.intent_seq == chained.seq == 2 and outcome.seq == 3 and chained.time <= outcome.time
+    assert stray.intent_id == "evt_not_in_this_log" and stray.intent_seq is None
+    assert (await store.verify()).ok
 
 
-async def test_concurrent_lone_appends_still_share_commits(
-    writer_store: SqliteAuditStore, settings: Settings
-) -> None:
+async def test_concurrent_lone_intents_stay_correct(writer_store: SqliteAuditStore) -> None:
+    """`alone` is a promise the caller keeps; broken, the intents still each land once, in order."""
     store = writer_store
-    """`alone` is a promise the caller keeps; broken, the appends stay correct, one commit each."""
+    ids: list[str] = []
+
+    async def one(n: int) -> None:
+        ids.append((await store.append_ahead(intent(n), alone=True)).id)
+
     async with anyio.create_task_group() as group:
         for n in range(8):
-            group.start_soon(lambda n=n: store.append_ack(draft(n), alone=True))
+            group.start_soon(one, n)
     result = await store.verify()
-    assert result.ok and result.events_checked == 9 and heads(settings)[-1] == 9
+    assert result.ok and result.events_checked == 9
+    assert len(ids) == 8 and all([await store.get(event_id) is not None for event_id in ids])
 
 
-async def test_a_lone_append_does_not_hold_the_event_loop_while_another_process_writes(
+async def test_a_lone_intent_does_not_hold_the_event_loop_while_another_process_writes(
     writer_store: SqliteAuditStore, settings: Settings
 ) -> None:
     store = writer_store
     other = sqlite3.connect(db_path(settings), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     ticks: list[float] = []
-    seqs: list[int] = []
+    seqs: list[int | None] = []
 
     async def ticker() -> None:
         while True:
@@ -84,25 +103,59 @@ async def test_a_lone_append_does_not_hold_the_event_loop_while_another_process_
     async with anyio.create_task_group() as group:
         group.start_soon(ticker)
         asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
-        seqs.append((await store.append_ack(draft(1), alone=True)).seq)  # the writer thread waits instead
+        seqs.append((await store.append_ahead(intent(), alone=True)).seq)  # the writer thread waits instead
         group.cancel_scope.cancel()
     other.close()
-    assert seqs == [2] and len(ticks) >= 10  # the loop kept running meanwhile
+    assert seqs == [2] and len(ticks) >= 10  # chained by the thread, and the loop kept running meanwhile
     assert (await store.verify()).ok
 
 
-async def test_a_lone_append_that_fails_keeps_the_store_usable(
+async def test_a_journal_that_cannot_be_written_fails_the_intent_and_the_store_recovers(
     writer_store: SqliteAuditStore, settings: Settings
 ) -> None:
     store = writer_store
-    with sqlite3.connect(db_path(settings)) as db:  # tampering: a head already signed for the next seq
-        db.execute("INSERT INTO heads VALUES (3, 'x', 'k', '2026-01-01T00:00:00.000000Z', 's')")
-    outcome_id = store.append_later(draft(1, event_type="completion"))
-    with pytest.raises(Exception, match="append failed") as failed:
-        await store.append_ack(draft(2), alone=True)
-    assert "audit verify" in str(failed.value)
-    assert await store.get(outcome_id) is None  # it rode in the failed transaction: logged, not stored
     with sqlite3.connect(db_path(settings)) as db:
-        db.execute("DELETE FROM heads WHERE seq = 3")
-    assert (await store.append_ack(draft(3), alone=True)).seq == 2  # a fresh connection takes over
-    assert (await store.verify()).ok
+        db.execute("ALTER TABLE journal RENAME TO journal_away")
+    with pytest.raises(Exception, match="append failed"):
+        await store.append_ahead(intent(), alone=True)
+    with sqlite3.connect(db_path(settings)) as db:
+        db.execute("ALTER TABLE journal_away RENAME TO journal")
+    ahead = await store.append_ahead(intent(2), alone=True)  # the thread's fresh connection takes over
+    assert ahead.seq == 2 and (await store.verify()).ok
+
+
+CRASHING = """
+import anyio, os
+from polyroute.audit.sqlite import SqliteAuditStore
+from polyroute.audit import EventDraft
+from polyroute.settings import load_settings
+
+async def main() -> None:
+    settings = load_settings()
+    store = SqliteAuditStore(settings.data_dir / "audit.db", settings)
+    await store.append(EventDraft(event_type="external", principal="before"))
+    ahead = await store.append_ahead(EventDraft(event_type="intent", principal="doomed"), alone=True)
+    print(ahead.id, ahead.seq, flush=True)
+    os._exit(0)  # no close, no atexit: as if killed right after the provider was called
+
+anyio.run(main)
+"""
+
+
+async def test_an_intent_journaled_by_a_process_that_died_is_chained_by_the_next_reader(
+    settings: Settings,
+) -> None:
+    done = subprocess.run([sys.executable, "-c", CRASHING], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    intent_id, seq = done.stdout.split()
+    assert seq == "None" and rows(settings, "SELECT id FROM journal") == [(intent_id,)]
+    (written,) = rows(settings, "SELECT written FROM journal")[0]
+    store = SqliteAuditStore(db_path(settings), settings)
+    try:
+        found = await store.get(intent_id)
+        assert found is not None and found.principal == "doomed" and found.seq == 2
+        assert event.format_time(found.time) == written  # the moment it became durable, not the recovery's
+        assert rows(settings, "SELECT count(*) FROM journal") == [(0,)]
+        assert (await store.verify()).ok
+    finally:
+        await store.aclose()

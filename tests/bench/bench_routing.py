@@ -186,8 +186,8 @@ async def overhead(fakes: FakeProviders, rounds: int, cpu: Samples) -> tuple[Sam
 
 async def commits_per_call(fakes: FakeProviders, calls: int = 200) -> tuple[int, int, float]:
     """(events, commits, writer-thread CPU µs per commit) for `calls` sequential routed calls on a fresh
-    store (after one warm-up call that opens it): each call writes an intent and an outcome; the outcome
-    should share the next intent's commit rather than cost one of its own."""
+    store (after one warm-up call that opens it): each call journals its intent and queues its outcome;
+    group commits off the calls' path should chain those of many calls at once."""
     import sqlite3
 
     app, request = bench_app(fakes), route("EU", "personal", strategy="cheapest")
@@ -263,8 +263,9 @@ def overhead_section() -> None:
     )
     print(
         f"  200 sequential routed calls: {events} audit events in {commits} commits "
-        f"({commits / 200:.2f} commits per call; a call waits for exactly one: its intent, committed on "
-        f"the event loop's thread when no other call is in flight); the audit writer thread spent "
+        f"({commits / 200:.2f} chained commits per call; a call waits for one small fsync: its intent's "
+        f"journal row, on the event loop's thread when no other call is in flight); the audit writer "
+        f"thread spent "
         f"{writer_cpu:.0f} µs CPU per commit"
     )
     print(

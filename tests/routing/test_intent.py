@@ -231,11 +231,11 @@ def test_a_call_cancelled_while_its_intent_is_written_records_that_no_provider_w
         def __getattr__(self, name: str) -> object:
             return getattr(store, name)
 
-        async def append_ack(self, draft, **kwargs):  # type: ignore[no-untyped-def]
+        async def append_ahead(self, draft, **kwargs):  # type: ignore[no-untyped-def]
             if draft.event_type == "intent":
                 slow.set()
                 await anyio.sleep(0.3)
-            return await store.append_ack(draft, **kwargs)
+            return await store.append_ahead(draft, **kwargs)
 
     app.__dict__["audit"] = SlowIntents()
 
@@ -253,7 +253,7 @@ def test_a_call_cancelled_while_its_intent_is_written_records_that_no_provider_w
     assert [r for s in fakes.servers for r in s.seen()] == []
 
 
-def test_only_a_lone_call_commits_its_intent_without_the_writer_thread(app: App) -> None:
+def test_only_a_lone_call_journals_its_intent_on_its_own_thread(app: App) -> None:
     """Concurrent calls' intents share group commits; a call with none beside it skips the thread hop."""
     import anyio
 
@@ -264,10 +264,10 @@ def test_only_a_lone_call_commits_its_intent_without_the_writer_thread(app: App)
         def __getattr__(self, name: str) -> object:
             return getattr(store, name)
 
-        async def append_ack(self, draft, **kwargs):  # type: ignore[no-untyped-def]
+        async def append_ahead(self, draft, **kwargs):  # type: ignore[no-untyped-def]
             if draft.event_type == "intent":
                 alone.append(kwargs.get("alone", False))
-            return await store.append_ack(draft, **kwargs)
+            return await store.append_ahead(draft, **kwargs)
 
     app.__dict__["audit"] = Watched()
 
@@ -295,8 +295,8 @@ def test_a_bare_asyncio_cancellation_during_the_intent_also_stops_the_call_befor
         def __getattr__(self, name: str) -> object:
             return getattr(store, name)
 
-        async def append_ack(self, draft, **kwargs):  # type: ignore[no-untyped-def]
-            appended = await store.append_ack(draft, **kwargs)
+        async def append_ahead(self, draft, **kwargs):  # type: ignore[no-untyped-def]
+            appended = await store.append_ahead(draft, **kwargs)
             if draft.event_type == "intent":
                 asyncio.current_task().cancel()  # type: ignore[union-attr]  # as wait_for would
                 written.set()

@@ -1,11 +1,13 @@
 """What the group-commit writer thread takes from its queue, and how it gathers one batch.
 
-Two inputs feed a batch. Appends someone waits for (a routed call's intent) go through the thread's
-queue, which wakes it. Appends nobody waits for (a routed call's outcome) go into a side list that
-does *not* wake it: they ride along with the next batch, typically the next call's intent, so in a
-sequential stream of calls the outcome costs neither an fsync nor a thread wake-up of its own. The
-enqueuing event loop arms a timer (`LINGER_S`) that wakes the thread with `KICK` if no batch took
-them meanwhile; a reader that needs the queued work (`FLUSH`) or a stop (`None`) wakes it at once.
+Two inputs feed a batch. Appends someone waits for (concurrent routed calls' intents) go through the
+thread's queue, which wakes it. Appends nobody waits for go into a side list that does *not* wake it:
+a routed call's outcome, and the marker of an intent a lone call journaled (journal.py). They ride
+along with the next batch, so in a sequential stream of calls one chained commit, off every call's
+path, covers the intents and outcomes of ~20 calls. The enqueuing event loop arms a timer
+(`LINGER_S`) that wakes the thread with `KICK` if no batch took them meanwhile; a reader that needs
+the queued work (`FLUSH`) or a stop (`None`) wakes it at once. A crash meanwhile loses no intent (the
+journal is durable), only outcomes not yet committed: their intents then read "outcome unknown".
 A batch is the whole side list (older appends first) and what waits on the queue, up to `MAX_BATCH`.
 """
 
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_BATCH = 1000
-LINGER_S = 0.005
+LINGER_S = 0.05  # one chained commit per ~20 sequential calls: the intents wait in the journal
 log = logging.getLogger("polyroute.audit")
 
 
@@ -42,6 +44,8 @@ class Pending:
     content: ContentRow | None
     loop: asyncio.AbstractEventLoop | None  # None: queued by `enqueue`, nobody waits for it
     future: asyncio.Future[Written] | None
+    intent_of: str | None = None  # an outcome whose `intent_seq` the commit fills in (`INTENT_SEQ`)
+    journaled: bool = False  # not an event: its intent waits in the journal, for this batch to chain
 
 
 FLUSH = Pending("", "", None, None, None)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from polyroute.audit.batch import ContentRow, Written
 from polyroute.audit.digest import content_digest
 from polyroute.audit.event import (
+    INTENT_SEQ,
     AuditEvent,
     EventContent,
     EventDraft,
@@ -24,10 +25,17 @@ from polyroute.settings import Settings
 
 
 def prepare(
-    settings: Settings, draft: EventDraft, content: EventContent | None, *, nul_ok: bool = True
+    settings: Settings,
+    draft: EventDraft,
+    content: EventContent | None,
+    *,
+    nul_ok: bool = True,
+    intent_seq_later: bool = False,
 ) -> tuple[str, str, ContentRow | None]:
     """(event id, body template, text to keep): digests of `content` filled in, everything checked.
-    `nul_ok=False` for a store that cannot keep a NUL character in text (PostgreSQL)."""
+    `nul_ok=False` for a store that cannot keep a NUL character in text (PostgreSQL).
+    `intent_seq_later`: an outcome naming an intent without its seq gets the `INTENT_SEQ` placeholder,
+    for a store whose commit fills it in (the intent may wait in the journal)."""
     # shallow: the encoder dumps nested models itself. The instance dict, not `dict(draft)`: pydantic's
     # __iter__ walks the same fields through a generator (6 µs per event on the event loop; EventDraft
     # keeps no extra fields, and private attributes live elsewhere)
@@ -37,6 +45,8 @@ def prepare(
             text = getattr(content, kind)
             if text is not None and fields.get(f"{kind}_digest") is None:
                 fields[f"{kind}_digest"] = content_digest(settings, text)
+    if intent_seq_later and fields.get("intent_id") is not None and fields.get("intent_seq") is None:
+        fields["intent_seq"] = INTENT_SEQ
     event_id = fields["id"] = new_event_id()
     try:
         template = body_template(fields)
@@ -67,6 +77,15 @@ def kept_content(settings: Settings, content: EventContent | None, *, nul_ok: bo
         if not nul_ok and "\x00" in (text or ""):
             raise PolyrouteError("cannot record audit event: content with a NUL character")
     return ContentRow(content.prompt, content.completion)
+
+
+class Ahead(NamedTuple):
+    """A routed call's intent once durable: its id, and its seq when the store chained it at once
+    (None while it waits in the SQLite journal; the outcome's `intent_seq` is then filled in when
+    both are chained)."""
+
+    id: str
+    seq: int | None
 
 
 class Appended(NamedTuple):

@@ -53,6 +53,8 @@ _TOKEN = secrets.token_hex(16)  # placeholders hold it: random per process, neve
 _SEQ, _TIME, _PREV = (f"{_TOKEN}-{name}" for name in ("seq", "time", "prev_hash"))
 # what follows the token in each placeholder (`seq`'s closing quote too: its number is written bare)
 _PREV_REST, _SEQ_REST, _TIME_REST = "-prev_hash", '-seq"', "-time"
+INTENT_SEQ = f"{_TOKEN}-intent_seq"
+"""Placeholder for an outcome's `intent_seq` while its intent waits in the journal (journal.py)."""
 
 
 class EventDraft(BaseModel):
@@ -308,6 +310,26 @@ def fill_template(template: str, seq: int, time: str, prev_hash: str) -> str:
             )  # fmt: skip
     body = template.replace(f'"{_SEQ}"', str(seq), 1).replace(_TIME, time, 1)
     return body.replace(_PREV, prev_hash, 1)
+
+
+def portable_template(template: str) -> tuple[str, str]:
+    """(`template` with this process's token swapped for a fresh one, that token): what the journal
+    stores, so that any process can fill it (`fill_with`) and the process token stays in memory."""
+    token = secrets.token_hex(16)
+    return template.replace(_TOKEN, token), token
+
+
+def fill_with(template: str, token: str, seq: int, time: str, prev_hash: str) -> str:
+    """`fill_template` of a `portable_template` made with `token`."""
+    return fill_template(template.replace(token, _TOKEN), seq, time, prev_hash)
+
+
+def with_intent_seq(template: str, seq: int | None) -> str:
+    """An outcome's template with its intent's seq in place of `INTENT_SEQ` (the key is dropped when
+    the intent is not in the log: then `intent_id` alone names it)."""
+    if seq is None:
+        return template.replace(f',"intent_seq":"{INTENT_SEQ}"', "", 1)
+    return template.replace(f'"{INTENT_SEQ}"', str(seq), 1)
 
 
 def body_hash(body: str) -> str:

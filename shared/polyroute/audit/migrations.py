@@ -72,6 +72,18 @@ def outcome_names_its_intent(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX events_type_time ON events(event_type, time)")  # intents in a time span
 
 
+@migration
+def journal_for_intents(db: sqlite3.Connection) -> None:
+    """Intents written ahead of the chain (journal.py): one short row each, no index, no signature, so
+    the durable write a routed call waits for is a small one. `events_event_type` goes: the prefix of
+    `events_type_time` serves the same lookups, and each index is a page written per event."""
+    db.execute(
+        "CREATE TABLE journal (n INTEGER PRIMARY KEY, id TEXT NOT NULL, written TEXT NOT NULL, "
+        "token TEXT NOT NULL, template TEXT NOT NULL)"
+    )
+    db.execute("DROP INDEX events_event_type")
+
+
 def migrate(db: sqlite3.Connection) -> None:
     """Bring the schema up to date inside one write transaction (safe with several processes)."""
     (version,) = db.execute("PRAGMA user_version").fetchone()

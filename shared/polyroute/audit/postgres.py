@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from polyroute.audit.chain import Anchor, ChainVerifier
 from polyroute.audit.digest import content_digest
-from polyroute.audit.draft import Appended, append_failed, prepare
+from polyroute.audit.draft import Ahead, Appended, append_failed, prepare
 from polyroute.audit.event import (
     AuditEvent,
     EventContent,
@@ -162,11 +162,8 @@ class PostgresAuditStore:
         """Record one event; returns once it is committed and covered by a signed head."""
         return (await self.append_ack(draft, content=content)).event()
 
-    async def append_ack(
-        self, draft: EventDraft, *, content: EventContent | None = None, alone: bool = False
-    ) -> Appended:
-        """`append`, answering the committed event's id, seq and hash without parsing it back
-        (`alone` changes nothing here: appends are awaited on the event loop, no thread is woken)."""
+    async def append_ack(self, draft: EventDraft, *, content: EventContent | None = None) -> Appended:
+        """`append`, answering the committed event's id, seq and hash without parsing it back."""
         event_id, template, kept = prepare(self._settings, draft, content, nul_ok=False)
         try:
             state = await self._writer()
@@ -180,6 +177,12 @@ class PostgresAuditStore:
             ) from None
         self._ready_until = time.monotonic() + READY_FOR_S  # a commit is proof enough for a while
         return Appended.of(event_id, written)
+
+    async def append_ahead(self, draft: EventDraft, *, alone: bool = False) -> Ahead:
+        """A routed call's intent, chained at once (`alone` changes nothing here: appends are awaited
+        on the event loop, no thread is woken)."""
+        appended = await self.append_ack(draft)
+        return Ahead(appended.id, appended.seq)
 
     def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
         """Queue one event for the next group commit of this event loop and return its id at once

@@ -18,10 +18,11 @@ import anyio.to_thread
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
-from polyroute.audit import scan
+from polyroute.audit import journal, scan
+from polyroute.audit.batch import ContentRow, Written
 from polyroute.audit.chain import Anchor, ChainVerifier
 from polyroute.audit.digest import content_digest
-from polyroute.audit.draft import Appended, append_failed, prepare
+from polyroute.audit.draft import Ahead, Appended, append_failed, prepare
 from polyroute.audit.event import (
     AuditEvent,
     EventContent,
@@ -97,23 +98,39 @@ class SqliteAuditStore:
         """Record one event; returns once it is durable and covered by a signed head."""
         return (await self.append_ack(draft, content=content)).event()
 
-    async def append_ack(
-        self, draft: EventDraft, *, content: EventContent | None = None, alone: bool = False
-    ) -> Appended:
-        """`append`, answering the committed event's id, seq and hash without parsing it back
-        (`alone`: see `GroupCommitWriter.submit`)."""
-        event_id, template, kept = prepare(self._settings, draft, content)
+    async def append_ack(self, draft: EventDraft, *, content: EventContent | None = None) -> Appended:
+        """`append`, answering the committed event's id, seq and hash without parsing it back."""
+        event_id, template, kept = prepare(self._settings, draft, content, intent_seq_later=True)
+        return Appended.of(event_id, await self._submit(template, event_id, kept, _seq_of(draft)))
+
+    async def append_ahead(self, draft: EventDraft, *, alone: bool = False) -> Ahead:
+        """A routed call's intent, durable on return. `alone` (no other routed call of this process in
+        flight): journaled on the caller's thread, chained by the next group commit (journal.py);
+        otherwise, or when the writer is busy, appended through the group commit like any event."""
+        event_id, template, _ = prepare(self._settings, draft, None, intent_seq_later=True)
+        if alone:
+            try:
+                if self._writer.write_ahead(template, event_id):
+                    return Ahead(event_id, None)
+            except (sqlite3.Error, OSError) as error:
+                raise self._failed(error) from None
+        return Ahead(event_id, (await self._submit(template, event_id, None, _seq_of(draft)))[0])
+
+    async def _submit(
+        self, template: str, event_id: str, kept: ContentRow | None, intent: str | None
+    ) -> Written:
         try:
-            return Appended.of(event_id, await self._writer.submit(template, event_id, kept, here=alone))
+            return await self._writer.submit(template, event_id, kept, intent_of=intent)
         except (sqlite3.Error, OSError) as error:
-            raise append_failed(
-                self.path, error, tampering=isinstance(error, sqlite3.IntegrityError)
-            ) from None
+            raise self._failed(error) from None
+
+    def _failed(self, error: BaseException) -> PolyrouteError:
+        return append_failed(self.path, error, tampering=isinstance(error, sqlite3.IntegrityError))
 
     def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
         """Queue one event for the next group commit and return its id without waiting for it."""
-        event_id, template, kept = prepare(self._settings, draft, content)
-        self._writer.enqueue(template, event_id, kept)
+        event_id, template, kept = prepare(self._settings, draft, content, intent_seq_later=True)
+        self._writer.enqueue(template, event_id, kept, intent_of=_seq_of(draft))
         return event_id
 
     # -- reading ---------------------------------------------------------------------------------
@@ -126,6 +143,8 @@ class SqliteAuditStore:
             try:
                 if self._reader is None:
                     self._reader = connect(self.path)
+                if journal.waiting(self._reader):  # left by a process that died (or still writing)
+                    self._writer.chain_journal()
                 return work(self._reader)
             except sqlite3.Error as error:  # the file itself, not an event: verify could not help
                 raise PolyrouteError(f"audit store {self.path}: {error}") from None
@@ -234,3 +253,8 @@ class SqliteAuditStore:
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
+
+
+def _seq_of(draft: EventDraft) -> str | None:
+    """The intent whose seq the commit fills in (`prepare(intent_seq_later=True)` left a placeholder)."""
+    return draft.intent_id if draft.intent_seq is None else None

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from polyroute.audit.chain import Anchor
-from polyroute.audit.draft import Appended
+from polyroute.audit.draft import Ahead, Appended
 from polyroute.audit.event import (
     AuditEvent,
     EventContent,
@@ -38,13 +38,16 @@ class AuditStore(Protocol):
         """Record one event; returns once it is durable and covered by a signed head."""
         ...
 
-    async def append_ack(
-        self, draft: EventDraft, *, content: EventContent | None = None, alone: bool = False
-    ) -> Appended:
-        """`append`, answering only the committed event's id, seq, hash and body (the routed call's
-        intent needs no more, and parsing a receipt back is not free). `alone`: the caller knows of
-        no other append of this process on its way (a routed call with no other in flight), so an
-        idle store may commit on the caller's thread instead of waking its writer thread."""
+    async def append_ack(self, draft: EventDraft, *, content: EventContent | None = None) -> Appended:
+        """`append`, answering only the committed event's id, seq, hash and body (parsing a receipt
+        back is not free)."""
+        ...
+
+    async def append_ahead(self, draft: EventDraft, *, alone: bool = False) -> Ahead:
+        """A routed call's intent: durable on return, chained now or by the next group commit (then
+        `Ahead.seq` is None, and an outcome naming it gets its `intent_seq` when both are chained).
+        `alone`: the caller knows of no other append of this process on its way (a routed call with
+        no other in flight), so the store may write it on the caller's thread (SQLite's journal)."""
         ...
 
     def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:

@@ -2,8 +2,8 @@
 
 Appends from any number of tasks (and event loops) queue up while the previous batch commits; the
 thread then takes everything waiting and commits it in one transaction (transaction.py): an append
-returns only once its event is durable and covered by a signed head. A lone routed call's intent may
-skip the thread: committed on the caller's thread when the writer is idle (`submit(here=True)`).
+returns only once its event is durable and covered by a signed head. A lone routed call's intent is
+instead journaled on the caller's thread (`write_ahead`, journal.py) and chained by the next batch.
 
 An append can also be queued without waiting (`enqueue`): a routed call's outcome joins the next
 group commit off the response path, without waking the thread (see batch.py). Reads wait for what
@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from polyroute.audit import transaction
+from polyroute.audit import journal, transaction
 from polyroute.audit.batch import FLUSH, KICK, LINGER_S, ContentRow, Pending, Written, answer, next_batch
 from polyroute.audit.retention import Retention
 from polyroute.audit.signing import Signer
@@ -57,79 +57,59 @@ class GroupCommitWriter:
         self._at_exit = False
 
     async def submit(
-        self, template: str, event_id: str, content: ContentRow | None, *, here: bool = False
+        self, template: str, event_id: str, content: ContentRow | None, *, intent_of: str | None = None
     ) -> Written:
         """Queue one event; returns (seq, canonical body, hash) once it is committed and signed.
-
-        `here`: the caller expects no other append meanwhile (a lone routed call's intent), so when
-        the writer is idle the batch commits on the caller's thread, blocking it for the fsync
-        (`_commit_here`). Appends that may come together (concurrent calls, a burst of tasks) must
-        not ask for that: one at a time on the event loop, they would lose the group commit.
-        """
-        if here:
-            written = self._commit_here(Pending(template, event_id, content, None, None))
-            if written is not None:
-                return written
+        `intent_of`: the template holds `INTENT_SEQ` for the seq of that intent (see transaction.py)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Written] = loop.create_future()
-        self._put(Pending(template, event_id, content, loop, future))
+        self._put(Pending(template, event_id, content, loop, future, intent_of))
         return await future
 
-    def _commit_here(self, pending: Pending) -> Written | None:
-        """Commit `pending` (with whatever `enqueue` left) on the caller's thread when the writer is
-        idle: the caller then waits for the fsync alone, not for two thread wake-ups (a round trip
-        costs about 0.1 ms of wall time and 0.09 ms of CPU on these 2-core VMs). None when that is
-        not possible at once — the thread is busy, appends wait for it, another process holds the
-        lock, an hourly purge is due, or there is no connection yet — and the append then takes the
-        queue. Never waits for a lock."""
-        if not self._queue.empty() or self._retention.due() or not self._committing.acquire(blocking=False):
-            return None
+    def write_ahead(self, template: str, event_id: str) -> bool:
+        """Journal an intent on the caller's thread (journal.py), durable on return; the next batch
+        chains it (queued like an outcome: see `enqueue`), and reads wait for that. False when that is
+        not possible at once — the thread is committing, another process holds the lock, or there is
+        no connection yet — and the caller then `submit`s it. Never waits for a lock; blocks the
+        caller for one small fsync (~0.25 ms here, against ~0.6 ms to chain the intent itself)."""
+        if not self._committing.acquire(blocking=False):
+            return False
         try:
             db = self._db
             if db is None:
-                return None
-            waiting = self._take()
-            batch = [*waiting, pending]
+                return False
             try:
-                results = self._commit(db, batch, patient=False)
+                journal.write(db, template, event_id)
             except sqlite3.OperationalError as error:
-                if not is_busy(error):
-                    self._failed_here(waiting, error)
-                    raise
-                self._requeue(waiting)  # another process writes: the thread waits its turn for these
-                return None
-            except BaseException as error:
-                self._failed_here(waiting, error)
+                if is_busy(error):
+                    return False
+                self._reset()
                 raise
-            self._done(len(waiting))
-            return results[-1]
+            except BaseException:
+                self._reset()
+                raise
         finally:
             self._committing.release()
+        self._later_put(Pending("", event_id, None, None, None, journaled=True))
+        return True
 
-    def _requeue(self, waiting: list[Pending]) -> None:
-        """Hand appends taken from the side list to the thread (already counted as queued)."""
-        with self._lock:
-            self._start()
-            for pending in waiting:
-                self._queue.put(pending)
-
-    def _failed_here(self, waiting: list[Pending], error: BaseException) -> None:
-        answer(waiting, None, error)
-        self._done(len(waiting))
-        self._reset()
-
-    def enqueue(self, template: str, event_id: str, content: ContentRow | None) -> None:
+    def enqueue(
+        self, template: str, event_id: str, content: ContentRow | None, *, intent_of: str | None = None
+    ) -> None:
         """Queue one event for the next group commit and return at once (a failure is logged).
 
         The writer is not woken: the next batch takes it. The first event queued since the side list
         was last emptied arms a timer on the caller's event loop that wakes the writer if no batch
         has taken it within `LINGER_S` (no event loop: the writer is woken now).
         """
+        self._later_put(Pending(template, event_id, content, None, None, intent_of))
+
+    def _later_put(self, pending: Pending) -> None:
         with self._lock:
             self._start()
             with self._progress:
                 self._queued += 1
-            self._later.append(Pending(template, event_id, content, None, None))
+            self._later.append(pending)
             if len(self._later) > 1:
                 return
             taken = self._taken
@@ -177,6 +157,12 @@ class GroupCommitWriter:
             with self._progress:
                 self._queued += 1
             self._queue.put(pending)
+
+    def chain_journal(self) -> None:
+        """Chain what the journal holds (intents of a process that died, say), blocking: a failure
+        is logged, and the journal waits for the next commit."""
+        self._put(Pending("", "", None, None, None, journaled=True))
+        self.settled()
 
     def settled(self) -> None:
         """Block until every event queued so far has been committed (or has failed): read your writes."""
@@ -232,11 +218,9 @@ class GroupCommitWriter:
             self._reset()
             return None, error
 
-    def _commit(self, db: sqlite3.Connection, batch: list[Pending], *, patient: bool = True) -> list[Written]:
-        """`transaction.commit` of the batch, with the hourly purge when it is due (only if `patient`:
-        a caller's thread does not wait for a large delete)."""
-        cutoff = self._retention.take() if patient else None
-        return transaction.commit(db, self._signer(), batch, patient=patient, purge_before=cutoff)
+    def _commit(self, db: sqlite3.Connection, batch: list[Pending]) -> list[Written]:
+        """`transaction.commit` of the batch, with the hourly purge when it is due."""
+        return transaction.commit(db, self._signer(), batch, purge_before=self._retention.take())
 
 
 def _close_at_exit(writer: weakref.ref[GroupCommitWriter]) -> None:

@@ -74,8 +74,8 @@ class AppendTrace:
     ) -> None:
         return None
 
-    def done(self, seq: int) -> None:
-        """The event is stored with sequence number `seq`."""
+    def done(self, seq: int | None) -> None:
+        """The event is stored with sequence number `seq` (None: durable in the journal, chained later)."""
 
 
 _NO_APPEND = AppendTrace()

@@ -274,6 +274,9 @@ class _Append(AppendTrace):
         self.call.telemetry.metrics.append.record(time.perf_counter() - self.started)
         self.span.end()
 
-    def done(self, seq: int) -> None:
+    def done(self, seq: int | None) -> None:
+        if seq is None:  # journaled: the chain head moves with the next group commit
+            self.span.set_attribute("polyroute.audit.journaled", True)
+            return
         self.span.set_attribute("polyroute.audit.seq", seq)
         self.call.telemetry.metrics.head.set(seq)

@@ -1,0 +1,68 @@
+"""The intent journal: a routed call's intent, durable in one small write before any provider sees the
+request, and chained by the next group commit.
+
+Chaining an event is most of an append's cost on the caller's path: seven index entries (each one a
+page in the WAL and a parse of the JSON body), the chain head and an Ed25519 signature, ~0.6 ms with
+the fsync inside a routed call on these machines. The journal row is one short insert into a table
+without indexes: ~0.25 ms with the fsync (0.13 ms in a tight loop). Every chained commit, from any process on the file, first moves the whole
+journal into the chain, oldest first, keeping each intent's own time (the moment it became durable),
+and deletes those rows in the same transaction: a journaled intent is chained exactly once, and one
+left by a process that died is chained by the next writer or reader of the file (`SqliteAuditStore`
+reads promote it first). The journal holds no secret: a row's template carries its own random token
+(`portable_template`), never the process's.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from polyroute.audit.event import fill_with, format_time, portable_template
+
+
+class Journaled(NamedTuple):
+    """One journal row, as the chained commit that promotes it reads it."""
+
+    n: int
+    id: str
+    written: str
+    token: str
+    template: str
+
+    def body(self, seq: int, prev_hash: str) -> str:
+        return fill_with(self.template, self.token, seq, self.written, prev_hash)
+
+
+def write(db: sqlite3.Connection, template: str, event_id: str) -> None:
+    """Journal one intent durably (synchronous=FULL), without waiting for the write lock: a busy error
+    means another writer holds it, and the caller takes the group commit instead."""
+    portable, token = portable_template(template)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        written = format_time(datetime.now(UTC))  # under the lock: journal and chain times stay in order
+        db.execute(
+            "INSERT INTO journal (id, written, token, template) VALUES (?, ?, ?, ?)",
+            (event_id, written, token, portable),
+        )
+        db.execute("COMMIT")
+    finally:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+
+
+def pending(db: sqlite3.Connection) -> Iterator[Journaled]:
+    """Every journaled intent not yet chained, oldest first (inside the chained commit's transaction)."""
+    for row in db.execute("SELECT n, id, written, token, template FROM journal ORDER BY n"):
+        yield Journaled(*row)
+
+
+def forget(db: sqlite3.Connection, through: int) -> None:
+    """Drop the rows just chained (same transaction)."""
+    db.execute("DELETE FROM journal WHERE n <= ?", (through,))
+
+
+def waiting(db: sqlite3.Connection) -> bool:
+    """Whether the journal holds intents not yet chained (a reader's cheap check)."""
+    return db.execute("SELECT EXISTS (SELECT 1 FROM journal)").fetchone()[0] == 1
