@@ -110,7 +110,9 @@ def answer(batch: list[Pending], results: list[Written] | None, error: BaseExcep
     by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
     for index, pending in enumerate(batch):
         if pending.loop is None or pending.future is None:
-            if error is not None:  # the caller has its answer already; the intent stays, outcome unknown
+            if error is not None and pending.journaled:  # durable in the journal: the next commit retries
+                log.error("audit: journaled intents not chained yet (kept for the next commit): %s", error)
+            elif error is not None:  # the caller has its answer already; the intent stays, outcome unknown
                 log.error("audit: a queued event %s was not recorded: %s", pending.event_id, error)
             continue
         by_loop.setdefault(pending.loop, []).append(

@@ -4,12 +4,12 @@ request, and chained by the next group commit.
 Chaining an event is most of an append's cost on the caller's path: seven index entries (each one a
 page in the WAL and a parse of the JSON body), the chain head and an Ed25519 signature, ~0.6 ms with
 the fsync inside a routed call on these machines. The journal row is one short insert into a table
-without indexes: ~0.25 ms with the fsync (0.13 ms in a tight loop). Every chained commit, from any process on the file, first moves the whole
-journal into the chain, oldest first, keeping each intent's own time (the moment it became durable),
-and deletes those rows in the same transaction: a journaled intent is chained exactly once, and one
-left by a process that died is chained by the next writer or reader of the file (`SqliteAuditStore`
-reads promote it first). The journal holds no secret: a row's template carries its own random token
-(`portable_template`), never the process's.
+without indexes: ~0.25 ms with the fsync (0.13 ms in a tight loop). Every chained commit, from any
+process on the file, first moves the whole journal into the chain, oldest first, keeping each intent's
+own time (the moment it became durable), and deletes those rows in the same transaction: a journaled
+intent is chained exactly once, and one left by a process that died is chained by the next writer or
+reader of the file (`SqliteAuditStore` reads chain it first). The journal holds no secret: a row's
+template carries its own random token (`portable_template`), never the process's.
 """
 
 from __future__ import annotations
