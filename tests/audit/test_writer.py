@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import anyio
 import pytest
@@ -159,3 +160,20 @@ async def test_an_intent_journaled_by_a_process_that_died_is_chained_by_the_next
         assert (await store.verify()).ok
     finally:
         await store.aclose()
+
+
+async def test_a_reader_without_the_signing_key_leaves_the_journal_as_found(
+    writer_store: SqliteAuditStore, settings: Settings, tmp_path: Path
+) -> None:
+    """A copy of someone's store read elsewhere: chaining it would sign with a key made up on the spot."""
+    ahead = await writer_store.append_ahead(intent(), alone=True)
+    elsewhere = settings.model_copy(
+        update={"audit": settings.audit.model_copy(update={"key_file": tmp_path / "k"})}
+    )
+    reader = SqliteAuditStore(db_path(settings), elsewhere)
+    try:
+        assert await reader.get(ahead.id) is None and (await reader.verify()).events_checked == 1
+        assert rows(settings, "SELECT id FROM journal") == [(ahead.id,)] and not (tmp_path / "k").exists()
+    finally:
+        await reader.aclose()
+    assert await writer_store.get(ahead.id) is not None  # its own installation chains it

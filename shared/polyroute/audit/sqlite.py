@@ -7,6 +7,7 @@ created by reading it: verify, query and export of a missing file see an empty l
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -44,6 +45,7 @@ from polyroute.errors import PolyrouteError
 from polyroute.settings import Settings
 
 T = TypeVar("T")
+log = logging.getLogger("polyroute.audit")
 EXPORT_PAGE = 2000
 _LAST_SEQ = (
     "SELECT MAX((SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(seq), 0) FROM heads))"
@@ -143,7 +145,7 @@ class SqliteAuditStore:
             try:
                 if self._reader is None:
                     self._reader = connect(self.path)
-                if journal.waiting(self._reader):  # left by a process that died (or still writing)
+                if journal.waiting(self._reader) and self._can_sign():  # e.g. left by a process that died
                     self._writer.chain_journal()
                 return work(self._reader)
             except sqlite3.Error as error:  # the file itself, not an event: verify could not help
@@ -152,6 +154,16 @@ class SqliteAuditStore:
                 raise PolyrouteError(
                     f"audit store {self.path} holds an unreadable event (run `polyroute audit verify`)"
                 ) from None
+
+    def _can_sign(self) -> bool:
+        """Whether this installation's signing key exists: a read never creates one, so a copy of
+        someone else's store read here keeps its journal as found (its own signer chains it)."""
+        if self._signer is None:
+            try:
+                self._signer = load_signer(self._settings, create=False)
+            except PolyrouteError as error:
+                log.warning("audit: journaled intents left unchained: %s", error)
+        return self._signer is not None
 
     async def _read(self, work: Callable[[sqlite3.Connection], T], empty: T) -> T:
         return await anyio.to_thread.run_sync(self._read_sync, work, empty)
