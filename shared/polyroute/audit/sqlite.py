@@ -109,14 +109,14 @@ class SqliteAuditStore:
         """A routed call's intent, durable on return. `alone` (no other routed call of this process in
         flight): journaled on the caller's thread, chained by the next group commit (journal.py);
         otherwise, or when the writer is busy, appended through the group commit like any event."""
-        event_id, template, _ = prepare(self._settings, draft, None, intent_seq_later=True)
+        event_id, template, _ = prepare(self._settings, draft, None)  # a journal row fills no placeholder
         if alone:
             try:
                 if self._writer.write_ahead(template, event_id):
                     return Ahead(event_id, None)
             except (sqlite3.Error, OSError) as error:
                 raise self._failed(error) from None
-        return Ahead(event_id, (await self._submit(template, event_id, None, _seq_of(draft)))[0])
+        return Ahead(event_id, (await self._submit(template, event_id, None, None))[0])
 
     async def _submit(
         self, template: str, event_id: str, kept: ContentRow | None, intent: str | None
