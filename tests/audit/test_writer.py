@@ -10,12 +10,13 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 from audit_helpers import db_path, draft
 
-from polyroute.audit import event
+from polyroute.audit import batch, event
 from polyroute.audit.sqlite import SqliteAuditStore
 from polyroute.settings import Settings
 
@@ -177,3 +178,27 @@ async def test_a_reader_without_the_signing_key_leaves_the_journal_as_found(
     finally:
         await reader.aclose()
     assert await writer_store.get(ahead.id) is not None  # its own installation chains it
+
+
+async def test_what_a_lone_call_leaves_lingers_longer_than_a_concurrent_calls_outcome(
+    writer_store: SqliteAuditStore,
+) -> None:
+    """A lone call's intent and outcome wait up to 50 ms for company (one commit per many sequential
+    calls); a concurrent call's outcome 5 ms (under load, longer cost latency: see `LONE_LINGER_S`)."""
+    store, loop = writer_store, asyncio.get_running_loop()
+    delays: list[float] = []
+    schedule = loop.call_later
+
+    def noted(delay: float, *args: Any) -> asyncio.TimerHandle:
+        delays.append(delay)
+        return schedule(delay, *args)
+
+    loop.call_later = noted  # type: ignore[method-assign]
+    try:
+        ahead = await store.append_ahead(intent(), alone=True)  # the side list was empty: arms a timer
+        store.append_later(draft(2, event_type="completion", intent_id=ahead.id))  # joins it: no timer
+        await store.get(ahead.id)  # a read commits the side list at once
+        store.append_later(draft(3, event_type="completion", intent_id="evt_x", intent_seq=7))
+    finally:
+        loop.call_later = schedule  # type: ignore[method-assign]
+    assert delays == [batch.LONE_LINGER_S, batch.LINGER_S] == [0.05, 0.005]

@@ -27,7 +27,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from polyroute.audit import journal, transaction
-from polyroute.audit.batch import FLUSH, KICK, LINGER_S, ContentRow, Pending, Written, answer, next_batch
+from polyroute.audit.batch import (
+    FLUSH,
+    KICK,
+    LINGER_S,
+    LONE_LINGER_S,
+    ContentRow,
+    Pending,
+    Written,
+    answer,
+    next_batch,
+)
 from polyroute.audit.retention import Retention
 from polyroute.audit.signing import Signer
 from polyroute.sqlitefile import is_busy
@@ -100,7 +110,8 @@ class GroupCommitWriter:
 
         The writer is not woken: the next batch takes it. The first event queued since the side list
         was last emptied arms a timer on the caller's event loop that wakes the writer if no batch
-        has taken it within `LINGER_S` (no event loop: the writer is woken now).
+        has taken it within `LINGER_S` (`LONE_LINGER_S` for a lone call's; no event loop: the writer
+        is woken now).
         """
         self._later_put(Pending(template, event_id, content, None, None, intent_of))
 
@@ -118,7 +129,8 @@ class GroupCommitWriter:
         except RuntimeError:
             self._wake(KICK)
             return
-        loop.call_later(LINGER_S, self._linger_over, taken)
+        lone = pending.journaled or pending.intent_of is not None  # a lone call's intent or outcome
+        loop.call_later(LONE_LINGER_S if lone else LINGER_S, self._linger_over, taken)
 
     def _linger_over(self, taken: int) -> None:
         """The timer of queued events: wake the writer unless a batch took them meanwhile."""
