@@ -167,24 +167,26 @@ async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> 
             draft = _unfinished(router, facts, None, refusal_error, _Run(router, request, plan))
             timed.done((await audit.append(draft)).seq)
         raise refusal_error
-    intent = await _record_intent(audit, facts, trace, alone=router.in_flight == 1)
+    alone = router.in_flight == 1  # no other routed call in flight: the store may batch differently
+    intent = await _record_intent(audit, facts, trace, alone=alone)
     run = _Run(router, request, plan, trace=trace)
     try:
         await _cancellation_asked()  # cancelled while the intent was written: no provider reached
         outcome = await run.first_success()
     except anyio.get_cancelled_exc_class():  # the caller gave up: a provider may have seen it all the same
-        audit.append_later(_unfinished(router, facts, intent, PolyrouteError("cancelled by the caller"), run))
+        cancelled = PolyrouteError("cancelled by the caller")
+        audit.append_later(_unfinished(router, facts, intent, cancelled, run), alone=alone)
         raise
     if outcome is None:
         error: PolyrouteError = no_route([*plan.exclusions, *run.failures], plan)
         if run.budget_refused and not run.attempts:
             error = BudgetExceeded(f"no call made: {run.failures[0].reason}")
             await router.quotas.give_back_async(slot)  # refused: the call takes no request slot
-        audit.append_later(_unfinished(router, facts, intent, error, run))
+        audit.append_later(_unfinished(router, facts, intent, error, run), alone=alone)
         raise error
     result = _result(router, plan, run, outcome, started)
     result.receipt_id = intent.id
-    _record_completion(audit, router, facts, intent, run, result, outcome[2])
+    _record_completion(audit, router, facts, intent, run, result, outcome[2], alone=alone)
     trace.finished(result, outcome[2])
     return result
 
@@ -237,13 +239,15 @@ def _record_completion(
     run: _Run,
     result: RoutedCompletion,
     completion: Completion,
+    *,
+    alone: bool,
 ) -> None:
     settings = router.app.settings
     draft = completion_event(facts, intent, result, completion, settings, run.failures)
     content = None
     if settings.audit.store_content:  # opt-in: the store keeps the text (digests always)
         content = EventContent(prompt=facts.request.request.text(), completion=result.text)
-    audit.append_later(draft, content=content)
+    audit.append_later(draft, content=content, alone=alone)
     router.app.calibration.learn(draft)  # real input tokens move later quotes: in memory, µs
 
 

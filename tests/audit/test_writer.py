@@ -183,8 +183,9 @@ async def test_a_reader_without_the_signing_key_leaves_the_journal_as_found(
 async def test_what_a_lone_call_leaves_lingers_longer_than_a_concurrent_calls_outcome(
     writer_store: SqliteAuditStore,
 ) -> None:
-    """A lone call's intent and outcome wait up to 50 ms for company (one commit per many sequential
-    calls); a concurrent call's outcome 5 ms (under load, longer cost latency: see `LONE_LINGER_S`)."""
+    """A lone call's intent and outcome (`alone`) wait up to 50 ms for company (one commit for many
+    sequential calls); a concurrent call's outcome 5 ms (under load, longer cost latency: see
+    `LONE_LINGER_S`)."""
     store, loop = writer_store, asyncio.get_running_loop()
     delays: list[float] = []
     schedule = loop.call_later
@@ -196,7 +197,7 @@ async def test_what_a_lone_call_leaves_lingers_longer_than_a_concurrent_calls_ou
     loop.call_later = noted  # type: ignore[method-assign]
     try:
         ahead = await store.append_ahead(intent(), alone=True)  # the side list was empty: arms a timer
-        store.append_later(draft(2, event_type="completion", intent_id=ahead.id))  # joins it: no timer
+        store.append_later(draft(2, event_type="completion", intent_id=ahead.id), alone=True)  # joins it
         await store.get(ahead.id)  # a read commits the side list at once
         store.append_later(draft(3, event_type="completion", intent_id="evt_x", intent_seq=7))
     finally:

@@ -184,10 +184,12 @@ class PostgresAuditStore:
         appended = await self.append_ack(draft)
         return Ahead(appended.id, appended.seq)
 
-    def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
+    def append_later(
+        self, draft: EventDraft, *, content: EventContent | None = None, alone: bool = False
+    ) -> str:
         """Queue one event for the next group commit of this event loop and return its id at once
         (bad input raises here; a failed commit is logged). Reads on this loop wait for it, and
-        `aclose` commits it."""
+        `aclose` commits it. `alone` changes nothing here."""
         event_id, template, kept = prepare(self._settings, draft, content, nul_ok=False)
         loop = asyncio.get_running_loop()
         later = self._later.setdefault(loop, Later())

@@ -129,10 +129,13 @@ class SqliteAuditStore:
     def _failed(self, error: BaseException) -> PolyrouteError:
         return append_failed(self.path, error, tampering=isinstance(error, sqlite3.IntegrityError))
 
-    def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
-        """Queue one event for the next group commit and return its id without waiting for it."""
+    def append_later(
+        self, draft: EventDraft, *, content: EventContent | None = None, alone: bool = False
+    ) -> str:
+        """Queue one event for the next group commit and return its id without waiting for it
+        (`alone`: it may wait `LONE_LINGER_S` for company, see batch.py)."""
         event_id, template, kept = prepare(self._settings, draft, content, intent_seq_later=True)
-        self._writer.enqueue(template, event_id, kept, intent_of=_seq_of(draft))
+        self._writer.enqueue(template, event_id, kept, intent_of=_seq_of(draft), lone=alone)
         return event_id
 
     # -- reading ---------------------------------------------------------------------------------

@@ -50,9 +50,13 @@ class AuditStore(Protocol):
         no other in flight), so the store may write it on the caller's thread (SQLite's journal)."""
         ...
 
-    def append_later(self, draft: EventDraft, *, content: EventContent | None = None) -> str:
+    def append_later(
+        self, draft: EventDraft, *, content: EventContent | None = None, alone: bool = False
+    ) -> str:
         """Queue one event for the next group commit and return its id at once (bad input raises here;
-        a failed commit is logged). Reads from this store object wait for it; `aclose` commits it."""
+        a failed commit is logged). Reads from this store object wait for it; `aclose` commits it.
+        `alone`: the outcome of a call that had no other in flight, which may wait longer for company
+        (SQLite: 50 ms instead of 5, so that one commit serves many sequential calls)."""
         ...
 
     async def get(self, event_id: str) -> AuditEvent | None: ...

@@ -100,22 +100,28 @@ class GroupCommitWriter:
                 raise
         finally:
             self._committing.release()
-        self._later_put(Pending("", event_id, None, None, None, journaled=True))
+        self._later_put(Pending("", event_id, None, None, None, journaled=True), lone=True)
         return True
 
     def enqueue(
-        self, template: str, event_id: str, content: ContentRow | None, *, intent_of: str | None = None
+        self,
+        template: str,
+        event_id: str,
+        content: ContentRow | None,
+        *,
+        intent_of: str | None = None,
+        lone: bool = False,
     ) -> None:
         """Queue one event for the next group commit and return at once (a failure is logged).
 
         The writer is not woken: the next batch takes it. The first event queued since the side list
         was last emptied arms a timer on the caller's event loop that wakes the writer if no batch
-        has taken it within `LINGER_S` (`LONE_LINGER_S` for a lone call's; no event loop: the writer
-        is woken now).
+        has taken it within `LINGER_S` (`LONE_LINGER_S` if `lone`: a lone call's outcome; no event
+        loop: the writer is woken now).
         """
-        self._later_put(Pending(template, event_id, content, None, None, intent_of))
+        self._later_put(Pending(template, event_id, content, None, None, intent_of), lone=lone)
 
-    def _later_put(self, pending: Pending) -> None:
+    def _later_put(self, pending: Pending, *, lone: bool) -> None:
         with self._lock:
             self._start()
             with self._progress:
@@ -129,7 +135,6 @@ class GroupCommitWriter:
         except RuntimeError:
             self._wake(KICK)
             return
-        lone = pending.journaled or pending.intent_of is not None  # a lone call's intent or outcome
         loop.call_later(LONE_LINGER_S if lone else LINGER_S, self._linger_over, taken)
 
     def _linger_over(self, taken: int) -> None:
