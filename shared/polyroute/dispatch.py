@@ -193,7 +193,7 @@ async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> 
 
 async def _cancellation_asked() -> None:
     """Raise the cancellation the caller asked for while the intent was written, if any: a turn of the
-    event loop (~20 µs inside a call) only then. A lone call's intent commits without suspending, so
+    event loop (~20 µs inside a call) only then. A lone call's intent is journaled without suspending, so
     mostly nothing is pending; anyio scopes (move_on_after, task groups) are checked by anyio, a bare
     asyncio `task.cancel()` (e.g. `asyncio.wait_for`) by the task's pending cancel requests."""
     await anyio.lowlevel.checkpoint_if_cancelled()

@@ -141,7 +141,7 @@ class Router:
         self.prices = PriceBook()
         self.screener = Screener(app)
         self.catalog_digest = CatalogDigest()
-        self.in_flight = 0  # routed calls being dispatched now (a lone one's intent skips the thread hop)
+        self.in_flight = 0  # routed calls being dispatched now (a lone one journals its intent)
 
     def verdict(self, jurisdiction: str, data_class: str, deployment: Deployment) -> Verdict:
         """The policy's verdict, cached per (jurisdiction, data class, policy version, deployment)."""

@@ -314,14 +314,14 @@ def fill_template(template: str, seq: int, time: str, prev_hash: str) -> str:
 
 def portable_template(template: str) -> tuple[str, str]:
     """(`template` with this process's token swapped for a fresh one, that token): what the journal
-    stores, so that any process can fill it (`fill_with`) and the process token stays in memory."""
+    stores, so that any process can fill it (`local_template`) and the process token stays in memory."""
     token = secrets.token_hex(16)
     return template.replace(_TOKEN, token), token
 
 
-def fill_with(template: str, token: str, seq: int, time: str, prev_hash: str) -> str:
-    """`fill_template` of a `portable_template` made with `token`."""
-    return fill_template(template.replace(token, _TOKEN), seq, time, prev_hash)
+def local_template(portable: str, token: str) -> str:
+    """A `portable_template` made with `token`, back in this process's placeholders (for `chained`)."""
+    return portable.replace(token, _TOKEN)
 
 
 def with_intent_seq(template: str, seq: int | None) -> str:
@@ -336,11 +336,12 @@ def body_hash(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def chained(templates: list[str], head_seq: int, head_hash: str, time: str) -> list[tuple[int, str, str]]:
-    """(seq, hash, body) of each template (`body_template`) appended in order after the chain head."""
+def chained(timed: list[tuple[str, str]], head_seq: int, head_hash: str) -> list[tuple[int, str, str]]:
+    """(seq, hash, body) of each (template, time) (`body_template`, `format_time`) appended in order
+    after the chain head."""
     rows: list[tuple[int, str, str]] = []
     seq, prev = head_seq, head_hash
-    for template in templates:
+    for template, time in timed:
         seq += 1
         body = fill_template(template, seq, time, prev)
         prev = body_hash(body)

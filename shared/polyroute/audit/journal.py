@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from polyroute.audit.event import fill_with, format_time, portable_template
+from polyroute.audit.event import format_time, local_template, portable_template
 
 
 class Journaled(NamedTuple):
@@ -31,8 +31,9 @@ class Journaled(NamedTuple):
     token: str
     template: str
 
-    def body(self, seq: int, prev_hash: str) -> str:
-        return fill_with(self.template, self.token, seq, self.written, prev_hash)
+    def timed(self) -> tuple[str, str]:
+        """(template, time) for `chained`: its own template at the moment it became durable."""
+        return local_template(self.template, self.token), self.written
 
 
 def write(db: sqlite3.Connection, template: str, event_id: str) -> None:

@@ -186,7 +186,7 @@ class PgCommitter:
     ) -> list[Written]:
         seq, prev = (int(row[0]), str(row[1])) if row and row[0] is not None else (0, GENESIS_HASH)
         stamp = format_time(datetime.now(UTC))
-        rows = chained([pending.template for pending in batch], seq, prev, stamp)
+        rows = chained([(pending.template, stamp) for pending in batch], seq, prev)
         seq, prev = rows[-1][0], rows[-1][1]
         kept = [(p.event_id, p.content.prompt, p.content.completion) for p in batch if p.content is not None]
         signature = signer.sign_stamped(seq, prev, stamp)

@@ -18,14 +18,11 @@ class Retention:
         self.days = days
         self._purged_at = 0.0
 
-    def due(self) -> bool:
-        elapsed = time.monotonic() - self._purged_at
-        return self.days is not None and (not self._purged_at or elapsed >= PURGE_EVERY_S)
-
     def take(self) -> str | None:
         """When a purge is due: the `format_time` cutoff to delete content stored before, the purge
         counted as done; else None."""
-        if self.days is None or not self.due():
+        now = time.monotonic()
+        if self.days is None or (self._purged_at and now - self._purged_at < PURGE_EVERY_S):
             return None
-        self._purged_at = time.monotonic()
+        self._purged_at = now
         return format_time(datetime.now(UTC) - timedelta(days=self.days))

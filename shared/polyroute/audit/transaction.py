@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from polyroute.audit import journal
 from polyroute.audit.batch import Pending, Written
-from polyroute.audit.event import GENESIS_HASH, body_hash, chained, format_time, with_intent_seq
+from polyroute.audit.event import GENESIS_HASH, chained, format_time, with_intent_seq
 from polyroute.audit.signing import Signer
 from polyroute.sqlitefile import is_busy
 
@@ -56,19 +56,11 @@ def _insert(db: sqlite3.Connection, signer: Signer, batch: list[Pending]) -> lis
     row = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
     stamp = format_time(datetime.now(UTC))
-    rows: list[tuple[int, str, str]] = []
-    chained_at: dict[str, int] = {}  # journaled intent id -> its seq, for the outcomes that name it
-    last_journaled = 0
-    for entry in journal.pending(db):  # intents written ahead go first, each at its own time
-        seq += 1
-        body = entry.body(seq, prev)
-        prev = body_hash(body)
-        rows.append((seq, prev, body))
-        chained_at[entry.id] = seq
-        last_journaled = entry.n
+    ahead = list(journal.pending(db))  # intents written ahead go first, each at its own time
+    chained_at = {entry.id: seq + i for i, entry in enumerate(ahead, start=1)}  # for outcomes naming them
     events = [p for p in batch if not p.journaled]
-    templates = [_linked(db, p, chained_at) for p in events]
-    rows += chained(templates, seq, prev, stamp)
+    timed = [entry.timed() for entry in ahead] + [(_linked(db, p, chained_at), stamp) for p in events]
+    rows = chained(timed, seq, prev)
     if not rows:  # only intents another process chained meanwhile
         return [(0, "", "") for _ in batch]
     seq, prev = rows[-1][0], rows[-1][1]
@@ -76,8 +68,8 @@ def _insert(db: sqlite3.Connection, signer: Signer, batch: list[Pending]) -> lis
         (p.event_id, stamp, p.content.prompt, p.content.completion) for p in events if p.content is not None
     ]
     db.executemany("INSERT INTO events (seq, hash, body) VALUES (?, ?, ?)", rows)
-    if last_journaled:
-        journal.forget(db, last_journaled)
+    if ahead:
+        journal.forget(db, ahead[-1].n)
     if contents:
         db.executemany(
             "INSERT INTO content (event_id, stored_at, prompt, completion) VALUES (?, ?, ?, ?)", contents
@@ -105,7 +97,8 @@ def _answers(
     batch: list[Pending], rows: list[tuple[int, str, str]], chained_at: dict[str, int]
 ) -> list[Written]:
     """What each member of the batch is answered, in its order: (seq, body, hash) of its event (of
-    its intent, for a journal marker; zeros when another commit chained that one)."""
+    its intent, for a journal marker; zeros when another commit chained that one). The rows start
+    with the journal's, one per entry of `chained_at`."""
     first = rows[0][0]
     events = iter(rows[len(chained_at) :])
     answers: list[Written] = []

@@ -60,7 +60,7 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None  # the writer's connection, used by one batch at a time
-        self._committing = threading.Lock()  # held while a batch commits (the thread's or a caller's)
+        self._committing = threading.Lock()  # held while the connection is in use (a batch, a journal row)
         self._progress = threading.Condition()
         self._queued = 0  # events handed to the thread, and (below) those it has answered
         self._finished = 0
@@ -90,12 +90,9 @@ class GroupCommitWriter:
                 return False
             try:
                 journal.write(db, template, event_id)
-            except sqlite3.OperationalError as error:
-                if is_busy(error):
-                    return False
-                self._reset()
-                raise
-            except BaseException:
+            except BaseException as error:
+                if isinstance(error, sqlite3.OperationalError) and is_busy(error):
+                    return False  # another process holds the lock: the group commit waits for it
                 self._reset()
                 raise
         finally:
