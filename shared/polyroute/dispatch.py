@@ -3,9 +3,10 @@ record the outcome.
 
 Split from `routing` because planning is pure and fast (the dry run) while this part spends money,
 touches providers and writes the audit log (the events themselves are built in `trail`). The intent
-is durable before any provider can see the request — the one durable write a call waits for; the
-outcome (`completion`, `failure`, or `refusal` when the budget stopped every attempt) is queued for
-the next group commit off the response path. A call refused at planning time leaves one `refusal`.
+is durable before any provider can see the request — the one durable write a call waits for, at the
+send point (sendgate.py), so that a lone call's SDK builds its request meanwhile; the outcome
+(`completion`, `failure`, or `refusal` when the budget stopped every attempt) is queued for the next
+group commit off the response path. A call refused at planning time leaves one `refusal`.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.lowlevel
 
-from polyroute import cost, locations
+from polyroute import cost, locations, sendgate
 from polyroute.audit import EventContent, EventDraft
 from polyroute.audit.draft import Ahead
 from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError, QuotaExceeded
 from polyroute.providers import call_with_retries
 from polyroute.refusal import no_route, refusal
 from polyroute.routing import Candidate, Exclusion, RoutedCompletion
+from polyroute.sendgate import DURABLE, Durability
 from polyroute.telemetry import NO_CALL, CallTrace, Telemetry
 from polyroute.trail import CallFacts, completion_event, intent_event, unfinished_event
 from polyroute.types import Attempt, Completion, Money
@@ -54,6 +56,7 @@ class _Run:
     failures: list[Exclusion] = field(default_factory=list[Exclusion])
     budget_refused: bool = False
     trace: CallTrace = NO_CALL
+    durable: Durability = DURABLE  # the intent's: a request that failed because it was lost stops the run
 
     def fail(self, deployment: str, stage: str, reason: str) -> None:
         self.failures.append(Exclusion(deployment=deployment, stage=stage, reason=reason))
@@ -92,8 +95,14 @@ class _Run:
         try:
             completion, tries = await call_with_retries(router.app.providers, deployment, request)
         except PolyrouteError as error:
-            self._failed(deployment, error)
+            lost = self.durable.failure()
+            if lost is None:
+                self._failed(deployment, error)
+            else:  # the request never left: no receipt could be written, no candidate may be tried
+                router.health.release(deployment.id)
             await router.budgets.release_async(reservation)
+            if lost is not None:
+                raise lost from None
             return None
         except BaseException:  # cancelled: give back synchronously, awaiting here would be cancelled too
             self.attempts.append(Attempt(deployment=deployment.id, ok=False, error=CANCELLED))
@@ -169,13 +178,16 @@ async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> 
         raise refusal_error
     alone = router.in_flight == 1  # no other routed call in flight: the store may batch differently
     intent = await _record_intent(audit, facts, trace, alone=alone)
-    run = _Run(router, request, plan, trace=trace)
+    run = _Run(router, request, plan, trace=trace, durable=intent.durable)
     try:
-        await _cancellation_asked()  # cancelled while the intent was written: no provider reached
-        outcome = await run.first_success()
+        await _cancellation_asked()  # cancelled while the intent was handed over: no provider reached
+        with sendgate.holding(intent.durable):  # every provider request waits until the intent is durable
+            outcome = await run.first_success()
+        await intent.durable.wait()  # settled even when no candidate got as far as sending
     except anyio.get_cancelled_exc_class():  # the caller gave up: a provider may have seen it all the same
-        cancelled = PolyrouteError("cancelled by the caller")
-        audit.append_later(_unfinished(router, facts, intent, cancelled, run), alone=alone)
+        if await _settled(intent):
+            cancelled = PolyrouteError("cancelled by the caller")
+            audit.append_later(_unfinished(router, facts, intent, cancelled, run), alone=alone)
         raise
     if outcome is None:
         error: PolyrouteError = no_route([*plan.exclusions, *run.failures], plan)
@@ -189,6 +201,18 @@ async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> 
     _record_completion(audit, router, facts, intent, run, result, outcome[2], alone=alone)
     trace.finished(result, outcome[2])
     return result
+
+
+async def _settled(intent: Ahead) -> bool:
+    """Whether the intent of a cancelled call became durable (shielded: it is still being written, or
+    chained after another process held the lock); no provider saw a request of an intent that did not."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await intent.durable.wait()
+        except PolyrouteError as error:
+            log.error("intent %s of a cancelled call was not recorded: %s", intent.id, error)
+            return False
+    return True
 
 
 async def _cancellation_asked() -> None:
@@ -220,9 +244,10 @@ async def _admit(
 
 
 async def _record_intent(audit: AuditStore, facts: CallFacts, trace: CallTrace, *, alone: bool) -> Ahead:
-    """Durable before any provider sees the request. Shielded: a caller that gives up meanwhile gets
-    its cancellation right after, and the outcome then says no provider was reached. `alone`: no
-    other routed call is in flight, so the store may write it on this thread (`append_ahead`)."""
+    """Durable before any provider sees the request (sendgate.py). Shielded: a caller that gives up
+    meanwhile gets its cancellation right after, and the outcome then says no provider was reached.
+    `alone`: no other routed call is in flight, so the store may finish writing it while the call
+    builds its provider request (`append_ahead`)."""
     intent: Ahead | None = None
     with anyio.CancelScope(shield=True), trace.appending("intent") as timed:
         intent = await audit.append_ahead(intent_event(facts), alone=alone)

@@ -1,6 +1,7 @@
-"""The SQLite writer's intent journal: a lone call's intent is durable in one small write on the caller's
-thread, chained by the next group commit (or by the next reader, after a crash), and never at the cost
-of group commit, of the outcome naming it, or of the event loop while another process writes."""
+"""The SQLite writer's intent journal: a lone call's intent is durable in one small write on the journal
+thread while the caller goes on, chained by the next group commit (or by the next reader, after a
+crash), and never at the cost of group commit, of the outcome naming it, or of the event loop while
+another process writes."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from audit_helpers import db_path, draft
 
 from polyroute.audit import batch, event
 from polyroute.audit.sqlite import SqliteAuditStore
+from polyroute.errors import PolyrouteError
 from polyroute.settings import Settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.sqlite_only]
@@ -47,7 +49,9 @@ async def test_a_lone_intent_is_journaled_without_giving_the_event_loop_a_turn(
     turns: list[str] = []
     asyncio.get_running_loop().call_soon(turns.append, "turn")
     ahead = await store.append_ahead(intent(), alone=True)
+    await ahead.durable.wait()
     assert turns == [] and ahead.seq is None  # durable in the journal, not yet chained
+    assert ahead.durable.failure() is None
     ((journaled_id, template),) = rows(settings, "SELECT id, template FROM journal")
     assert journaled_id == ahead.id and event._TOKEN not in str(template)  # pyright: ignore[reportPrivateUsage]
     assert rows(settings, "SELECT max(seq) FROM heads") == [(1,)]
@@ -78,7 +82,9 @@ async def test_concurrent_lone_intents_stay_correct(writer_store: SqliteAuditSto
     ids: list[str] = []
 
     async def one(n: int) -> None:
-        ids.append((await store.append_ahead(intent(n), alone=True)).id)
+        ahead = await store.append_ahead(intent(n), alone=True)
+        await ahead.durable.wait()
+        ids.append(ahead.id)
 
     async with anyio.create_task_group() as group:
         for n in range(8):
@@ -95,7 +101,7 @@ async def test_a_lone_intent_does_not_hold_the_event_loop_while_another_process_
     other = sqlite3.connect(db_path(settings), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     ticks: list[float] = []
-    seqs: list[int | None] = []
+    ahead = None
 
     async def ticker() -> None:
         while True:
@@ -105,10 +111,14 @@ async def test_a_lone_intent_does_not_hold_the_event_loop_while_another_process_
     async with anyio.create_task_group() as group:
         group.start_soon(ticker)
         asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
-        seqs.append((await store.append_ahead(intent(), alone=True)).seq)  # the writer thread waits instead
+        ahead = await store.append_ahead(intent(), alone=True)  # the row is refused: the lock is taken
+        await ahead.durable.wait()  # chained by the writer thread instead, which waits for the lock
         group.cancel_scope.cancel()
     other.close()
-    assert seqs == [2] and len(ticks) >= 10  # chained by the thread, and the loop kept running meanwhile
+    assert ahead is not None
+    chained = await store.get(ahead.id)
+    assert chained is not None and chained.seq == 2 and len(ticks) >= 10  # the loop kept running meanwhile
+    assert rows(settings, "SELECT count(*) FROM journal") == [(0,)]
     assert (await store.verify()).ok
 
 
@@ -118,8 +128,13 @@ async def test_a_journal_that_cannot_be_written_fails_the_intent_and_the_store_r
     store = writer_store
     with sqlite3.connect(db_path(settings)) as db:
         db.execute("ALTER TABLE journal RENAME TO journal_away")
-    with pytest.raises(Exception, match="append failed"):
-        await store.append_ahead(intent(), alone=True)
+    lost = await store.append_ahead(intent(), alone=True)
+    with pytest.raises(PolyrouteError, match="append failed.*no such table: journal"):
+        await lost.durable.wait()
+    failure = lost.durable.failure()
+    assert failure is not None and "append failed" in str(failure)
+    with pytest.raises(PolyrouteError, match="append failed"):  # asked again: the same answer
+        await lost.durable.wait()
     with sqlite3.connect(db_path(settings)) as db:
         db.execute("ALTER TABLE journal_away RENAME TO journal")
     ahead = await store.append_ahead(intent(2), alone=True)  # the thread's fresh connection takes over
@@ -129,6 +144,7 @@ async def test_a_journal_that_cannot_be_written_fails_the_intent_and_the_store_r
 CRASHING = """
 import anyio, os
 from polyroute.audit.sqlite import SqliteAuditStore
+from polyroute.errors import PolyrouteError
 from polyroute.audit import EventDraft
 from polyroute.settings import load_settings
 
@@ -137,6 +153,7 @@ async def main() -> None:
     store = SqliteAuditStore(settings.data_dir / "audit.db", settings)
     await store.append(EventDraft(event_type="external", principal="before"))
     ahead = await store.append_ahead(EventDraft(event_type="intent", principal="doomed"), alone=True)
+    await ahead.durable.wait()  # what a routed call waits for before its provider request leaves
     print(ahead.id, ahead.seq, flush=True)
     os._exit(0)  # no close, no atexit: as if killed right after the provider was called
 
@@ -156,7 +173,7 @@ async def test_an_intent_journaled_by_a_process_that_died_is_chained_by_the_next
     try:
         found = await store.get(intent_id)
         assert found is not None and found.principal == "doomed" and found.seq == 2
-        assert event.format_time(found.time) == written  # the moment it became durable, not the recovery's
+        assert event.format_time(found.time) == written  # the moment it was written, not the recovery's
         assert rows(settings, "SELECT count(*) FROM journal") == [(0,)]
         assert (await store.verify()).ok
     finally:
@@ -168,6 +185,7 @@ async def test_a_reader_without_the_signing_key_leaves_the_journal_as_found(
 ) -> None:
     """A copy of someone's store read elsewhere: chaining it would sign with a key made up on the spot."""
     ahead = await writer_store.append_ahead(intent(), alone=True)
+    await ahead.durable.wait()
     elsewhere = settings.model_copy(
         update={"audit": settings.audit.model_copy(update={"key_file": tmp_path / "k"})}
     )

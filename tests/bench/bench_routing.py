@@ -263,9 +263,9 @@ def overhead_section() -> None:
     )
     print(
         f"  200 sequential routed calls: {events} audit events in {commits} commits "
-        f"({commits / 200:.2f} chained commits per call; a call waits for one small fsync: its intent's "
-        f"journal row, on the event loop's thread when no other call is in flight); the audit writer "
-        f"thread spent "
+        f"({commits / 200:.2f} chained commits per call; a lone call's intent is one journal row, "
+        f"written while the SDK builds the request, which leaves once the row is durable); the audit "
+        f"writer thread spent "
         f"{writer_cpu:.0f} µs CPU per commit"
     )
     print(

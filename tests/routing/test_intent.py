@@ -22,7 +22,7 @@ from polyroute.app import App
 from polyroute.audit import EventQuery, content_digest
 from polyroute.audit.digest import digest_secret_file
 from polyroute.audit.receipt import find_receipt
-from polyroute.errors import ConfigError
+from polyroute.errors import ConfigError, PolyrouteError, ProviderError
 from polyroute.routing import RouteRequest
 from polyroute.settings import load_settings
 from polyroute.testing import FakeProviders, Fault
@@ -254,7 +254,7 @@ def test_a_call_cancelled_while_its_intent_is_written_records_that_no_provider_w
 
 
 def test_only_a_lone_call_journals_its_intent_on_its_own_thread(app: App) -> None:
-    """Concurrent calls' intents share group commits; a call with none beside it skips the thread hop."""
+    """Concurrent calls' intents share group commits; a call with none beside it journals its intent."""
     import anyio
 
     store = app.audit
@@ -315,3 +315,64 @@ def test_a_bare_asyncio_cancellation_during_the_intent_also_stops_the_call_befor
 
     asyncio.run(go())
     assert [r for s in fakes.servers for r in s.seen()] == []
+
+
+def _journal_db(app: App) -> Path:
+    return app.settings.data_dir / "audit.db"
+
+
+def test_a_lone_call_whose_intent_cannot_be_written_reaches_no_provider_and_tries_no_other(
+    app: App, fakes: FakeProviders
+) -> None:
+    """The journal row is written while the SDK builds the request; the request waits for it, and a
+    row that fails stops the whole call with the store's error: no send, no fallback, no outcome."""
+    import sqlite3
+
+    async def go() -> None:
+        await app.router.complete(route(jurisdiction="SA", data_class="personal"))  # the writer is open
+        fakes.clear()
+        with sqlite3.connect(_journal_db(app)) as db:
+            db.execute("ALTER TABLE journal RENAME TO journal_away")
+        with pytest.raises(PolyrouteError, match="append failed.*journal") as raised:
+            await app.router.complete(route(jurisdiction="SA", data_class="personal"))
+        assert not isinstance(raised.value, ProviderError)
+        assert [r for s in fakes.servers for r in s.seen()] == []
+        with sqlite3.connect(_journal_db(app)) as db:
+            db.execute("ALTER TABLE journal_away RENAME TO journal")
+        events = await app.audit.query(EventQuery(limit=10))
+        assert [e.event_type for e in events] == ["completion", "intent"]  # the first call's, nothing else
+        assert app.router.in_flight == 0 and (await app.audit.verify()).ok
+        await app.aclose()
+
+    asyncio.run(go())
+
+
+def test_a_lone_call_whose_journal_row_meets_another_process_lock_calls_once_its_intent_is_chained(
+    app: App, fakes: FakeProviders
+) -> None:
+    import sqlite3
+
+    async def go() -> None:
+        await app.router.complete(route(jurisdiction="SA", data_class="personal"))
+        fakes.clear()
+        other = sqlite3.connect(_journal_db(app), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock for 0.3 s
+        released: list[float] = []
+
+        def release() -> None:
+            released.append(time.monotonic())
+            other.execute("COMMIT")
+
+        asyncio.get_running_loop().call_later(0.3, release)
+        result = await app.router.complete(route(jurisdiction="SA", data_class="personal"))
+        other.close()
+        (request,) = [r for s in fakes.servers for r in s.seen()]
+        assert released and request.received >= released[0]  # sent only after the intent was chained
+        intent = await app.audit.get(result.receipt_id)
+        outcome = (await app.audit.query(EventQuery(limit=1)))[0]
+        assert intent is not None and intent.event_type == "intent" and intent.seq == 3
+        assert outcome.intent_id == intent.id and outcome.intent_seq == 3
+        assert (await app.audit.verify()).ok
+        await app.aclose()
+
+    asyncio.run(go())

@@ -21,6 +21,7 @@ from polyroute.audit.event import (
     new_event_id,
 )
 from polyroute.errors import PolyrouteError
+from polyroute.sendgate import DURABLE, Durability
 from polyroute.settings import Settings
 
 
@@ -80,12 +81,14 @@ def kept_content(settings: Settings, content: EventContent | None, *, nul_ok: bo
 
 
 class Ahead(NamedTuple):
-    """A routed call's intent once durable: its id, and its seq when the store chained it at once
-    (None while it waits in the SQLite journal; the outcome's `intent_seq` is then filled in when
-    both are chained)."""
+    """A routed call's intent: its id; its seq when the store chained it at once (None while it waits
+    in the SQLite journal: the outcome's `intent_seq` is then filled in when both are chained); and
+    its `durable` state, still pending while a lone call's journal row is being written (sendgate.py:
+    no provider request leaves before it is settled)."""
 
     id: str
     seq: int | None
+    durable: Durability = DURABLE
 
 
 class Appended(NamedTuple):

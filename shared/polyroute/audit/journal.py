@@ -4,9 +4,11 @@ request, and chained by the next group commit.
 Chaining an event is most of an append's cost on the caller's path: seven index entries (each one a
 page in the WAL and a parse of the JSON body), the chain head and an Ed25519 signature, ~0.6 ms with
 the fsync inside a routed call on these machines. The journal row is one short insert into a table
-without indexes: ~0.25 ms with the fsync (0.13 ms in a tight loop). Every chained commit, from any
-process on the file, first moves the whole journal into the chain, oldest first, keeping each intent's
-own time (the moment it became durable), and deletes those rows in the same transaction: a journaled
+without indexes: ~0.3 ms with the fsync inside a call (0.13 ms in a tight loop), written on the journal
+thread while the call builds its provider request, which leaves once the row is durable (sendgate.py).
+Every chained commit, from any process on the file, first moves the whole journal into the chain,
+oldest first, keeping each intent's own time (taken as its row was written), and deletes those rows in
+the same transaction: a journaled
 intent is chained exactly once, and one left by a process that died is chained by the next writer or
 reader of the file (`SqliteAuditStore` reads chain it first). The journal holds no secret: a row's
 template carries its own random token (`portable_template`), never the process's.
@@ -36,21 +38,24 @@ class Journaled(NamedTuple):
         return local_template(self.template, self.token), self.written
 
 
-def write(db: sqlite3.Connection, template: str, event_id: str) -> None:
-    """Journal one intent durably (synchronous=FULL), without waiting for the write lock: a busy error
-    means another writer holds it, and the caller takes the group commit instead."""
+Entry = tuple[str, str, str, str]
+"""A journal row as inserted: (id, written, token, template)."""
+
+
+def entry(template: str, event_id: str) -> Entry:
+    """The row for one intent, timed now: just before `write` takes the write lock. Within this process
+    no commit can come between (the writer's connection is held throughout); another process's commit
+    in those microseconds would chain an earlier time after a later one, never a wrong order of seqs."""
     portable, token = portable_template(template)
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        written = format_time(datetime.now(UTC))  # under the lock: journal and chain times stay in order
-        db.execute(
-            "INSERT INTO journal (id, written, token, template) VALUES (?, ?, ?, ?)",
-            (event_id, written, token, portable),
-        )
-        db.execute("COMMIT")
-    finally:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
+    return event_id, format_time(datetime.now(UTC)), token, portable
+
+
+def write(db: sqlite3.Connection, row: Entry) -> None:
+    """Journal one intent durably (synchronous=FULL) without waiting for the write lock: a busy error
+    means another writer holds it, and the caller takes the group commit instead. One autocommit
+    statement, so SQLite holds no Python lock from taking the write lock to the end of the fsync: the
+    journal thread (writer.py) writes it while the event loop goes on building the provider request."""
+    db.execute("INSERT INTO journal (id, written, token, template) VALUES (?, ?, ?, ?)", row)
 
 
 def pending(db: sqlite3.Connection) -> Iterator[Journaled]:

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from polyroute.audit import journal, scan
+from polyroute.audit.ahead import Journaling
 from polyroute.audit.batch import ContentRow, Written
 from polyroute.audit.chain import Anchor, ChainVerifier
 from polyroute.audit.digest import content_digest
@@ -106,16 +107,14 @@ class SqliteAuditStore:
         return Appended.of(event_id, await self._submit(template, event_id, kept, _seq_of(draft)))
 
     async def append_ahead(self, draft: EventDraft, *, alone: bool = False) -> Ahead:
-        """A routed call's intent, durable on return. `alone` (no other routed call of this process in
-        flight): journaled on the caller's thread, chained by the next group commit (journal.py);
-        otherwise, or when the writer is busy, appended through the group commit like any event."""
+        """A routed call's intent. `alone` (no other routed call of this process in flight): journaled
+        on the journal thread while the caller goes on, durable once `Ahead.durable` says so, chained
+        by the next group commit (journal.py, ahead.py); otherwise, or when the writer is busy, appended
+        through the group commit like any event, durable on return."""
         event_id, template, _ = prepare(self._settings, draft, None)  # a journal row fills no placeholder
-        if alone:
-            try:
-                if self._writer.write_ahead(template, event_id):
-                    return Ahead(event_id, None)
-            except (sqlite3.Error, OSError) as error:
-                raise self._failed(error) from None
+        if alone and (job := self._writer.write_ahead(template, event_id)) is not None:
+            fallback = partial(self._submit, template, event_id, None, None)
+            return Ahead(event_id, None, Journaling(job, fallback, self._failed))
         return Ahead(event_id, (await self._submit(template, event_id, None, None))[0])
 
     async def _submit(

@@ -3,7 +3,7 @@
 Appends from any number of tasks (and event loops) queue up while the previous batch commits; the
 thread then takes everything waiting and commits it in one transaction (transaction.py): an append
 returns only once its event is durable and covered by a signed head. A lone routed call's intent is
-instead journaled on the caller's thread (`write_ahead`, journal.py) and chained by the next batch.
+instead journaled (`write_ahead`, on the journal thread: ahead.py) and chained by the next batch.
 
 An append can also be queued without waiting (`enqueue`): a routed call's outcome joins the next
 group commit off the response path, without waking the thread (see batch.py). Reads wait for what
@@ -26,7 +26,8 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from polyroute.audit import journal, transaction
+from polyroute.audit import transaction
+from polyroute.audit.ahead import JournalThread, JournalWrite
 from polyroute.audit.batch import (
     FLUSH,
     KICK,
@@ -61,6 +62,7 @@ class GroupCommitWriter:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None  # the writer's connection, used by one batch at a time
         self._committing = threading.Lock()  # held while the connection is in use (a batch, a journal row)
+        self._journal = JournalThread()
         self._progress = threading.Condition()
         self._queued = 0  # events handed to the thread, and (below) those it has answered
         self._finished = 0
@@ -76,29 +78,36 @@ class GroupCommitWriter:
         self._put(Pending(template, event_id, content, loop, future, intent_of))
         return await future
 
-    def write_ahead(self, template: str, event_id: str) -> bool:
-        """Journal an intent on the caller's thread (journal.py), durable on return; the next batch
-        chains it (queued like an outcome: see `enqueue`), and reads wait for that. False when that is
-        not possible at once — the thread is committing, another process holds the lock, or there is
-        no connection yet — and the caller then `submit`s it. Never waits for a lock; blocks the
-        caller for one small fsync (~0.25 ms here, against ~0.6 ms to chain the intent itself)."""
+    def write_ahead(self, template: str, event_id: str) -> JournalWrite | None:
+        """Journal an intent on the journal thread (ahead.py) and return once that thread is writing
+        it; `settled()` says when it is durable. The next batch chains it (queued like an outcome:
+        see `enqueue`; it waits for the row), and reads wait for that. None when that is not possible
+        at once — the thread is committing, or there is no connection yet — and the caller then
+        `submit`s it; a row refused because another process holds the lock says so (`busy()`)."""
         if not self._committing.acquire(blocking=False):
-            return False
+            return None
+        db = self._db
+        if db is None:
+            self._committing.release()
+            return None
+        job = JournalWrite(template, event_id)
         try:
-            db = self._db
-            if db is None:
-                return False
-            try:
-                journal.write(db, template, event_id)
-            except BaseException as error:
-                if isinstance(error, sqlite3.OperationalError) and is_busy(error):
-                    return False  # another process holds the lock: the group commit waits for it
+            self._journal.write(job, db, self._journaled)
+        except BaseException:
+            self._committing.release()  # never handed over (the thread could not start)
+            raise
+        job.running()  # from here SQLite holds no Python lock: this thread goes on in parallel
+        self._later_put(Pending("", event_id, None, None, None, journaled=True), lone=True)
+        return job
+
+    def _journaled(self, error: BaseException | None) -> None:
+        """On the journal thread, once a row is settled: give the connection back (reset first if
+        the row failed for a reason other than another process's lock)."""
+        try:
+            if error is not None and not (isinstance(error, sqlite3.OperationalError) and is_busy(error)):
                 self._reset()
-                raise
         finally:
             self._committing.release()
-        self._later_put(Pending("", event_id, None, None, None, journaled=True), lone=True)
-        return True
 
     def enqueue(
         self,
@@ -194,7 +203,8 @@ class GroupCommitWriter:
             self._progress.notify_all()
 
     def close(self) -> None:
-        """Finish what is queued, then stop the thread and close its connection (blocking)."""
+        """Finish what is queued, then stop the threads and close the connection (blocking)."""
+        self._journal.close()
         with self._lock:
             thread, jobs = self._thread, self._queue
             self._thread, self._queue = None, queue.SimpleQueue()

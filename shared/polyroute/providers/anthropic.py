@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, cast
 
+from polyroute import sendgate
 from polyroute.catalog import Deployment
 from polyroute.providers import messageswire
 from polyroute.providers.base import (
@@ -38,11 +39,14 @@ class AnthropicProvider:
         self._sdk = anthropic
         self._response_type = httpx2.Response
         self._key = api_key
+        timeout = anthropic.Timeout(options.timeout, connect=options.connect_timeout)
+        http = anthropic.DefaultAsyncHttpxClient(timeout=timeout, event_hooks=sendgate.request_hooks())
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key,
             base_url=base_url,
             max_retries=0,  # the one retry policy is ours (providers/retry.py)
-            timeout=anthropic.Timeout(options.timeout, connect=options.connect_timeout),
+            timeout=timeout,
+            http_client=http,  # every request waits for the routed call's intent (sendgate.py)
         )
 
     async def complete(self, deployment: Deployment, request: CompletionRequest) -> Completion:

@@ -18,6 +18,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from polyroute import sendgate
 from polyroute.catalog import Deployment
 from polyroute.errors import ProviderError
 from polyroute.providers import bedrock_messages, messageswire
@@ -99,7 +100,9 @@ class BedrockProvider:
         )  # fmt: skip
 
     async def _send(self, deployment: Deployment, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """One boto3 call off the event loop, its failures mapped onto errors.py (same for both paths)."""
+        """One boto3 call off the event loop, its failures mapped onto errors.py (same for both paths);
+        it leaves once a routed call's intent is durable (sendgate.py)."""
+        await sendgate.passed()
         try:
             return await anyio.to_thread.run_sync(call)
         except self._errors.ClientError as error:

@@ -14,6 +14,7 @@ import re
 import time
 from typing import Any, cast
 
+from polyroute import sendgate
 from polyroute.catalog import Deployment
 from polyroute.errors import ConfigError
 from polyroute.providers import chatwire
@@ -80,14 +81,16 @@ class OpenAIProvider:
         self._key = api_key
         self.name = kind
         timeout = openai.Timeout(options.timeout, connect=options.connect_timeout)
+        http = openai.DefaultAsyncHttpxClient(timeout=timeout, event_hooks=sendgate.request_hooks())
         if kind == "azure_openai":
             version = api_version or os.environ.get("OPENAI_API_VERSION") or AZURE_API_VERSION
             self._client: Any = openai.AsyncAzureOpenAI(
-                azure_endpoint=url or "", api_key=api_key, api_version=version, max_retries=0, timeout=timeout
-            )
+                azure_endpoint=url or "", api_key=api_key, api_version=version, max_retries=0,
+                timeout=timeout, http_client=http,
+            )  # fmt: skip
         else:
             self._client = openai.AsyncOpenAI(
-                api_key=api_key or KEYLESS, base_url=url, max_retries=0, timeout=timeout
+                api_key=api_key or KEYLESS, base_url=url, max_retries=0, timeout=timeout, http_client=http
             )
 
     async def complete(self, deployment: Deployment, request: CompletionRequest) -> Completion:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from polyroute import sendgate
 from polyroute.errors import ProviderError
 from polyroute.providers.base import ProviderOptions, elapsed_ms
 from polyroute.types import Attempt, Completion, CompletionRequest
@@ -48,7 +49,7 @@ async def call_with_retries(
             completion = await provider.complete(deployment, request)
         except ProviderError as error:
             attempts.append(_failed(deployment, error, elapsed_ms(start)))
-            if not error.retryable or retry == max_retries:
+            if not error.retryable or retry == max_retries or sendgate.failure() is not None:
                 error.attempts = attempts
                 raise
             pause = pause_before_retry(error, retry, providers.options)

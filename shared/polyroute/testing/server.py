@@ -46,6 +46,7 @@ class Recorded:
     headers: dict[str, str]
     body: Any
     model: str | None
+    received: float = field(default_factory=time.monotonic)  # when it arrived (`time.monotonic`)
 
 
 @dataclass
