@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.sqlite_only]
 async def writer_store(settings: Settings) -> AsyncIterator[SqliteAuditStore]:
     opened = SqliteAuditStore(db_path(settings), settings)
     await opened.append(draft())  # the writer thread opens the connection that lone intents reuse
+    assert await opened.start_journal()
     yield opened
     await opened.aclose()
 
@@ -152,6 +153,7 @@ async def main() -> None:
     settings = load_settings()
     store = SqliteAuditStore(settings.data_dir / "audit.db", settings)
     await store.append(EventDraft(event_type="external", principal="before"))
+    assert await store.start_journal()
     ahead = await store.append_ahead(EventDraft(event_type="intent", principal="doomed"), alone=True)
     await ahead.durable.wait()  # what a routed call waits for before its provider request leaves
     print(ahead.id, ahead.seq, flush=True)

@@ -22,6 +22,7 @@ from polyroute.app import App
 from polyroute.audit import EventQuery, content_digest
 from polyroute.audit.digest import digest_secret_file
 from polyroute.audit.receipt import find_receipt
+from polyroute.audit.sqlite import SqliteAuditStore
 from polyroute.errors import ConfigError, PolyrouteError, ProviderError
 from polyroute.routing import RouteRequest
 from polyroute.settings import load_settings
@@ -330,6 +331,7 @@ def test_a_lone_call_whose_intent_cannot_be_written_reaches_no_provider_and_trie
 
     async def go() -> None:
         await app.router.complete(route(jurisdiction="SA", data_class="personal"))  # the writer is open
+        assert isinstance(app.audit, SqliteAuditStore) and await app.audit.start_journal()
         fakes.clear()
         with sqlite3.connect(_journal_db(app)) as db:
             db.execute("ALTER TABLE journal RENAME TO journal_away")
@@ -354,6 +356,7 @@ def test_a_lone_call_whose_journal_row_meets_another_process_lock_calls_once_its
 
     async def go() -> None:
         await app.router.complete(route(jurisdiction="SA", data_class="personal"))
+        assert isinstance(app.audit, SqliteAuditStore) and await app.audit.start_journal()
         fakes.clear()
         other = sqlite3.connect(_journal_db(app), isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another process holds the write lock for 0.3 s

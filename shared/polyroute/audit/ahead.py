@@ -1,101 +1,196 @@
-"""A lone routed call's intent on its way into the journal (journal.py), written on a thread of its own
-while the call builds its provider request.
+"""A lone routed call's intent on its way into the journal (journal.py), written by the journal process
+(journald.py) while the call builds its provider request.
 
-The journal row costs one fsync, ~0.2–0.3 ms of waiting inside a call here; the SDK's work before it
-sends takes about as long. The event loop hands the row to the journal thread, waits only until that
-thread is running the one statement (SQLite then holds no Python lock until the fsync is done), and
-goes on; the request leaves once the row is settled (`Journaling` is what sendgate.py waits for).
+The journal row costs one fsync, ~0.2–0.3 ms of waiting inside a call here, and the SDK's work before
+it sends takes about as long; only sending must wait for the row (sendgate.py). A thread cannot take
+the fsync off the event loop's path: it needs the interpreter lock to start, and the loop holds it
+while it builds the request (handing a row to a thread and waiting until it was in SQLite cost ~0.15
+ms of the ~0.3 here). The journal process has its own: the loop sends it the row (one pipe write) and
+goes on, and reads its one-byte answer where the request leaves.
+
+The writer's connection stays reserved (`_committing`, writer.py) from sending a row to reading its
+answer, so a batch never chains while a row is on its way, and the process's rows and group commits
+never meet on the write lock. POSIX only (the answer is awaited with `select`); elsewhere, and until
+the process is up, lone calls take the group commit.
 """
 
 from __future__ import annotations
 
 import asyncio
-import queue
+import logging
+import os
+import select
 import sqlite3
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-from polyroute.audit import journal
+from polyroute.audit.journal import Entry
 from polyroute.errors import PolyrouteError
-from polyroute.sqlitefile import is_busy
 
-Finish = Callable[[BaseException | None], None]
-"""Told how a row ended, on the journal thread, before anyone waiting hears of it."""
-Jobs = queue.SimpleQueue["tuple[JournalWrite, sqlite3.Connection, Finish] | None"]
+JOURNALD = Path(__file__).with_name("journald.py")
+ANSWER_TIMEOUT_S = 30.0
+"""A journal process that has not answered by then is taken for hung: killed, the intent lost."""
+HEADER = struct.Struct(">4I")
+log = logging.getLogger("polyroute.audit")
+
+Finish = Callable[[], None]
+"""Told, on the thread that read it, that a row's answer is in (before anyone waiting hears of it)."""
+
+
+class JournalBusy(Exception):
+    """Another connection held the write lock: nothing was written (the group commit chains it)."""
+
+
+class JournalProcessFailed(Exception):
+    """The journal process ended, or did not answer in time: whether the row was written is unknown."""
+
+
+class JournalProcess:
+    """The journal process of one database file: started on first use, and again after it failed.
+    Its caller keeps one row at a time on its way (the writer's `_committing`)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._child: subprocess.Popen[bytes] | None = None
+        self._ready = False
+        self._unavailable = os.name != "posix" or getattr(sys, "frozen", False)  # a bundled app has no python
+
+    def usable(self) -> bool:
+        """Whether a row can be sent now. Starts the process when there is none (the row then takes
+        the group commit, as it does until the process says it is connected)."""
+        if self._unavailable:
+            return False
+        child = self._child
+        if child is None:
+            self._start()
+            return False
+        if not self._ready:
+            self._ready = self._answered(0.0) and self._read(1) == b"r"
+        return self._ready
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Start the process if need be and block until it is connected (warm-ups, tests)."""
+        if self._unavailable:
+            return False
+        if self._child is None:
+            self._start()
+        if not self._ready and self._child is not None and self._answered(timeout):
+            self._ready = self._read(1) == b"r"
+        return self._ready
+
+    def send(self, row: Entry) -> None:
+        """Hand one row over (a pipe write, far below the pipe's buffer); raises JournalProcessFailed
+        when the process is gone (nothing was written)."""
+        child = self._child
+        assert child is not None and child.stdin is not None and self._ready
+        data = [field.encode("utf-8", "surrogatepass") for field in row]
+        try:
+            os.write(child.stdin.fileno(), HEADER.pack(*map(len, data)) + b"".join(data))
+        except OSError as error:
+            self._stop(kill=True)
+            raise JournalProcessFailed(f"the journal process is gone ({error})") from None
+
+    def answer(self) -> BaseException | None:
+        """Block until the process answers the row sent last: None once it is durable, else why not."""
+        try:
+            if not self._answered(ANSWER_TIMEOUT_S):
+                raise JournalProcessFailed(f"the journal process did not answer in {ANSWER_TIMEOUT_S:.0f} s")
+            kind = self._read(1)
+            if kind == b"k":
+                return None
+            if kind == b"b":
+                return JournalBusy()
+            if kind == b"e":
+                (size,) = struct.unpack(">H", self._read(2))
+                message = self._read_rest(size)
+                self._stop(kill=True)  # its connection may be broken: the next row gets a fresh process
+                return sqlite3.OperationalError(message)
+            raise JournalProcessFailed("the journal process ended")
+        except (JournalProcessFailed, OSError, struct.error) as error:
+            self._stop(kill=True)
+            return error if isinstance(error, JournalProcessFailed) else JournalProcessFailed(str(error))
+
+    def close(self) -> None:
+        """Let the process finish (it stops at the end of its input); blocking, briefly."""
+        self._stop(kill=False)
+
+    def _start(self) -> None:
+        try:
+            self._child = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(JOURNALD), str(self._path)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+                start_new_session=True,  # a terminal's signals are for the parent; it ends with its input
+            )  # fmt: skip
+        except OSError as error:
+            log.warning("no journal process (%s): lone calls' intents take the group commit", error)
+            self._unavailable = True
+
+    def _answered(self, timeout: float) -> bool:
+        child = self._child
+        if child is None or child.stdout is None:
+            return False
+        return bool(select.select([child.stdout.fileno()], [], [], timeout)[0])
+
+    def _read(self, size: int) -> bytes:
+        child = self._child
+        assert child is not None and child.stdout is not None
+        return os.read(child.stdout.fileno(), size)
+
+    def _read_rest(self, size: int) -> str:
+        child = self._child
+        assert child is not None and child.stdout is not None
+        chunks: list[bytes] = []
+        while size and (chunk := os.read(child.stdout.fileno(), size)):
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    def _stop(self, *, kill: bool) -> None:
+        child, self._child, self._ready = self._child, None, False
+        if child is None:
+            return
+        if kill:
+            child.kill()
+        for pipe in (child.stdin, child.stdout):
+            if pipe is not None:
+                pipe.close()
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 class JournalWrite:
-    """One intent's journal row, written by the journal thread."""
+    """One intent's row, sent to the journal process. Its answer is read once, by whoever asks first:
+    the call where its request leaves, or the writer thread before its next batch."""
 
-    def __init__(self, template: str, event_id: str) -> None:
-        self.template = template
-        self.event_id = event_id
-        self._started = threading.Event()
-        self._done = threading.Event()
+    def __init__(self, process: JournalProcess, finish: Finish) -> None:
+        self._process = process
+        self._finish = finish
+        self._lock = threading.Lock()
+        self._settled = False
         self._error: BaseException | None = None
 
-    def run(self, db: sqlite3.Connection, finish: Finish) -> None:
-        """On the journal thread: time the row, let the caller go on, write it."""
-        try:
-            row = journal.entry(self.template, self.event_id)
-            self._started.set()
-            journal.write(db, row)
-        except BaseException as error:  # noqa: BLE001 - the caller hears of it from `settled`
-            self._error = error
-        finally:
-            self._started.set()
-            try:
-                finish(self._error)
-            finally:
-                self._done.set()
-
-    def running(self) -> None:
-        """Block until the journal thread has taken it (it is then in SQLite, or done)."""
-        self._started.wait()
-
     def settled(self) -> BaseException | None:
-        """Block until the row is durable (None) or was refused (the error)."""
-        self._done.wait()
+        """Block until the row is durable (None) or was not written (why)."""
+        with self._lock:
+            if not self._settled:
+                self._error = JournalProcessFailed("interrupted while waiting for the journal process")
+                try:
+                    self._error = self._process.answer()
+                finally:
+                    self._settled = True
+                    self._finish()
         return self._error
 
     def busy(self) -> bool:
-        """Refused because another process held the write lock (the group commit waits for it)."""
-        return isinstance(self._error, sqlite3.OperationalError) and is_busy(self._error)
-
-
-class JournalThread:
-    """The thread that writes journal rows, started on first use."""
-
-    def __init__(self) -> None:
-        self._jobs: Jobs = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def write(self, job: JournalWrite, db: sqlite3.Connection, finish: Finish) -> None:
-        """Hand `job` over (`job.running()` then waits until the thread has taken it)."""
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, args=(self._jobs,), name="polyroute-audit-journal", daemon=True
-                )
-                self._thread.start()
-            self._jobs.put((job, db, finish))
-
-    @staticmethod
-    def _run(jobs: Jobs) -> None:
-        while (item := jobs.get()) is not None:
-            job, db, finish = item
-            job.run(db, finish)
-
-    def close(self) -> None:
-        """Finish the row being written, then stop (blocking)."""
-        with self._lock:
-            thread, jobs = self._thread, self._jobs
-            self._thread, self._jobs = None, queue.SimpleQueue()
-            if thread is not None:
-                jobs.put(None)
-        if thread is not None:
-            thread.join()
+        """Refused because another connection held the write lock (nothing was written)."""
+        return isinstance(self._error, JournalBusy)
 
 
 class Journaling:
@@ -122,8 +217,8 @@ class Journaling:
         if self._lost is not None:
             raise self._lost
         if self._chaining is None:
-            # Blocks the event loop for what is left of one fsync: the call is alone (no other routed
-            # call in flight), and the loop used to wait for all of it.
+            # Blocks the event loop for what is left of one fsync, usually nothing: the call is alone
+            # (no other routed call in flight), and the row was written while it built its request.
             error = self._job.settled()
             if error is None:
                 self._durable = True

@@ -4,8 +4,9 @@ request, and chained by the next group commit.
 Chaining an event is most of an append's cost on the caller's path: seven index entries (each one a
 page in the WAL and a parse of the JSON body), the chain head and an Ed25519 signature, ~0.6 ms with
 the fsync inside a routed call on these machines. The journal row is one short insert into a table
-without indexes: ~0.3 ms with the fsync inside a call (0.13 ms in a tight loop), written on the journal
-thread while the call builds its provider request, which leaves once the row is durable (sendgate.py).
+without indexes: ~0.3 ms with the fsync inside a call (0.13 ms in a tight loop), written by the journal
+process (ahead.py) while the call builds its provider request, which leaves once the row is durable
+(sendgate.py).
 Every chained commit, from any process on the file, first moves the whole journal into the chain,
 oldest first, keeping each intent's own time (taken as its row was written), and deletes those rows in
 the same transaction: a journaled
@@ -43,19 +44,12 @@ Entry = tuple[str, str, str, str]
 
 
 def entry(template: str, event_id: str) -> Entry:
-    """The row for one intent, timed now: just before `write` takes the write lock. Within this process
-    no commit can come between (the writer's connection is held throughout); another process's commit
-    in those microseconds would chain an earlier time after a later one, never a wrong order of seqs."""
+    """The row for one intent, timed now: just before the journal process (journald.py, which writes
+    it) takes the write lock. Within this process no commit can come between (the writer's connection
+    stays reserved until the row is answered); another process's commit in that moment would chain an
+    earlier time after a later one, never a wrong order of seqs."""
     portable, token = portable_template(template)
     return event_id, format_time(datetime.now(UTC)), token, portable
-
-
-def write(db: sqlite3.Connection, row: Entry) -> None:
-    """Journal one intent durably (synchronous=FULL) without waiting for the write lock: a busy error
-    means another writer holds it, and the caller takes the group commit instead. One autocommit
-    statement, so SQLite holds no Python lock from taking the write lock to the end of the fsync: the
-    journal thread (writer.py) writes it while the event loop goes on building the provider request."""
-    db.execute("INSERT INTO journal (id, written, token, template) VALUES (?, ?, ?, ?)", row)
 
 
 def pending(db: sqlite3.Connection) -> Iterator[Journaled]:

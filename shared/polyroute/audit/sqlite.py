@@ -65,7 +65,9 @@ class SqliteAuditStore:
         self._ready = False
         # purge even with content logging off: text kept while it was on still expires
         retention = settings.audit.content_retention_days
-        self._writer = GroupCommitWriter(self._connect_writer, self._load_signer, retention_days=retention)
+        self._writer = GroupCommitWriter(
+            self._connect_writer, self._load_signer, retention_days=retention, path=self.path
+        )
 
     def _connect_writer(self) -> sqlite3.Connection:
         open_path(self.path)
@@ -108,7 +110,7 @@ class SqliteAuditStore:
 
     async def append_ahead(self, draft: EventDraft, *, alone: bool = False) -> Ahead:
         """A routed call's intent. `alone` (no other routed call of this process in flight): journaled
-        on the journal thread while the caller goes on, durable once `Ahead.durable` says so, chained
+        by the journal process while the caller goes on, durable once `Ahead.durable` says so, chained
         by the next group commit (journal.py, ahead.py); otherwise, or when the writer is busy, appended
         through the group commit like any event, durable on return."""
         event_id, template, _ = prepare(self._settings, draft, None)  # a journal row fills no placeholder
@@ -116,6 +118,11 @@ class SqliteAuditStore:
             fallback = partial(self._submit, template, event_id, None, None)
             return Ahead(event_id, None, Journaling(job, fallback, self._failed))
         return Ahead(event_id, (await self._submit(template, event_id, None, None))[0])
+
+    async def start_journal(self) -> bool:
+        """Start the journal process (ahead.py) now rather than with the next lone call: whether lone
+        calls' intents are journaled from here on (not before this store's first commit)."""
+        return await anyio.to_thread.run_sync(self._writer.start_journal, 10.0)
 
     async def _submit(
         self, template: str, event_id: str, kept: ContentRow | None, intent: str | None

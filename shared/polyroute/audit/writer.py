@@ -3,7 +3,7 @@
 Appends from any number of tasks (and event loops) queue up while the previous batch commits; the
 thread then takes everything waiting and commits it in one transaction (transaction.py): an append
 returns only once its event is durable and covered by a signed head. A lone routed call's intent is
-instead journaled (`write_ahead`, on the journal thread: ahead.py) and chained by the next batch.
+instead journaled (`write_ahead`, by the journal process: ahead.py) and chained by the next batch.
 
 An append can also be queued without waiting (`enqueue`): a routed call's outcome joins the next
 group commit off the response path, without waking the thread (see batch.py). Reads wait for what
@@ -26,8 +26,8 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from polyroute.audit import transaction
-from polyroute.audit.ahead import JournalThread, JournalWrite
+from polyroute.audit import journal, transaction
+from polyroute.audit.ahead import JournalProcess, JournalProcessFailed, JournalWrite
 from polyroute.audit.batch import (
     FLUSH,
     KICK,
@@ -41,7 +41,6 @@ from polyroute.audit.batch import (
 )
 from polyroute.audit.retention import Retention
 from polyroute.audit.signing import Signer
-from polyroute.sqlitefile import is_busy
 
 SETTLE_TIMEOUT_S = transaction.LOCK_TIMEOUT_S + 10.0
 Connect = Callable[[], sqlite3.Connection]
@@ -51,7 +50,9 @@ log = logging.getLogger("polyroute.audit")
 class GroupCommitWriter:
     """The one thread that writes to one SQLite file from this process."""
 
-    def __init__(self, connect: Connect, signer: Callable[[], Signer], *, retention_days: int | None) -> None:
+    def __init__(
+        self, connect: Connect, signer: Callable[[], Signer], *, retention_days: int | None, path: Path
+    ) -> None:
         self._connect = connect
         self._signer = signer
         self._retention = Retention(retention_days)
@@ -62,7 +63,8 @@ class GroupCommitWriter:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None  # the writer's connection, used by one batch at a time
         self._committing = threading.Lock()  # held while the connection is in use (a batch, a journal row)
-        self._journal = JournalThread()
+        self._journal = JournalProcess(path)  # writes lone calls' intents (ahead.py)
+        self._sent: JournalWrite | None = None  # the journal row on its way, if any
         self._progress = threading.Condition()
         self._queued = 0  # events handed to the thread, and (below) those it has answered
         self._finished = 0
@@ -79,35 +81,49 @@ class GroupCommitWriter:
         return await future
 
     def write_ahead(self, template: str, event_id: str) -> JournalWrite | None:
-        """Journal an intent on the journal thread (ahead.py) and return once that thread is writing
-        it; `settled()` says when it is durable. The next batch chains it (queued like an outcome:
-        see `enqueue`; it waits for the row), and reads wait for that. None when that is not possible
-        at once — the thread is committing, or there is no connection yet — and the caller then
-        `submit`s it; a row refused because another process holds the lock says so (`busy()`)."""
+        """Send an intent's journal row to the journal process (ahead.py) and return at once; the
+        row's `settled()` says when it is durable. The connection stays reserved until then, and the
+        next batch chains the row (queued like an outcome: see `enqueue`); reads wait for that. None
+        when that is not possible at once — a batch is committing, there is no connection yet, or
+        the journal process is not up — and the caller then `submit`s it."""
         if not self._committing.acquire(blocking=False):
             return None
-        db = self._db
-        if db is None:
-            self._committing.release()
-            return None
-        job = JournalWrite(template, event_id)
         try:
-            self._journal.write(job, db, self._journaled)
+            if self._db is None or not self._journal.usable():  # the schema is migrated by then
+                self._committing.release()
+                return None
+            self._journal.send(journal.entry(template, event_id))
+        except JournalProcessFailed:
+            self._committing.release()  # the row never left: the caller takes the group commit
+            return None
         except BaseException:
-            self._committing.release()  # never handed over (the thread could not start)
+            self._committing.release()
             raise
-        job.running()  # from here SQLite holds no Python lock: this thread goes on in parallel
+        self._sent = job = JournalWrite(self._journal, self._journaled)
         self._later_put(Pending("", event_id, None, None, None, journaled=True), lone=True)
         return job
 
-    def _journaled(self, error: BaseException | None) -> None:
-        """On the journal thread, once a row is settled: give the connection back (reset first if
-        the row failed for a reason other than another process's lock)."""
+    def start_journal(self, timeout: float) -> bool:
+        """Start the journal process and wait until it takes rows (blocking; a connection must be open):
+        lone calls' intents use it from then on, not only from the call after the one that started it."""
+        self._reserve()
         try:
-            if error is not None and not (isinstance(error, sqlite3.OperationalError) and is_busy(error)):
-                self._reset()
+            return self._db is not None and self._journal.wait_ready(timeout)
         finally:
             self._committing.release()
+
+    def _journaled(self) -> None:
+        """A row's answer is in (on the thread that read it): the connection is free again."""
+        self._sent = None
+        self._committing.release()
+
+    def _reserve(self) -> None:
+        """Take the connection (for a batch, or to close it); a journal row still on its way is
+        answered first, by this thread if nobody else reads it (a batch chains only written rows)."""
+        while not self._committing.acquire(timeout=0.05):
+            sent = self._sent
+            if sent is not None:
+                sent.settled()
 
     def enqueue(
         self,
@@ -203,8 +219,8 @@ class GroupCommitWriter:
             self._progress.notify_all()
 
     def close(self) -> None:
-        """Finish what is queued, then stop the threads and close the connection (blocking)."""
-        self._journal.close()
+        """Finish what is queued, then stop the thread, the journal process and the connection
+        (blocking)."""
         with self._lock:
             thread, jobs = self._thread, self._queue
             self._thread, self._queue = None, queue.SimpleQueue()
@@ -212,8 +228,12 @@ class GroupCommitWriter:
                 jobs.put(None)
         if thread is not None:
             thread.join()
-        with self._committing:
+        self._reserve()
+        try:
             self._reset()
+            self._journal.close()
+        finally:
+            self._committing.release()
 
     def _reset(self) -> None:
         """Close the connection (with `_committing` held): the next batch opens a fresh one."""
@@ -225,8 +245,11 @@ class GroupCommitWriter:
         """The writer thread: batches from its own queue until told to stop."""
         while (batch := next_batch(jobs, self._take)) is not None:
             try:
-                with self._committing:  # released before the answers: a woken caller finds it free
+                self._reserve()
+                try:
                     results, error = self._batch(batch)
+                finally:
+                    self._committing.release()  # before the answers: a woken caller finds it free
                 answer(batch, results, error)
             finally:
                 self._done(len(batch))

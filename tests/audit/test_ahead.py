@@ -1,0 +1,125 @@
+"""The journal process: a lone call's intent row written beside the event loop, and every way it can
+go wrong leaving the chain whole and the call told the truth."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from audit_helpers import db_path, draft
+
+from polyroute.audit import ahead
+from polyroute.audit.sqlite import SqliteAuditStore
+from polyroute.errors import PolyrouteError
+from polyroute.settings import Settings
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.sqlite_only,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the child in /proc"),
+]
+
+
+def journal_processes() -> list[int]:
+    """This process's children running journald.py."""
+    found: list[int] = []
+    for listing in Path("/proc/self/task").glob("*/children"):
+        for pid in listing.read_text().split():
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"journald.py" in command:
+                found.append(int(pid))
+    return found
+
+
+def gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[SqliteAuditStore]:
+    opened = SqliteAuditStore(db_path(settings), settings)
+    await opened.append(draft())
+    assert await opened.start_journal()
+    yield opened
+    await opened.aclose()
+
+
+def intent(n: int = 1):  # type: ignore[no-untyped-def]  # an EventDraft
+    return draft(n, event_type="intent")
+
+
+async def test_one_small_process_per_store_that_ends_with_the_store(settings: Settings) -> None:
+    opened = SqliteAuditStore(db_path(settings), settings)
+    await opened.append(draft())
+    assert await opened.start_journal()
+    (pid,) = journal_processes()
+    rss_kb = int(Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()[0])
+    assert rss_kb < 40_000  # no site-packages, no Polyroute: the standard library and sqlite3
+    assert os.getpgid(pid) != os.getpgid(0)  # a terminal's Ctrl-C is for the parent alone
+    ahead_ = await opened.append_ahead(intent(), alone=True)
+    await ahead_.durable.wait()
+    await opened.aclose()
+    assert gone(pid) and journal_processes() == []
+
+
+async def test_a_journal_process_that_died_between_rows_costs_one_group_commit(
+    store: SqliteAuditStore,
+) -> None:
+    (pid,) = journal_processes()
+    os.kill(pid, signal.SIGKILL)
+    while not gone(pid):
+        time.sleep(0.01)
+    first = await store.append_ahead(intent(1), alone=True)  # its pipe is broken: the group commit
+    await first.durable.wait()
+    assert first.seq == 2
+    assert await store.start_journal()  # a new one
+    second = await store.append_ahead(intent(2), alone=True)
+    await second.durable.wait()
+    assert second.seq is None and (await store.verify()).ok
+    chained = await store.get(second.id)
+    assert chained is not None and chained.seq == 3
+
+
+async def test_a_journal_process_that_does_not_answer_loses_the_intent_and_is_replaced(
+    store: SqliteAuditStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ahead, "ANSWER_TIMEOUT_S", 0.3)
+    (pid,) = journal_processes()
+    os.kill(pid, signal.SIGSTOP)  # hung: it never reads the row
+    try:
+        lost = await store.append_ahead(intent(1), alone=True)
+        with pytest.raises(PolyrouteError, match="append failed: the journal process did not answer"):
+            await lost.durable.wait()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    assert gone(pid)  # killed: whatever it held is not trusted
+    assert await store.start_journal()
+    kept = await store.append_ahead(intent(2), alone=True)
+    await kept.durable.wait()
+    assert await store.get(lost.id) is None and await store.get(kept.id) is not None
+    assert (await store.verify()).ok
+
+
+async def test_the_writer_thread_reads_an_answer_nobody_asked_for(store: SqliteAuditStore) -> None:
+    """A row's answer holds the writer's connection until read; a call that never asks (a bug, a
+    crash of its task) must not stall every later commit."""
+    unasked = await store.append_ahead(intent(1), alone=True)
+    appended = await store.append(draft(2))  # waits for the connection: the writer reads the answer
+    chained = await store.get(unasked.id)
+    assert chained is not None and chained.seq == 2 and appended.seq == 3
+    await unasked.durable.wait()  # asked late: the same answer
+    assert (await store.verify()).ok
