@@ -136,7 +136,8 @@ def print_report(
     )
     report(f"{WRITERS} concurrent writers, durable + signed", rate, "events/s", raw_batched,
            f"raw 100-row tx {raw_batched:,.0f}/s", rate >= 5000, "≥ 5,000/s")  # fmt: skip
-    report(f"verify store ({result.events_checked} events, {result.heads_checked} heads)", verify_rate,
+    print(f"  (the verified store: {result.events_checked} events under {result.heads_checked} signed heads)")
+    report(f"verify store ({result.events_checked} events)", verify_rate,  # heads vary with batching
            "events/s", floor, f"read+sha256 {floor:,.0f}/s", verify_rate >= 50_000, "≥ 50,000/s")  # fmt: skip
     report("verify export offline", export_rate, "events/s", floor, f"read+sha256 {floor:,.0f}/s",
            export_rate >= 50_000, "≥ 50,000/s")  # fmt: skip
