@@ -123,3 +123,24 @@ async def test_the_writer_thread_reads_an_answer_nobody_asked_for(store: SqliteA
     assert chained is not None and chained.seq == 2 and appended.seq == 3
     await unasked.durable.wait()  # asked late: the same answer
     assert (await store.verify()).ok
+
+
+async def test_a_journal_process_that_cannot_start_is_not_retried_and_lone_intents_still_land(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "journald.py"
+    broken.write_text("import sys\nsys.exit(3)\n")
+    monkeypatch.setattr(ahead, "JOURNALD", broken)
+    opened = SqliteAuditStore(db_path(settings), settings)
+    try:
+        await opened.append(draft())
+        assert not await opened.start_journal()
+        seqs: list[int | None] = []
+        for n in range(3):
+            appended = await opened.append_ahead(intent(n), alone=True)
+            await appended.durable.wait()
+            seqs.append(appended.seq)
+        assert seqs == [2, 3, 4] and journal_processes() == []  # chained at once, no process respawned
+        assert (await opened.verify()).ok
+    finally:
+        await opened.aclose()

@@ -68,8 +68,8 @@ class JournalProcess:
         if child is None:
             self._start()
             return False
-        if not self._ready:
-            self._ready = self._answered(0.0) and self._read(1) == b"r"
+        if not self._ready and self._answered(0.0):
+            self._hello()
         return self._ready
 
     def wait_ready(self, timeout: float) -> bool:
@@ -79,8 +79,17 @@ class JournalProcess:
         if self._child is None:
             self._start()
         if not self._ready and self._child is not None and self._answered(timeout):
-            self._ready = self._read(1) == b"r"
+            self._hello()
         return self._ready
+
+    def _hello(self) -> None:
+        """Read its first answer: connected, or it ended (then no journal process for this store)."""
+        self._ready = self._read(1) == b"r"
+        if not self._ready:
+            self._stop(kill=True)
+            self._unavailable = True
+            log.warning("the journal process of %s did not start: lone calls' intents take the group commit",
+                        self._path)  # fmt: skip
 
     def send(self, row: Entry) -> None:
         """Hand one row over (a pipe write, far below the pipe's buffer); raises JournalProcessFailed
