@@ -115,7 +115,7 @@ class JournalProcess:
                 return JournalBusy()
             if kind == b"e":
                 (size,) = struct.unpack(">H", self._read(2))
-                message = self._read_rest(size)
+                message = self._read(size).decode("utf-8", "replace")
                 self._stop(kill=True)  # its connection may be broken: the next row gets a fresh process
                 return sqlite3.OperationalError(message)
             raise JournalProcessFailed("the journal process ended")
@@ -145,18 +145,14 @@ class JournalProcess:
         return bool(select.select([child.stdout.fileno()], [], [], timeout)[0])
 
     def _read(self, size: int) -> bytes:
-        child = self._child
-        assert child is not None and child.stdout is not None
-        return os.read(child.stdout.fileno(), size)
-
-    def _read_rest(self, size: int) -> str:
+        """`size` bytes of its answers, fewer if it ended."""
         child = self._child
         assert child is not None and child.stdout is not None
         chunks: list[bytes] = []
         while size and (chunk := os.read(child.stdout.fileno(), size)):
             chunks.append(chunk)
             size -= len(chunk)
-        return b"".join(chunks).decode("utf-8", "replace")
+        return b"".join(chunks)
 
     def _stop(self, *, kill: bool) -> None:
         child, self._child, self._ready = self._child, None, False
