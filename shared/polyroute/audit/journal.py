@@ -6,13 +6,12 @@ page in the WAL and a parse of the JSON body), the chain head and an Ed25519 sig
 the fsync inside a routed call on these machines. The journal row is one short insert into a table
 without indexes: ~0.3 ms with the fsync inside a call (0.13 ms in a tight loop), written by the journal
 process (ahead.py) while the call builds its provider request, which leaves once the row is durable
-(sendgate.py).
-Every chained commit, from any process on the file, first moves the whole journal into the chain,
-oldest first, keeping each intent's own time (taken as its row was written), and deletes those rows in
-the same transaction: a journaled
-intent is chained exactly once, and one left by a process that died is chained by the next writer or
-reader of the file (`SqliteAuditStore` reads chain it first). The journal holds no secret: a row's
-template carries its own random token (`portable_template`), never the process's.
+(sendgate.py). Every chained commit, from any process on the file, first moves the whole journal into
+the chain, oldest first, keeping each intent's own time (taken as its row was written), and deletes
+those rows in the same transaction: a journaled intent is chained exactly once, and one left by a
+process that died is chained by the next writer or reader of the file (`SqliteAuditStore` reads chain
+it first). The journal holds no secret: a row's template carries its own random token
+(`portable_template`), never the process's.
 """
 
 from __future__ import annotations

@@ -47,9 +47,9 @@ class AuditStore(Protocol):
         """A routed call's intent, chained now or by the next group commit (then `Ahead.seq` is None,
         and an outcome naming it gets its `intent_seq` when both are chained). Durable on return,
         unless `alone` — the caller knows of no other append of this process on its way (a routed call
-        with no other in flight) — lets the store finish writing it meanwhile (SQLite's journal, on its
-        own thread): it is durable once `Ahead.durable.wait()` returns, which every provider request
-        of the call waits for (sendgate.py)."""
+        with no other in flight) — lets the store finish writing it meanwhile (SQLite's journal, by its
+        journal process): it is durable once `Ahead.durable.wait()` returns, which every provider
+        request of the call waits for (sendgate.py)."""
         ...
 
     def append_later(
