@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import sys
 import time
@@ -26,8 +27,9 @@ pytestmark = [
 ]
 
 
-def journal_processes() -> list[int]:
-    """This process's children running journald.py."""
+def journal_processes(path: Path) -> list[int]:
+    """This process's children running journald.py for the database at `path` (other tests' stores
+    may not have closed yet)."""
     found: list[int] = []
     for listing in Path("/proc/self/task").glob("*/children"):
         for pid in listing.read_text().split():
@@ -35,7 +37,7 @@ def journal_processes() -> list[int]:
                 command = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
-            if b"journald.py" in command:
+            if b"journald.py" in command and str(path).encode() in command:
                 found.append(int(pid))
     return found
 
@@ -65,20 +67,20 @@ async def test_one_small_process_per_store_that_ends_with_the_store(settings: Se
     opened = SqliteAuditStore(db_path(settings), settings)
     await opened.append(draft())
     assert await opened.start_journal()
-    (pid,) = journal_processes()
+    (pid,) = journal_processes(db_path(settings))
     rss_kb = int(Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()[0])
     assert rss_kb < 40_000  # no site-packages, no Polyroute: the standard library and sqlite3
     assert os.getpgid(pid) != os.getpgid(0)  # a terminal's Ctrl-C is for the parent alone
     ahead_ = await opened.append_ahead(intent(), alone=True)
     await ahead_.durable.wait()
     await opened.aclose()
-    assert gone(pid) and journal_processes() == []
+    assert gone(pid) and journal_processes(db_path(settings)) == []
 
 
 async def test_a_journal_process_that_died_between_rows_costs_one_group_commit(
     store: SqliteAuditStore,
 ) -> None:
-    (pid,) = journal_processes()
+    (pid,) = journal_processes(store.path)
     os.kill(pid, signal.SIGKILL)
     while not gone(pid):
         time.sleep(0.01)
@@ -97,7 +99,7 @@ async def test_a_journal_process_that_does_not_answer_loses_the_intent_and_is_re
     store: SqliteAuditStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ahead, "ANSWER_TIMEOUT_S", 0.3)
-    (pid,) = journal_processes()
+    (pid,) = journal_processes(store.path)
     os.kill(pid, signal.SIGSTOP)  # hung: it never reads the row
     try:
         lost = await store.append_ahead(intent(1), alone=True)
@@ -140,7 +142,54 @@ async def test_a_journal_process_that_cannot_start_is_not_retried_and_lone_inten
             appended = await opened.append_ahead(intent(n), alone=True)
             await appended.durable.wait()
             seqs.append(appended.seq)
-        assert seqs == [2, 3, 4] and journal_processes() == []  # chained at once, no process respawned
+        assert seqs == [2, 3, 4]  # chained at once
+        assert journal_processes(db_path(settings)) == []  # and no process respawned
         assert (await opened.verify()).ok
     finally:
         await opened.aclose()
+
+
+async def test_lone_intents_are_journaled_when_the_server_holds_over_a_thousand_descriptors(
+    settings: Settings,
+) -> None:
+    """`select` refuses descriptors past 1024; a busy server's pipe to its journal process gets one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"cannot open 1200 descriptors here (hard limit {hard})")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    opened = SqliteAuditStore(db_path(settings), settings)
+    try:
+        await opened.append(draft())
+        assert await opened.start_journal()
+        journaled = await opened.append_ahead(intent(), alone=True)
+        await journaled.durable.wait()
+        assert journaled.seq is None and await opened.get(journaled.id) is not None
+    finally:
+        await opened.aclose()
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+async def test_a_wait_interrupted_before_the_answer_replaces_the_process(
+    store: SqliteAuditStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its answer would otherwise be read as the next row's: a row refused for a lock could then pass
+    for durable, and a request leave without its intent."""
+    (pid,) = journal_processes(store.path)
+    interrupted = await store.append_ahead(intent(1), alone=True)
+
+    def interrupt(self: object, timeout: float) -> bool:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ahead.JournalProcess, "_answered", interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            await interrupted.durable.wait()
+    assert gone(pid) and journal_processes(store.path) == []
+    assert await store.start_journal()
+    kept = await store.append_ahead(intent(2), alone=True)
+    await kept.durable.wait()
+    chained = await store.get(kept.id)
+    assert chained is not None and (await store.verify()).ok

@@ -10,8 +10,9 @@ goes on, and reads its one-byte answer where the request leaves.
 
 The writer's connection stays reserved (`_committing`, writer.py) from sending a row to reading its
 answer, so a batch never chains while a row is on its way, and the process's rows and group commits
-never meet on the write lock. POSIX only (the answer is awaited with `select`); elsewhere, and until
-the process is up, lone calls take the group commit.
+never meet on the write lock. POSIX only (the answer is awaited with `poll`), and only where
+`sys.executable` is a Python interpreter; elsewhere, and until the process is up, lone calls take the
+group commit.
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ Finish = Callable[[], None]
 """Told, on the thread that read it, that a row's answer is in (before anyone waiting hears of it)."""
 
 
+def _can_run_python() -> bool:
+    """Whether `sys.executable` can run journald.py: POSIX (the answers are awaited with poll), and a
+    Python interpreter (not a bundled app, nor a server embedding Python, such as uWSGI)."""
+    return (
+        os.name == "posix"
+        and not getattr(sys, "frozen", False)
+        and Path(sys.executable or "-").name.lower().startswith(("python", "pypy"))
+    )
+
+
 class JournalBusy(Exception):
     """Another connection held the write lock: nothing was written (the group commit chains it)."""
 
@@ -57,13 +68,16 @@ class JournalProcess:
         self._path = path
         self._child: subprocess.Popen[bytes] | None = None
         self._ready = False
-        self._unavailable = os.name != "posix" or getattr(sys, "frozen", False)  # a bundled app has no python
+        self._unavailable = not _can_run_python()
+        self._owner = os.getpid()  # a forked child must not share this one's pipes
 
     def usable(self) -> bool:
         """Whether a row can be sent now. Starts the process when there is none (the row then takes
         the group commit, as it does until the process says it is connected)."""
         if self._unavailable:
             return False
+        if self._owner != os.getpid():  # forked: the pipes are the parent's, leave them to it
+            self._child, self._ready, self._owner = None, False, os.getpid()
         child = self._child
         if child is None:
             self._start()
@@ -97,11 +111,21 @@ class JournalProcess:
         child = self._child
         assert child is not None and child.stdin is not None and self._ready
         data = [field.encode("utf-8", "surrogatepass") for field in row]
+        message = memoryview(HEADER.pack(*map(len, data)) + b"".join(data))
         try:
-            os.write(child.stdin.fileno(), HEADER.pack(*map(len, data)) + b"".join(data))
+            while message:
+                message = message[os.write(child.stdin.fileno(), message) :]
         except OSError as error:
             self._stop(kill=True)
             raise JournalProcessFailed(f"the journal process is gone ({error})") from None
+        except BaseException:
+            self.abandon()
+            raise
+
+    def abandon(self) -> None:
+        """Kill it: a row may be on its way whose answer nobody will read, and the next row must not
+        read that answer for its own."""
+        self._stop(kill=True)
 
     def answer(self) -> BaseException | None:
         """Block until the process answers the row sent last: None once it is durable, else why not."""
@@ -122,6 +146,9 @@ class JournalProcess:
         except (JournalProcessFailed, OSError, struct.error) as error:
             self._stop(kill=True)
             return error if isinstance(error, JournalProcessFailed) else JournalProcessFailed(str(error))
+        except BaseException:  # interrupted while waiting: its answer would be read for the next row
+            self.abandon()
+            raise
 
     def close(self) -> None:
         """Let the process finish (it stops at the end of its input); blocking, briefly."""
@@ -142,7 +169,9 @@ class JournalProcess:
         child = self._child
         if child is None or child.stdout is None:
             return False
-        return bool(select.select([child.stdout.fileno()], [], [], timeout)[0])
+        waiting = select.poll()  # not select(): a busy server's descriptors go past 1024
+        waiting.register(child.stdout.fileno(), select.POLLIN)
+        return bool(waiting.poll(timeout * 1000))
 
     def _read(self, size: int) -> bytes:
         """`size` bytes of its answers, fewer if it ended."""
@@ -237,6 +266,9 @@ class Journaling:
         except PolyrouteError as error:
             self._lost = error
             raise
+        except Exception as error:  # noqa: BLE001 - whatever failed the append, the intent is lost
+            self._lost = self._failed(error)
+            raise self._lost from None
         self._durable = True
 
     def failure(self) -> PolyrouteError | None:

@@ -93,13 +93,14 @@ class GroupCommitWriter:
                 self._committing.release()
                 return None
             self._journal.send(journal.entry(template, event_id))
+            self._sent = job = JournalWrite(self._journal, self._journaled)
         except JournalProcessFailed:
             self._committing.release()  # the row never left: the caller takes the group commit
             return None
-        except BaseException:
+        except BaseException:  # interrupted: a row may be on its way that nobody will ask about
+            self._journal.abandon()
             self._committing.release()
             raise
-        self._sent = job = JournalWrite(self._journal, self._journaled)
         self._later_put(Pending("", event_id, None, None, None, journaled=True), lone=True)
         return job
 
