@@ -29,16 +29,18 @@ pytestmark = [
 
 def journal_processes(path: Path) -> list[int]:
     """This process's children running journald.py for the database at `path` (other tests' stores
-    may not have closed yet)."""
+    may not have closed yet). By parent pid: a thread's `children` list loses what the thread started
+    once it exits (`start_journal` starts the process on a worker thread)."""
     found: list[int] = []
-    for listing in Path("/proc/self/task").glob("*/children"):
-        for pid in listing.read_text().split():
-            try:
-                command = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"journald.py" in command and str(path).encode() in command:
-                found.append(int(pid))
+    me = str(os.getpid())
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            stat, command = (proc / "stat").read_text(), (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = stat[stat.rindex(")") + 2 :].split()[1]
+        if parent == me and b"journald.py" in command and str(path).encode() in command:
+            found.append(int(proc.name))
     return found
 
 
