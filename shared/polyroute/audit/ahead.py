@@ -71,28 +71,16 @@ class JournalProcess:
         self._unavailable = not _can_run_python()
         self._owner = os.getpid()  # a forked child must not share this one's pipes
 
-    def usable(self) -> bool:
-        """Whether a row can be sent now. Starts the process when there is none (the row then takes
-        the group commit, as it does until the process says it is connected)."""
+    def usable(self, wait: float = 0.0) -> bool:
+        """Whether a row can be sent now, after waiting up to `wait` seconds for the process to say it
+        is connected. Starts the process when there is none (rows take the group commit until then)."""
         if self._unavailable:
             return False
         if self._owner != os.getpid():  # forked: the pipes are the parent's, leave them to it
             self._child, self._ready, self._owner = None, False, os.getpid()
-        child = self._child
-        if child is None:
-            self._start()
-            return False
-        if not self._ready and self._answered(0.0):
-            self._hello()
-        return self._ready
-
-    def wait_ready(self, timeout: float) -> bool:
-        """Start the process if need be and block until it is connected (warm-ups, tests)."""
-        if self._unavailable:
-            return False
         if self._child is None:
             self._start()
-        if not self._ready and self._child is not None and self._answered(timeout):
+        if not self._ready and self._answered(wait):
             self._hello()
         return self._ready
 

@@ -34,7 +34,7 @@ class Journaled(NamedTuple):
     template: str
 
     def timed(self) -> tuple[str, str]:
-        """(template, time) for `chained`: its own template at the moment it became durable."""
+        """(template, time) for `chained`: its own template, at the time taken as its row was written."""
         return local_template(self.template, self.token), self.written
 
 

@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 
 from polyroute.audit import journal, transaction
@@ -107,24 +107,26 @@ class GroupCommitWriter:
     def start_journal(self, timeout: float) -> bool:
         """Start the journal process and wait until it takes rows (blocking; a connection must be open):
         lone calls' intents use it from then on, not only from the call after the one that started it."""
-        self._reserve()
-        try:
-            return self._db is not None and self._journal.wait_ready(timeout)
-        finally:
-            self._committing.release()
+        with self._reserved():
+            return self._db is not None and self._journal.usable(wait=timeout)
 
     def _journaled(self) -> None:
         """A row's answer is in (on the thread that read it): the connection is free again."""
         self._sent = None
         self._committing.release()
 
-    def _reserve(self) -> None:
-        """Take the connection (for a batch, or to close it); a journal row still on its way is
+    @contextlib.contextmanager
+    def _reserved(self) -> Generator[None]:
+        """The connection, held (for a batch, or to close it); a journal row still on its way is
         answered first, by this thread if nobody else reads it (a batch chains only written rows)."""
         while not self._committing.acquire(timeout=0.05):
             sent = self._sent
             if sent is not None:
                 sent.settled()
+        try:
+            yield
+        finally:
+            self._committing.release()
 
     def enqueue(
         self,
@@ -229,12 +231,9 @@ class GroupCommitWriter:
                 jobs.put(None)
         if thread is not None:
             thread.join()
-        self._reserve()
-        try:
+        with self._reserved():
             self._reset()
             self._journal.close()
-        finally:
-            self._committing.release()
 
     def _reset(self) -> None:
         """Close the connection (with `_committing` held): the next batch opens a fresh one."""
@@ -246,11 +245,8 @@ class GroupCommitWriter:
         """The writer thread: batches from its own queue until told to stop."""
         while (batch := next_batch(jobs, self._take)) is not None:
             try:
-                self._reserve()
-                try:
+                with self._reserved():  # released before the answers: a woken caller finds it free
                     results, error = self._batch(batch)
-                finally:
-                    self._committing.release()  # before the answers: a woken caller finds it free
                 answer(batch, results, error)
             finally:
                 self._done(len(batch))
