@@ -28,7 +28,6 @@ from polyroute.errors import BudgetExceeded, PolyrouteError, ProviderError, Quot
 from polyroute.providers import call_with_retries
 from polyroute.refusal import no_route, refusal
 from polyroute.routing import Candidate, Exclusion, RoutedCompletion
-from polyroute.sendgate import DURABLE, Durability
 from polyroute.telemetry import NO_CALL, CallTrace, Telemetry
 from polyroute.trail import CallFacts, completion_event, intent_event, unfinished_event
 from polyroute.types import Attempt, Completion, Money
@@ -56,7 +55,6 @@ class _Run:
     failures: list[Exclusion] = field(default_factory=list[Exclusion])
     budget_refused: bool = False
     trace: CallTrace = NO_CALL
-    durable: Durability = DURABLE  # the intent's: a request that failed because it was lost stops the run
 
     def fail(self, deployment: str, stage: str, reason: str) -> None:
         self.failures.append(Exclusion(deployment=deployment, stage=stage, reason=reason))
@@ -95,7 +93,7 @@ class _Run:
         try:
             completion, tries = await call_with_retries(router.app.providers, deployment, request)
         except PolyrouteError as error:
-            lost = self.durable.failure()
+            lost = sendgate.failure()  # the intent held for this call could not be written
             if lost is None:
                 self._failed(deployment, error)
             else:  # the request never left: no receipt could be written, no candidate may be tried
@@ -178,7 +176,7 @@ async def _dispatch(router: Router, request: RouteRequest, trace: CallTrace) -> 
         raise refusal_error
     alone = router.in_flight == 1  # no other routed call in flight: the store may batch differently
     intent = await _record_intent(audit, facts, trace, alone=alone)
-    run = _Run(router, request, plan, trace=trace, durable=intent.durable)
+    run = _Run(router, request, plan, trace=trace)
     try:
         await _cancellation_asked()  # cancelled while the intent was handed over: no provider reached
         with sendgate.holding(intent.durable):  # every provider request waits until the intent is durable
