@@ -5,8 +5,9 @@ Writing the intent (one fsync, ~0.2–0.3 ms on these machines) and building the
 SDK's own work before it sends, ~0.3 ms) need not wait for each other; only sending must. Dispatch
 holds the call's intent durability (`holding`) while it calls providers, and every adapter waits for
 it (`passed`) at its send point: the SDK clients' HTTP request hook (`request_hooks`), boto3's call
-before its worker thread. An intent that could not be written stops the call there; the SDK wraps
-what its hook raised, so the retry loop and dispatch ask `failure()` which error to raise instead.
+before its worker thread. An intent that could not be written stops the call there; an SDK may wrap
+what its hook raised (the anthropic SDK reports a dropped connection, the openai SDK passes it on),
+so the retry loop and dispatch ask `failure()` which error to raise instead.
 Outside a routed call nothing is held and `passed` returns at once.
 """
 
